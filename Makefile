@@ -1,0 +1,40 @@
+# hubmine: `make run` crawls, analyzes and reports; `make test` runs the test suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint bench crawl analyze report clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/hubmine crawl --limit 1000
+
+crawl: setup
+	$(BIN)/hubmine crawl $(ARGS)
+
+analyze: setup
+	$(BIN)/hubmine analyze $(ARGS)
+
+report: setup
+	$(BIN)/hubmine report $(ARGS)
+
+test: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: setup
+	$(BIN)/ruff check pipeline tests bench
+	$(BIN)/ruff format --check pipeline tests bench
+
+bench: setup
+	$(BIN)/python -m bench.crawl_bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,119 @@
+"""The `hubmine` command line: thin wrappers over the pipeline's stages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.errors import HubmineError
+from pipeline.store.snapshot import data_dir_from_env
+
+app = typer.Typer(
+    name="hubmine",
+    help="Mine the Hugging Face model registry into Parquet snapshots and measure them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Where snapshots live [env HUBMINE_DATA_DIR, default: data]."),
+]
+SnapshotId = Annotated[
+    str | None, typer.Option("--snapshot", help="Snapshot id (default: the newest complete one).")
+]
+
+
+def _fail(exc: HubmineError) -> typer.Exit:
+    typer.echo(f"hubmine: error: {exc}", err=True)
+    return typer.Exit(1)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hubmine crawl --limit 1000                 # the 1,000 most-downloaded models and their cards\n\n"
+        "  hubmine crawl --no-cards                   # metadata of every model\n\n"
+        "  hubmine crawl --author google --filter text-classification\n\n"
+        "  hubmine crawl --resume                     # finish the last interrupted crawl\n\n"
+        "  HF_ENDPOINT=http://127.0.0.1:8080 hubmine crawl   # a Hub mirror"
+    )
+)
+def crawl(
+    data_dir: DataDir = None,
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="Snapshot id (default: the UTC start time).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many models.")] = None,
+    sort: Annotated[
+        str,
+        typer.Option(help="Listing order, descending: downloads, likes, lastModified, createdAt, trendingScore."),
+    ] = "downloads",
+    author: Annotated[str | None, typer.Option(help="Only models of this user or organization.")] = None,
+    filter: Annotated[
+        list[str] | None, typer.Option("--filter", help="Only models with this tag (repeatable).")
+    ] = None,
+    cards: Annotated[bool, typer.Option("--cards/--no-cards", help="Fetch each model's README.md.")] = True,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted crawl (the newest, or --snapshot).")
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Reuse unchanged cards from this snapshot (default: the newest complete one)."),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=256, help="Concurrent README downloads.")] = 16,
+) -> None:
+    """Snapshot model metadata (and model cards) from the Hub into Parquet."""
+    from pipeline.crawl import CrawlParams, run_crawl
+
+    params = CrawlParams(
+        limit=limit,
+        sort=sort,
+        author=author,
+        filters=tuple(filter or ()),
+        cards=cards,
+        workers=workers,
+    )
+    try:
+        result = run_crawl(
+            data_dir or data_dir_from_env(), params, snapshot_id=snapshot, resume=resume, since=since
+        )
+    except HubmineError as exc:
+        raise _fail(exc) from None
+    typer.echo(result.summary_line())
+    raise typer.Exit(result.exit_code)
+
+
+@app.command(epilog="Examples:\n\n  hubmine analyze\n\n  hubmine analyze --snapshot 20261126T060000Z")
+def analyze(data_dir: DataDir = None, snapshot: SnapshotId = None) -> None:
+    """Parse the model cards of a snapshot and write its findings (Parquet and summary.json)."""
+    from pipeline.analyze import run_analyze
+
+    try:
+        line = run_analyze(data_dir or data_dir_from_env(), snapshot)
+    except HubmineError as exc:
+        raise _fail(exc) from None
+    typer.echo(line)
+
+
+@app.command(epilog="Examples:\n\n  hubmine report\n\n  hubmine report --out /tmp/report")
+def report(
+    data_dir: DataDir = None,
+    snapshot: SnapshotId = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder (default: reports/<snapshot>).")] = None,
+) -> None:
+    """Write a Markdown and HTML report with PNG figures from a snapshot's findings."""
+    from pipeline.report import run_report
+
+    try:
+        line = run_report(data_dir or data_dir_from_env(), snapshot, out)
+    except HubmineError as exc:
+        raise _fail(exc) from None
+    typer.echo(line)
+
+
+def main() -> None:
+    app()

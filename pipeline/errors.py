@@ -1,0 +1,33 @@
+"""One error hierarchy: every failure hubmine reports is a HubmineError with a one-line message."""
+
+
+class HubmineError(Exception):
+    """Base of every error hubmine raises on purpose; its message is one line for the user."""
+
+
+class SchemaError(HubmineError):
+    """A table does not match its schema file."""
+
+
+class SnapshotError(HubmineError):
+    """A snapshot is missing, incomplete or inconsistent."""
+
+
+class HubError(HubmineError):
+    """The Hub (or a mirror) could not be used."""
+
+
+class HubUnreachable(HubError):
+    """No connection to the endpoint at all."""
+
+
+class HubAuthError(HubError):
+    """The token was refused."""
+
+
+class HubResponseError(HubError):
+    """A request kept failing after its retries, or came back unusable."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

@@ -1,0 +1,1 @@
+"""Snapshots on disk: layout, manifests, atomic writes, batched Parquet parts and the raw archive."""
