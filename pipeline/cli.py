@@ -50,7 +50,9 @@ def crawl(
     limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many models.")] = None,
     sort: Annotated[
         str,
-        typer.Option(help="Listing order, descending: downloads, likes, lastModified, createdAt, trendingScore."),
+        typer.Option(
+            help="Listing order, descending: downloads, likes, lastModified, createdAt, trendingScore."
+        ),
     ] = "downloads",
     author: Annotated[str | None, typer.Option(help="Only models of this user or organization.")] = None,
     filter: Annotated[

@@ -64,5 +64,7 @@ def resolve_snapshot(data_dir: Path, snapshot_id: str | None) -> str:
         return snapshot_id
     complete = list_snapshots(data_dir, status="complete")
     if not complete:
-        raise SnapshotError(f"no complete snapshot under {snapshots_root(data_dir)}; run `hubmine crawl` first")
+        raise SnapshotError(
+            f"no complete snapshot under {snapshots_root(data_dir)}; run `hubmine crawl` first"
+        )
     return complete[-1]

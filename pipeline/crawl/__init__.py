@@ -1,0 +1,228 @@
+"""`hubmine crawl`: list models, fetch their cards, and leave a complete (or resumable) snapshot."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from pipeline.crawl.cards import crawl_cards
+from pipeline.crawl.listing import crawl_listing
+from pipeline.crawl.params import CrawlParams
+from pipeline.crawl.reuse import PreviousCards
+from pipeline.crawl.state import STATE, CrawlState, versions, write_manifest
+from pipeline.errors import HubmineError, SnapshotError
+from pipeline.hub.client import DEFAULT_ENDPOINT, HubClient, utc_now
+from pipeline.hub.records import lists_readme
+from pipeline.store.archive import public_url
+from pipeline.store.parts import PartSet
+from pipeline.store.snapshot import list_snapshots, read_manifest, snapshot_dir
+
+__all__ = ["CrawlParams", "CrawlResult", "run_crawl"]
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+@dataclass
+class CrawlResult:
+    snapshot_id: str
+    directory: Path
+    status: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return 3 if self.counts.get("failed_models") else 0
+
+    def summary_line(self) -> str:
+        c = self.counts
+        cards = c.get("cards", {})
+        card_part = ""
+        if cards:
+            card_part = (
+                f", cards {cards.get('ok', 0)} ok / {cards.get('missing', 0)} missing / "
+                f"{cards.get('gated', 0)} gated / {cards.get('error', 0)} error "
+                f"({c.get('cards_reused', 0)} reused, {c.get('cards_fetched', 0)} fetched)"
+            )
+        requests = c.get("requests", {})
+        return (
+            f"snapshot {self.snapshot_id} {self.status}: {c.get('models', 0)} models{card_part}; "
+            f"{requests.get('api', 0)} API + {requests.get('resolvers', 0)} resolver requests, "
+            f"{requests.get('429', 0)} rate-limited, {self.elapsed_s:.1f}s -> {self.directory}"
+        )
+
+
+def resolve_token() -> str | None:
+    """HF_TOKEN, else the huggingface_hub login; sent with requests, never written anywhere."""
+    token = os.environ.get("HF_TOKEN")
+    if token:
+        return token
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+def _new_snapshot_id(data_dir: Path) -> str:
+    base = utc_now().strftime("%Y%m%dT%H%M%SZ")
+    candidate, n = base, 1
+    while snapshot_dir(data_dir, candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _resume_target(data_dir: Path, snapshot_id: str | None) -> str:
+    if snapshot_id is None:
+        unfinished = [s for s in list_snapshots(data_dir) if s not in list_snapshots(data_dir, "complete")]
+        if not unfinished:
+            raise SnapshotError(f"no unfinished snapshot to resume under {data_dir / 'snapshots'}")
+        return unfinished[-1]
+    manifest = read_manifest(snapshot_dir(data_dir, snapshot_id))
+    if manifest is None:
+        raise SnapshotError(f"no snapshot {snapshot_id!r} to resume under {data_dir / 'snapshots'}")
+    if manifest.get("status") == "complete":
+        raise SnapshotError(f"snapshot {snapshot_id!r} is already complete")
+    return snapshot_id
+
+
+def _previous_snapshot(data_dir: Path, since: str | None, current: str) -> str | None:
+    if since is not None:
+        if read_manifest(snapshot_dir(data_dir, since)) is None:
+            raise SnapshotError(f"--since: no snapshot {since!r} under {data_dir / 'snapshots'}")
+        return since
+    complete = [s for s in list_snapshots(data_dir, "complete") if s != current]
+    return complete[-1] if complete else None
+
+
+def _merged_requests(before: dict[str, int], client: HubClient) -> dict[str, int]:
+    merged = Counter(before)
+    merged.update(client.stats.snapshot())
+    return dict(sorted(merged.items()))
+
+
+def _tally(snapshot: Path, previous: PreviousCards | None, requests: dict[str, int]) -> dict[str, Any]:
+    models = pq.ParquetFile(snapshot / "models.parquet").metadata.num_rows
+    counts: dict[str, Any] = {
+        "models": models,
+        "requests": {
+            "api": requests.get("requests.api", 0),
+            "resolvers": requests.get("requests.resolvers", 0),
+            "429": requests.get("status.429", 0),
+            "retries": requests.get("retries", 0),
+        },
+        "failures": {k.split(".", 1)[1]: v for k, v in requests.items() if k.startswith("failures.")},
+        "api_requests_per_model": round(requests.get("requests.api", 0) / models, 6) if models else None,
+        "failed_models": 0,
+    }
+    cards_path = snapshot / "cards.parquet"
+    if not cards_path.exists():
+        return counts
+    cards = pq.read_table(cards_path, columns=["model_id", "status", "reused"])
+    statuses = Counter(cards.column("status").to_pylist())
+    reused = sum(1 for flag in cards.column("reused").to_pylist() if flag)
+    counts["cards"] = {s: statuses.get(s, 0) for s in ("ok", "missing", "gated", "error")}
+    counts["cards_asked"] = cards.num_rows
+    counts["cards_reused"] = reused
+    counts["cards_fetched"] = cards.num_rows - reused
+    counts["failed_models"] = statuses.get("error", 0)
+    if previous is not None:
+        missing_now = {
+            m for m, s in zip(*cards.select(["model_id", "status"]).columns, strict=True) if s == "missing"
+        }
+        newly_missing = 0
+        for batch in pq.ParquetFile(snapshot / "models.parquet").iter_batches(
+            columns=["model_id", "siblings"]
+        ):
+            for model_id, siblings in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+                gone = model_id in missing_now or not lists_readme(siblings)
+                if gone and previous.status(model_id) == "ok":
+                    newly_missing += 1
+        counts["cards_newly_missing"] = newly_missing
+    return counts
+
+
+def run_crawl(
+    data_dir: Path,
+    params: CrawlParams,
+    *,
+    snapshot_id: str | None = None,
+    resume: bool = False,
+    since: str | None = None,
+    endpoint: str | None = None,
+) -> CrawlResult:
+    endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    if snapshot_id is not None and not _SAFE_ID.fullmatch(snapshot_id):
+        raise SnapshotError(f"snapshot id {snapshot_id!r} must be letters, digits, '.', '_' or '-'")
+    if resume:
+        snapshot_id = _resume_target(data_dir, snapshot_id)
+        params = CrawlParams.from_json(read_manifest(snapshot_dir(data_dir, snapshot_id))["params"])
+    else:
+        snapshot_id = snapshot_id or _new_snapshot_id(data_dir)
+        if snapshot_dir(data_dir, snapshot_id).exists():
+            raise SnapshotError(f"snapshot {snapshot_id!r} exists; continue it with --resume")
+    snapshot = snapshot_dir(data_dir, snapshot_id)
+    snapshot.mkdir(parents=True, exist_ok=True)
+    state = CrawlState.load(snapshot)
+    if not resume:
+        state.since = _previous_snapshot(data_dir, since, snapshot_id) if params.cards else None
+    previous = None
+    if state.since and (snapshot_dir(data_dir, state.since) / "cards.parquet").exists():
+        previous = PreviousCards(snapshot_dir(data_dir, state.since) / "cards.parquet")
+
+    started = time.monotonic()
+    manifest = read_manifest(snapshot) or {}
+    write_manifest(
+        snapshot,
+        snapshot_id=snapshot_id,
+        status="running",
+        endpoint=public_url(endpoint),
+        started_at=manifest.get("started_at") or utc_now().isoformat(),
+        finished_at=None,
+        params=params.to_json(),
+        since=state.since,
+        versions=versions(),
+    )
+    token = resolve_token()
+    client = HubClient(endpoint, token, concurrency=params.workers)
+
+    def checkpoint() -> None:
+        state.save(snapshot, _merged_requests(state.requests, client))
+
+    try:
+        if not state.listing_done:
+            crawl_listing(client, params, state, snapshot, checkpoint, has_token=token is not None)
+        models_parts = PartSet(snapshot / "parts" / "models", "models")
+        if not (snapshot / "models.parquet").exists():
+            models_parts.merge(state.listing_parts, snapshot / "models.parquet", unique_key="model_id")
+        models_parts.remove()
+        if params.cards:
+            if not state.cards_finished:
+                crawl_cards(client, state, snapshot, previous, params.workers, checkpoint)
+            cards_parts = PartSet(snapshot / "parts" / "cards", "cards")
+            if not (snapshot / "cards.parquet").exists():
+                cards_parts.merge(state.card_parts, snapshot / "cards.parquet")
+            cards_parts.remove()
+    except (HubmineError, KeyboardInterrupt) as exc:
+        checkpoint()
+        write_manifest(
+            snapshot,
+            status="partial",
+            finished_at=utc_now().isoformat(),
+            error=str(exc) or type(exc).__name__,
+            counts={"requests": _merged_requests(state.requests, client)},
+        )
+        raise
+    finally:
+        client.close()
+
+    counts = _tally(snapshot, previous, _merged_requests(state.requests, client))
+    write_manifest(snapshot, status="complete", finished_at=utc_now().isoformat(), counts=counts, error=None)
+    (snapshot / STATE).unlink(missing_ok=True)
+    return CrawlResult(snapshot_id, snapshot, "complete", counts, time.monotonic() - started)

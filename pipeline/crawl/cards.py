@@ -1,0 +1,201 @@
+"""Phase two: README.md of every listed model that has one, pinned to the listed `sha`.
+
+Cards are fetched concurrently over the client's connection pool but committed in listing order,
+one Parquet part per `CARD_PART_ROWS` models, so a resumed crawl knows exactly where it stopped
+and its tables equal those of an uninterrupted crawl.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from pipeline.crawl.reuse import PreviousCards
+from pipeline.crawl.state import CrawlState
+from pipeline.errors import HubResponseError
+from pipeline.hub.client import HubClient, Response, utc_now
+from pipeline.hub.records import lists_readme
+from pipeline.schemas import table_from_rows
+from pipeline.store.archive import RawArchive
+from pipeline.store.parts import PartSet
+
+README_CAP_BYTES = 10 * 1024 * 1024
+CARD_PART_ROWS = 1000
+
+
+def repo_path(model_id: str) -> str:
+    """`model_id` as URL path segments: every character outside [A-Za-z0-9_.-] escaped, and `.`/`..`
+    segments escaped too, so an odd id can never walk to another path."""
+    segments = []
+    for segment in model_id.split("/"):
+        escaped = quote(segment, safe="")
+        if set(segment) <= {"."}:
+            escaped = escaped.replace(".", "%2E")
+        segments.append(escaped)
+    return "/".join(segments)
+
+
+def card_url(endpoint: str, model_id: str, sha: str | None) -> str:
+    return f"{endpoint}/{repo_path(model_id)}/resolve/{quote(sha or 'main', safe='')}/README.md"
+
+
+def decode_readme(body: bytes, truncated: bool) -> tuple[str, str | None, str | None]:
+    """(status, text, problem) for a README body: binary is an error, bad UTF-8 and oversize are noted."""
+    if b"\x00" in body:
+        return "error", None, "README is binary (contains NUL bytes)"
+    if truncated:
+        # The cut may split a multi-byte character; drop that partial tail rather than flag the text.
+        for end in range(len(body), max(len(body) - 4, -1), -1):
+            try:
+                return "ok", body[:end].decode("utf-8"), f"README larger than {README_CAP_BYTES} bytes; cut"
+            except UnicodeDecodeError:
+                continue
+    try:
+        return "ok", body.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return "ok", body.decode("utf-8", errors="replace"), "README is not valid UTF-8; bad bytes replaced"
+
+
+def card_row(model_id: str, sha: str | None, response: Response) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "model_id": model_id,
+        "sha": sha,
+        "fetched_at": response.fetched_at,
+        "http_status": response.status,
+        "size_bytes": len(response.body),
+        "truncated": response.truncated,
+        "reused": False,
+    }
+    if response.status == 200:
+        row["status"], row["readme"], row["error"] = decode_readme(response.body, response.truncated)
+    elif response.status in (401, 403):
+        row["status"] = "gated"
+        row["error"] = response.headers.get("X-Error-Message") or f"HTTP {response.status}"
+    elif response.status == 404:
+        row["status"] = "missing"
+        row["error"] = response.headers.get("X-Error-Code") or "HTTP 404"
+    else:
+        row["status"] = "error"
+        row["error"] = f"HTTP {response.status}: {response.headers.get('X-Error-Message', '')}".strip(": ")
+    return row
+
+
+def fetch_card(client: HubClient, archive: RawArchive, model_id: str, sha: str | None) -> dict[str, Any]:
+    try:
+        response = client.get(
+            card_url(client.endpoint, model_id, sha),
+            bucket="resolvers",
+            archive=archive,
+            max_bytes=README_CAP_BYTES,
+        )
+    except HubResponseError as exc:
+        return {
+            "model_id": model_id,
+            "sha": sha,
+            "status": "error",
+            "error": str(exc),
+            "http_status": exc.status,
+            "fetched_at": utc_now(),
+            "reused": False,
+        }
+    return card_row(model_id, sha, response)
+
+
+def reused_row(previous: dict[str, Any]) -> dict[str, Any]:
+    return {**previous, "reused": True}
+
+
+@dataclass
+class Candidate:
+    model_id: str
+    sha: str | None
+
+
+def candidates(models_path: Path) -> Iterator[Candidate]:
+    """Models whose siblings list a README, in listing order."""
+    for batch in pq.ParquetFile(models_path).iter_batches(columns=["model_id", "sha", "siblings"]):
+        for model_id, sha, siblings in zip(*(batch.column(i).to_pylist() for i in range(3)), strict=True):
+            if lists_readme(siblings):
+                yield Candidate(model_id, sha)
+
+
+def ordered_map(
+    pool: ThreadPoolExecutor,
+    work: Callable[[Candidate], dict[str, Any]],
+    items: Iterable[Candidate],
+    window: int,
+) -> Iterator[dict[str, Any]]:
+    """`work` over `items` on the pool, at most `window` in flight, results in input order."""
+    pending: deque[Future[dict[str, Any]]] = deque()
+    for item in items:
+        pending.append(pool.submit(work, item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def count_candidates(models_path: Path) -> int:
+    return sum(1 for _ in candidates(models_path))
+
+
+def crawl_cards(
+    client: HubClient,
+    state: CrawlState,
+    snapshot: Path,
+    previous: PreviousCards | None,
+    workers: int,
+    checkpoint: Callable[[], None],
+) -> None:
+    """Fetch (or reuse) the card of every candidate after the checkpoint, committing a part per block."""
+    models_path = snapshot / "models.parquet"
+    parts = PartSet(snapshot / "parts" / "cards", "cards")
+    parts.drop_beyond(state.card_parts)
+    archive = RawArchive(snapshot / "raw", "cards", state.card_parts)
+    todo = (c for i, c in enumerate(candidates(models_path)) if i >= state.cards_done)
+
+    def work(candidate: Candidate) -> dict[str, Any]:
+        earlier = previous.reusable(candidate.model_id, candidate.sha) if previous else None
+        if earlier is not None:
+            return reused_row(earlier)
+        return fetch_card(client, archive, candidate.model_id, candidate.sha)
+
+    block: list[dict[str, Any]] = []
+
+    def commit() -> None:
+        parts.write(state.card_parts, table_from_rows("cards", block))
+        archive.rotate(state.card_parts + 1)
+        state.card_parts += 1
+        state.cards_done += len(block)
+        checkpoint()
+        block.clear()
+
+    total = count_candidates(models_path)
+    bar = tqdm(total=total, initial=state.cards_done, unit="card", desc="cards", mininterval=1)
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="card") as pool:
+            try:
+                for row in ordered_map(pool, work, todo, window=workers * 4):
+                    block.append(row)
+                    bar.update(1)
+                    if len(block) >= CARD_PART_ROWS:
+                        commit()
+            except BaseException:
+                # Leave queued downloads unstarted; what was committed stays committed.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            if block:
+                commit()
+    finally:
+        archive.close()
+        bar.close()
+    state.cards_finished = True
+    checkpoint()

@@ -1,0 +1,136 @@
+"""Phase one: page through `/api/models` with the properties the analyses need, one Parquet part per page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from requests.utils import parse_header_links
+from tqdm import tqdm
+
+from pipeline.crawl.params import CrawlParams
+from pipeline.crawl.state import CrawlState
+from pipeline.errors import HubAuthError, HubResponseError
+from pipeline.hub.client import BadBody, HubClient, Response
+from pipeline.hub.records import LISTING_EXPAND, model_id_of, model_row
+from pipeline.schemas import table_from_rows
+from pipeline.store.archive import RawArchive, public_url
+from pipeline.store.parts import PartSet
+
+MAX_PAGE = 1000
+MIN_PAGE = 10
+
+
+@dataclass
+class PageSize:
+    """Large pages keep requests per model tiny; deep pages with heavy properties time out, so adapt.
+
+    Halve on a timeout, 5xx or cut body; double back after a few pages in a row go through.
+    """
+
+    value: int = MAX_PAGE
+    streak: int = 0
+    grow_after: int = 3
+
+    def shrink(self, reason: str) -> None:
+        if reason in {"timeout", "5xx", "truncated", "connection"}:
+            self.value = max(MIN_PAGE, self.value // 2)
+            self.streak = 0
+
+    def succeeded(self) -> None:
+        self.streak += 1
+        if self.streak >= self.grow_after and self.value < MAX_PAGE:
+            self.value = min(MAX_PAGE, self.value * 2)
+            self.streak = 0
+
+
+def first_page_url(endpoint: str, params: CrawlParams) -> str:
+    query: list[tuple[str, str]] = [("sort", params.sort)]
+    if params.author:
+        query.append(("author", params.author))
+    query.extend(("filter", tag) for tag in params.filters)
+    query.extend(("expand[]", prop) for prop in LISTING_EXPAND)
+    return f"{endpoint}/api/models?{urlencode(query)}"
+
+
+def with_limit(url: str, limit: int) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "limit"]
+    query.append(("limit", str(limit)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def next_page_url(response: Response) -> str | None:
+    for link in parse_header_links(response.headers.get("Link", "")):
+        if link.get("rel") == "next" and link.get("url"):
+            return link["url"]
+    return None
+
+
+def _check_page(response: Response) -> None:
+    if not isinstance(response.json, list):
+        raise BadBody(f"listing page from {public_url(response.url)} is not a JSON list")
+
+
+def raise_for_listing(response: Response, has_token: bool) -> None:
+    """One clear line for a listing request the Hub refused."""
+    if response.status == 200:
+        return
+    message = response.headers.get("X-Error-Message") or response.body[:200].decode("utf-8", "replace")
+    if response.status in (401, 403):
+        if has_token:
+            raise HubAuthError(
+                f"the Hub refused the token (HTTP {response.status}: {message.strip()}); "
+                "check HF_TOKEN or log in again with `hf auth login`"
+            )
+        raise HubAuthError(f"{public_url(response.url)} needs a token (HTTP {response.status}); set HF_TOKEN")
+    raise HubResponseError(
+        f"listing failed with HTTP {response.status} at {public_url(response.url)}: {message.strip()}",
+        status=response.status,
+    )
+
+
+def crawl_listing(
+    client: HubClient,
+    params: CrawlParams,
+    state: CrawlState,
+    snapshot: Path,
+    checkpoint: Callable[[], None],
+    has_token: bool,
+) -> None:
+    """List models page by page until the listing (or `--limit`) ends, committing a part per page."""
+    parts = PartSet(snapshot / "parts" / "models", "models")
+    parts.drop_beyond(state.listing_parts)
+    archive = RawArchive(snapshot / "raw", "listing", state.listing_parts)
+    page_size = PageSize()
+    url = state.next_url or first_page_url(client.endpoint, params)
+    remaining = lambda: params.limit - state.listed if params.limit else MAX_PAGE  # noqa: E731
+    bar = tqdm(total=params.limit, initial=state.listed, unit="model", desc="models", mininterval=1)
+    try:
+        while url and remaining() > 0:
+            response = client.get(
+                lambda page_url=url: with_limit(page_url, min(page_size.value, remaining())),
+                bucket="api",
+                archive=archive,
+                check=_check_page,
+                on_retry=page_size.shrink,
+            )
+            raise_for_listing(response, has_token)
+            entries = response.json[: remaining()]
+            rows = [model_row(e, response.fetched_at) for e in entries if model_id_of(e) is not None]
+            parts.write(state.listing_parts, table_from_rows("models", rows))
+            archive.rotate(state.listing_parts + 1)
+            url = next_page_url(response) if entries else None
+            state.listing_parts += 1
+            state.listed += len(entries)
+            state.next_url = url
+            checkpoint()
+            page_size.succeeded()
+            bar.update(len(entries))
+    finally:
+        archive.close()
+        bar.close()
+    state.listing_done = True
+    checkpoint()

@@ -1,0 +1,35 @@
+"""What a crawl was asked to do; stored in the manifest so `--resume` continues the same crawl."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pipeline.errors import HubmineError
+
+SORT_KEYS = ("downloads", "likes", "lastModified", "createdAt", "trendingScore")
+
+
+@dataclass(frozen=True)
+class CrawlParams:
+    limit: int | None = None
+    sort: str = "downloads"
+    author: str | None = None
+    filters: tuple[str, ...] = field(default_factory=tuple)
+    cards: bool = True
+    workers: int = 16
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORT_KEYS:
+            raise HubmineError(f"--sort must be one of {', '.join(SORT_KEYS)}, not {self.sort!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["filters"] = list(self.filters)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CrawlParams:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["filters"] = tuple(known.get("filters") or ())
+        return cls(**known)

@@ -1,0 +1,61 @@
+"""The crawl's checkpoint (`state.json`) and manifest, advanced only once what they describe is on disk."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.store.files import write_json
+from pipeline.store.snapshot import MANIFEST, read_manifest
+
+STATE = "state.json"
+
+
+@dataclass
+class CrawlState:
+    """How far a crawl got: everything before these marks is committed on disk."""
+
+    next_url: str | None = None
+    listing_parts: int = 0
+    listed: int = 0
+    listing_done: bool = False
+    card_parts: int = 0
+    cards_done: int = 0
+    cards_finished: bool = False
+    since: str | None = None
+    # Request tallies of earlier runs of this crawl (before a kill or an interruption).
+    requests: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, directory: Path) -> CrawlState:
+        try:
+            return cls(**json.loads((directory / STATE).read_text()))
+        except FileNotFoundError:
+            return cls()
+
+    def save(self, directory: Path, requests: dict[str, int]) -> None:
+        """Write the checkpoint with `requests`, the tallies of this and earlier runs."""
+        write_json(directory / STATE, {**asdict(self), "requests": requests})
+
+
+def versions() -> dict[str, str]:
+    found = {"hubmine": __version__, "python": platform.python_version()}
+    for package in ("huggingface_hub", "pyarrow", "requests"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def write_manifest(directory: Path, **fields: Any) -> dict[str, Any]:
+    """Merge `fields` into the snapshot's manifest and write it atomically."""
+    manifest = read_manifest(directory) or {}
+    manifest.update(fields)
+    write_json(directory / MANIFEST, manifest)
+    return manifest

@@ -1,0 +1,1 @@
+"""Talking to the Hub: HTTP client with pacing and retries, and the model record format."""

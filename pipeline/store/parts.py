@@ -1,0 +1,72 @@
+"""A table written in numbered parts while a crawl runs, merged into one Parquet file when it ends.
+
+Parts are committed atomically and in order; the crawl's checkpoint counts committed parts, so a
+part beyond the checkpoint (written just before a kill) is simply written again on resume.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.schemas import load_schema, validate
+from pipeline.store.files import atomic_path, write_parquet
+
+
+class PartSet:
+    def __init__(self, directory: Path, table: str) -> None:
+        self.directory = directory
+        self.table = table
+
+    def path(self, index: int) -> Path:
+        return self.directory / f"part-{index:06d}.parquet"
+
+    def write(self, index: int, data: pa.Table) -> None:
+        write_parquet(self.path(index), validate(self.table, data))
+
+    def paths(self, count: int) -> list[Path]:
+        return [self.path(i) for i in range(count)]
+
+    def drop_beyond(self, count: int) -> None:
+        """Forget parts at or after `count` (written after the last checkpoint) and stray temp files."""
+        if not self.directory.is_dir():
+            return
+        keep = {p.name for p in self.paths(count)}
+        for child in self.directory.iterdir():
+            if child.name not in keep:
+                child.unlink()
+
+    def iter_batches(self, count: int, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        for path in self.paths(count):
+            yield from pq.ParquetFile(path).iter_batches(columns=columns, batch_size=4096)
+
+    def merge(self, count: int, target: Path, unique_key: str | None = None) -> int:
+        """Write parts 0..count-1 into `target` (atomic), keeping the first row per `unique_key`."""
+        schema = load_schema(self.table)
+        seen: set[str] = set()
+        rows = 0
+        with atomic_path(target) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for path in self.paths(count):
+                data = validate(self.table, pq.read_table(path)).select(schema.names)
+                if unique_key is not None:
+                    data = _first_occurrences(data, unique_key, seen)
+                writer.write_table(data.cast(schema), row_group_size=2048)
+                rows += data.num_rows
+        return rows
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _first_occurrences(data: pa.Table, key: str, seen: set[str]) -> pa.Table:
+    """Rows whose `key` was not seen before (in earlier parts or earlier in this one)."""
+    keep = []
+    for i, value in enumerate(data.column(key).to_pylist()):
+        if value not in seen:
+            seen.add(value)
+            keep.append(i)
+    return data if len(keep) == data.num_rows else data.take(pa.array(keep, pa.int64()))
