@@ -1,0 +1,106 @@
+"""Pieces of the crawler that need no server: header parsing, pacing, record coercion, README decoding."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline.crawl.cards import README_CAP_BYTES, card_url, decode_readme, repo_path
+from pipeline.hub.ratelimit import Pacer, RateLimitInfo, parse_rate_limit
+from pipeline.hub.records import lists_readme, model_row
+from pipeline.schemas import table_from_rows
+from pipeline.store.archive import public_url
+
+NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
+
+
+def test_rate_limit_headers_are_read() -> None:
+    info = parse_rate_limit(
+        {"RateLimit": '"api";r=489;t=189', "RateLimit-Policy": '"fixed window";"api";q=500;w=300'}
+    )
+    assert info == RateLimitInfo("api", 489, 189.0, 500, 300.0)
+    assert parse_rate_limit({"RateLimit": '"resolvers";r=0;t=2'}) == RateLimitInfo("resolvers", 0, 2.0)
+    assert parse_rate_limit({}) is None
+    assert parse_rate_limit({"RateLimit": "garbage"}) is None
+
+
+def test_pacer_spreads_the_remaining_quota_over_the_window() -> None:
+    pacer = Pacer(reserve=0)
+    pacer.update(RateLimitInfo("api", remaining=10, reset_s=0.5))
+    started = time.monotonic()
+    for _ in range(10):
+        pacer.wait()
+    # Ten requests over half a second: the tenth may not go before ~0.45 s.
+    assert time.monotonic() - started >= 0.4
+
+
+def test_pacer_pause_holds_senders_back() -> None:
+    pacer = Pacer()
+    pacer.pause(0.3)
+    started = time.monotonic()
+    pacer.wait()
+    assert time.monotonic() - started >= 0.25
+
+
+def test_model_row_coerces_wrong_types_to_null() -> None:
+    row = model_row(
+        {
+            "id": "org/model",
+            "tags": ["a", 3, None],
+            "downloads": "12",
+            "likes": True,
+            "createdAt": "not a date",
+            "lastModified": "2024-02-19T10:57:45.000Z",
+            "siblings": [{"rfilename": "README.md"}, {"x": 1}, "bad"],
+            "cardData": {"license": "mit"},
+            "gated": "manual",
+        },
+        NOW,
+    )
+    assert row["author"] == "org"
+    assert row["tags"] == ["a"]
+    assert row["downloads"] is None and row["likes"] is None and row["created_at"] is None
+    assert row["last_modified"] == datetime(2024, 2, 19, 10, 57, 45, tzinfo=timezone.utc)
+    assert row["siblings"] == ["README.md"]
+    assert json.loads(row["card_data"]) == {"license": "mit"}
+    assert row["gated"] == "manual"
+    table_from_rows("models", [row])
+
+
+def test_real_records_fit_the_models_schema(hub_sample: Path) -> None:
+    with gzip.open(hub_sample / "hub2024-sample" / "models.jsonl.gz", "rt") as handle:
+        records = [json.loads(line) for line in handle]
+    rows = [model_row(r, NOW) for r in records]
+    table = table_from_rows("models", rows)
+    assert table.num_rows == len(records)
+    # Every record that lists a README is a card candidate, and only those.
+    listed = sum(1 for r in records if any(s.get("rfilename") == "README.md" for s in r.get("siblings", [])))
+    assert sum(lists_readme(r["siblings"]) for r in rows) == listed
+
+
+def test_odd_ids_never_become_other_paths() -> None:
+    assert repo_path("../../etc/passwd") == "%2E%2E/%2E%2E/etc/passwd"
+    assert repo_path("org/..") == "org/%2E%2E"
+    assert repo_path("org/mödel v1") == "org/m%C3%B6del%20v1"
+    assert repo_path("org/a?b#c") == "org/a%3Fb%23c"
+    url = card_url("http://hub", "../x", "abc")
+    assert url == "http://hub/%2E%2E/x/resolve/abc/README.md"
+
+
+def test_readme_bodies_are_classified() -> None:
+    assert decode_readme(b"# Card\n", False) == ("ok", "# Card\n", None)
+    assert decode_readme(b"\x89PNG\r\n\x1a\n\x00\x00", False)[0] == "error"
+    status, text, problem = decode_readme(b"caf\xe9", False)
+    assert status == "ok" and text == "caf\ufffd" and "UTF-8" in (problem or "")
+    cut = ("é" * (README_CAP_BYTES // 2)).encode()[: README_CAP_BYTES - 1]
+    status, text, problem = decode_readme(cut, True)
+    assert status == "ok" and text and set(text) == {"é"} and "cut" in (problem or "")
+
+
+def test_archived_urls_carry_no_credentials() -> None:
+    assert public_url("https://user:secret@hub.example/api/models?token=abc&limit=5") == (
+        "https://hub.example/api/models?limit=5"
+    )
