@@ -1,0 +1,221 @@
+"""Crawl benchmarks against the Hub simulator, each figure a ratio or count measured in this one run.
+
+    python -m bench.crawl_bench [--quick] [metadata cards quota recrawl faults]
+
+Prints a Markdown table (for docs/benchmarks.md) and writes bench/results/crawl.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from pipeline.crawl import CrawlParams, run_crawl
+from pipeline.hubsim import Faults, HubSimulator, Quotas, Registry
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TIME_COLUMNS = {"fetched_at", "listed_at"}
+
+BASELINE = textwrap.dedent(
+    """
+    import sys
+    from huggingface_hub import HfApi, ModelCard
+    n = int(sys.argv[1])
+    for m in HfApi().list_models(sort="downloads", limit=n):
+        try:
+            ModelCard.load(m.id)
+        except Exception:
+            pass
+    """
+)
+
+
+def _env(url: str, cache: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "HF_TOKEN"}
+    env.update(
+        HF_ENDPOINT=url,
+        HF_HUB_CACHE=cache,
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_IMPLICIT_TOKEN="1",
+    )
+    return env
+
+
+def _crawl(url: str, data_dir: Path, **params: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = run_crawl(data_dir, CrawlParams(**params), endpoint=url)
+    return result, time.perf_counter() - started
+
+
+def bench_metadata(n: int, work: Path) -> dict[str, Any]:
+    """Requests per model and peak memory of a metadata-only crawl (the crawl runs in a child process)."""
+    registry = Registry.synthetic(n=n, seed=1)
+    with HubSimulator(registry) as sim:
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "crawl",
+                "--no-cards",
+                "--data-dir",
+                str(work),
+                "--snapshot",
+                "meta",
+            ],
+            cwd=REPO_ROOT,
+            env=_env(sim.url, str(work / "cache")),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        elapsed = time.perf_counter() - started
+        api = sim.counters["api"]
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    models = pq.ParquetFile(work / "snapshots" / "meta" / "models.parquet").metadata.num_rows
+    return {
+        "models": models,
+        "api_requests": api,
+        "requests_per_model": api / models,
+        "models_per_request": models / api,
+        "peak_rss_mib": round(peak_mib),
+        "seconds": round(elapsed, 1),
+    }
+
+
+def bench_cards(n: int, work: Path, latency_s: float = 0.02) -> dict[str, Any]:
+    """hubmine's card crawl versus list_models + ModelCard.load, same simulator and latency."""
+    registry = Registry.synthetic(n=n, seed=2)
+    with HubSimulator(registry, latency_s=latency_s) as sim:
+        result, ours = _crawl(sim.url, work / "ours", limit=n, workers=32)
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", BASELINE, str(n)],
+            env=_env(sim.url, str(work / "hf-cache")),
+            check=True,
+        )
+        baseline = time.perf_counter() - started
+    return {
+        "models": n,
+        "cards": result.counts["cards_asked"],
+        "latency_ms": latency_s * 1000,
+        "hubmine_s": round(ours, 1),
+        "baseline_s": round(baseline, 1),
+        "speedup": round(baseline / ours, 1),
+    }
+
+
+def bench_quota(n: int, work: Path, window_s: float) -> dict[str, Any]:
+    """Anonymous quotas (500 API / 3,000 resolver calls per window), window scaled down."""
+    registry = Registry.synthetic(n=n, seed=3)
+    quotas = Quotas(api=500, resolvers=3000, window_s=window_s)
+    with HubSimulator(registry, quotas=quotas) as sim:
+        result, elapsed = _crawl(sim.url, work, workers=32)
+        throttled = sim.counters["429"]
+        resolvers = sim.counters["resolvers"]
+    quota_rate = 3000 / window_s
+    rate = resolvers / elapsed
+    return {
+        "models": n,
+        "resolver_requests": resolvers,
+        "responses_429": throttled,
+        "seconds": round(elapsed, 1),
+        "resolver_rate_per_s": round(rate),
+        "quota_rate_per_s": round(quota_rate),
+        "rate_vs_quota": round(rate / quota_rate, 3),
+        "status": result.status,
+    }
+
+
+def bench_recrawl(n: int, work: Path, fraction: float = 0.01) -> dict[str, Any]:
+    registry = Registry.synthetic(n=n, seed=4)
+    with HubSimulator(registry) as sim:
+        _crawl(sim.url, work)
+        changed = registry.change_shas(fraction=fraction, seed=5)
+        sim.reset_counters()
+        result, elapsed = _crawl(sim.url, work)
+        card_requests = sim.counters["resolvers"]
+    return {
+        "models": n,
+        "changed_models": len(changed),
+        "card_requests": card_requests,
+        "requests_per_changed_model": round(card_requests / len(changed), 3),
+        "cards_reused": result.counts["cards_reused"],
+        "seconds": round(elapsed, 1),
+    }
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    table = pq.read_table(path)
+    return table.select([c for c in table.column_names if c not in TIME_COLUMNS]).to_pylist()
+
+
+def bench_faults(n: int, work: Path, rate: float = 0.1) -> dict[str, Any]:
+    registry = Registry.synthetic(n=n, seed=6)
+    with HubSimulator(registry) as sim:
+        clean, clean_s = _crawl(sim.url, work / "clean", workers=32)
+    faults = Faults(rate=rate, seed=7, kinds=("5xx", "reset", "truncate", "bad_json", "slow"))
+    with HubSimulator(registry, faults=faults) as sim:
+        faulty, faulty_s = _crawl(sim.url, work / "faulty", workers=32)
+        injected = sim.counters["faults"]
+    same = all(
+        _rows(clean.directory / name) == _rows(faulty.directory / name)
+        for name in ("models.parquet", "cards.parquet")
+    )
+    return {
+        "models": n,
+        "fault_rate": rate,
+        "faults_injected": injected,
+        "tables_equal": same,
+        "failed_models": faulty.counts["failed_models"],
+        "clean_s": round(clean_s, 1),
+        "faulty_s": round(faulty_s, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("scenarios", nargs="*", default=["metadata", "cards", "quota", "recrawl", "faults"])
+    parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke run.")
+    args = parser.parse_args()
+    os.environ.setdefault("HUBMINE_BACKOFF_S", "0.05")
+    scale = 10 if args.quick else 1
+    runs: dict[str, Callable[[Path], dict[str, Any]]] = {
+        "metadata": lambda w: bench_metadata(200_000 // scale, w),
+        "cards": lambda w: bench_cards(5_000 // scale, w),
+        "quota": lambda w: bench_quota(30_000 // scale, w, window_s=5.0),
+        "recrawl": lambda w: bench_recrawl(20_000 // scale, w),
+        "faults": lambda w: bench_faults(10_000 // scale, w),
+    }
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    for name in args.scenarios:
+        with tempfile.TemporaryDirectory(prefix=f"hubmine-bench-{name}-") as tmp:
+            results[name] = runs[name](Path(tmp))
+        print(f"{name}: {json.dumps(results[name])}", flush=True)
+    out = REPO_ROOT / "bench" / "results" / "crawl.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""End-to-end crawls against the Hub simulator: tables, cards, archive, incremental reuse, bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from crawl_helpers import crawl, rows
+
+from pipeline.crawl import CrawlParams, run_crawl
+from pipeline.errors import HubAuthError, HubUnreachable
+from pipeline.hub.records import model_row
+from pipeline.hubsim import HubSimulator, Registry
+from pipeline.store.archive import read_archive, record_body
+from pipeline.store.snapshot import read_manifest
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUBMINE_BACKOFF_S", "0.01")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+
+
+@pytest.fixture(scope="module")
+def sample_registry(hub_sample: Path) -> Registry:
+    return Registry.from_sample(hub_sample / "hub2022-sample")
+
+
+def test_sample_crawl_writes_a_complete_snapshot(sample_registry: Registry, tmp_path: Path) -> None:
+    with HubSimulator(sample_registry) as sim:
+        result = crawl(sim.url, tmp_path, limit=1500, workers=8)
+        resolve_requests = sim.counters["resolvers"]
+    snapshot = result.directory
+    manifest = read_manifest(snapshot)
+    assert manifest is not None and manifest["status"] == "complete"
+    assert result.exit_code == 0
+
+    models = pq.read_table(snapshot / "models.parquet")
+    assert models.num_rows == 1500
+    downloads = models.column("downloads").to_pylist()
+    assert downloads == sorted(downloads, reverse=True)
+    assert models.column("model_id").to_pylist() == sample_registry.ids_sorted("downloads")[:1500]
+
+    cards = pq.read_table(snapshot / "cards.parquet").to_pylist()
+    with_readme = [m for m in models.to_pylist() if "README.md" in (m["siblings"] or [])]
+    # A card is asked for exactly when the file list names a README, and each costs one request.
+    assert [c["model_id"] for c in cards] == [m["model_id"] for m in with_readme]
+    assert resolve_requests == len(with_readme)
+    for card in cards[:200]:
+        assert card["status"] == "ok"
+        assert card["readme"].encode() == sample_registry.readme(card["model_id"])
+    assert manifest["counts"]["cards"]["ok"] == len(cards)
+    assert manifest["counts"]["requests"]["api"] == 2  # 1,500 models in pages of 1,000
+
+    # The archive holds every raw response; parsing it again rebuilds the models table.
+    replayed = [
+        model_row(entry, models.column("listed_at")[0].as_py())["model_id"]
+        for record in read_archive(snapshot / "raw", "listing")
+        if record["status"] == 200
+        for entry in json.loads(record_body(record))
+    ]
+    assert replayed == models.column("model_id").to_pylist()
+    assert sum(1 for _ in read_archive(snapshot / "raw", "cards")) == len(cards)
+
+
+def test_token_is_never_written(
+    sample_registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "hf_secretTOKEN1234567890"
+    monkeypatch.setenv("HF_TOKEN", token)
+    with HubSimulator(sample_registry, valid_tokens={token}) as sim:
+        result = crawl(sim.url, tmp_path, limit=300)
+    assert result.status == "complete"
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.suffix == ".gz":
+                data = gzip.decompress(data)
+            assert token.encode() not in data, path
+
+
+def test_bad_token_is_one_clear_error(sample_registry: Registry, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_wrong")
+    with HubSimulator(sample_registry, valid_tokens={"hf_right"}) as sim, pytest.raises(HubAuthError) as err:
+        crawl(sim.url, tmp_path, limit=10)
+    assert "refused the token" in str(err.value) and "\n" not in str(err.value)
+    assert "hf_wrong" not in str(err.value)
+
+
+def test_unreachable_endpoint_fails_fast(tmp_path: Path) -> None:
+    with pytest.raises(HubUnreachable) as err:
+        crawl("http://127.0.0.1:9", tmp_path, limit=10)
+    assert "cannot reach http://127.0.0.1:9" in str(err.value)
+    assert read_manifest(next((tmp_path / "snapshots").iterdir()))["status"] == "partial"
+
+
+def test_recrawl_reuses_unchanged_cards(sample_registry: Registry, tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=3000, seed=3)
+    with HubSimulator(registry) as sim:
+        first = crawl(sim.url, tmp_path, snapshot="first")
+        changed = set(registry.change_shas(fraction=0.05, seed=7))
+        sim.reset_counters()
+        second = crawl(sim.url, tmp_path, snapshot="second")
+        card_requests = sim.counters["resolvers"]
+    assert read_manifest(second.directory)["since"] == "first"
+    new_cards = {c["model_id"]: c for c in pq.read_table(second.directory / "cards.parquet").to_pylist()}
+    changed_with_card = {m for m in changed if m in new_cards}
+    assert card_requests == len(changed_with_card)
+    assert second.counts["cards_fetched"] == len(changed_with_card)
+    assert second.counts["cards_reused"] == len(new_cards) - len(changed_with_card)
+    for model_id, card in new_cards.items():
+        assert card["reused"] == (model_id not in changed_with_card)
+        if card["status"] == "ok":
+            assert card["readme"].encode() == registry.readme(model_id)
+    assert first.counts["cards"] == second.counts["cards"]
+
+
+def test_bad_inputs_are_recorded_per_model(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=50, seed=5)
+    odd_ids = ["org/mödel-ünïcode", "org/..", "../escape", "org/" + "x" * 300]
+    for i, model_id in enumerate(odd_ids):
+        registry.add(
+            {"id": model_id, "downloads": 10**9 - i, "siblings": [{"rfilename": "README.md"}]}, b"# odd\n"
+        )
+    ids = registry.ids_sorted("downloads")[4:9]
+    binary, not_utf8, huge, gated, missing = ids
+    registry.set_readme(binary, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    registry.set_readme(not_utf8, b"caf\xe9 cr\xe8me\n")
+    registry.set_readme(huge, b"# big\n" + b"a" * (11 * 1024 * 1024))
+    registry.set_gated(gated, True)
+    registry.set_readme(missing, None)
+    with HubSimulator(registry) as sim:
+        result = run_crawl(tmp_path, CrawlParams(), endpoint=sim.url)
+    cards = {c["model_id"]: c for c in pq.read_table(result.directory / "cards.parquet").to_pylist()}
+    for model_id in odd_ids:
+        assert cards[model_id]["status"] == "ok" and cards[model_id]["readme"] == "# odd\n"
+    assert cards[binary]["status"] == "error" and "binary" in cards[binary]["error"]
+    assert cards[not_utf8]["status"] == "ok" and "UTF-8" in cards[not_utf8]["error"]
+    assert cards[huge]["status"] == "ok" and cards[huge]["truncated"]
+    assert len(cards[huge]["readme"]) == 10 * 1024 * 1024
+    assert cards[gated]["status"] == "gated"
+    assert cards[missing]["status"] == "missing"
+    assert result.exit_code == 3 and result.counts["failed_models"] == 1
+    # Nothing was written outside the snapshot, whatever the ids.
+    assert {p.name for p in tmp_path.iterdir()} == {"snapshots"}
