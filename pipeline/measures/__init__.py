@@ -1,0 +1,1 @@
+"""Measures: one module per finding, each reading snapshot tables and writing Parquet under `findings/`."""

@@ -1,0 +1,154 @@
+"""`findings/summary.json`: headline numbers of every finding and the paper-comparison tables."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pipeline.measures import paper
+from pipeline.measures.attributes import ALL_COLUMNS
+from pipeline.measures.tables import FINDINGS, MODELS, findings_path, iter_rows, read_table
+from pipeline.store.files import write_json
+
+SUMMARY = "summary.json"
+FINDING_TABLES = ("parsed_cards", "claims", "attributes", "lineage", "scores", "breakdowns")
+FIG6_TOP = 10
+
+
+def _share(count: int | None, total: int | None) -> float | None:
+    return count / total if count is not None and total else None
+
+
+def _side(count: int | None, total: int | None) -> dict[str, Any]:
+    return {"count": count, "of": total, "share": _share(count, total)}
+
+
+def claims_summary(snapshot: Path) -> dict[str, Any]:
+    by_source: dict[str, int] = {}
+    counting = 0
+    for source, counts in iter_rows(findings_path(snapshot, "claims"), ["source", "counts"]):
+        by_source[source] = by_source.get(source, 0) + 1
+        counting += bool(counts)
+    return {"n_claims": sum(by_source.values()), "by_source": by_source, "n_counting_model_index": counting}
+
+
+def claims_by_task(snapshot: Path) -> list[dict[str, Any]]:
+    """Fig. 7: models with model-index claims per task, paper vs snapshot; other tasks include none."""
+    attributes = read_table(
+        findings_path(snapshot, "attributes"), ["model_id", "has_eval_claims"]
+    ).to_pandas()
+    tasks = read_table(snapshot / MODELS, ["model_id", "pipeline_tag"]).to_pandas()
+    data = attributes.merge(tasks, on="model_id", how="left")
+    task = data["pipeline_tag"].where(
+        data["pipeline_tag"].isin(list(paper.CLAIMS_BY_TASK)), paper.OTHER_TASKS
+    )
+    grouped = data.groupby(task)["has_eval_claims"].agg(["sum", "size"])
+    rows = []
+    for name, (p_claims, p_models) in [
+        *paper.CLAIMS_BY_TASK.items(),
+        (paper.OTHER_TASKS, paper.CLAIMS_OTHER_TASKS),
+    ]:
+        claims, models = (int(v) for v in grouped.loc[name]) if name in grouped.index else (0, 0)
+        rows.append(
+            {
+                "task": name,
+                "paper": _side(p_claims, p_models),
+                "snapshot": _side(claims, models),
+            }
+        )
+    return rows
+
+
+def paper_comparison(sections: dict[str, Any], snapshot: Path) -> dict[str, Any]:
+    present = sections["attributes"]["present"]
+    total = sections["attributes"]["n_models"]
+    arch = sections["dependencies"]["architectures"]
+    top_name, top_share = paper.TOP_ARCHITECTURE
+    top_here = next((e for e in arch["top"] if e["model_type"] == top_name), None)
+    documentation = [
+        {"measure": "models", "paper": paper.MODELS_WITH_METADATA, "snapshot": total},
+        {
+            "measure": "models with model-index performance claims",
+            "paper": _side(paper.MODELS_WITH_CLAIMS, paper.MODELS_WITH_METADATA),
+            "snapshot": _side(present["has_eval_claims"]["count"], total),
+        },
+        {
+            "measure": "architecture (config.model_type) missing",
+            "paper": {"share": paper.ARCHITECTURE_MISSING_SHARE},
+            "snapshot": _side(arch["missing"]["count"], total),
+        },
+        {
+            "measure": f"{top_name} share of models",
+            "paper": {"share": top_share},
+            "snapshot": _side(top_here["count"] if top_here else 0, total),
+        },
+    ]
+    documentation += [
+        {
+            "measure": f"{name} missing",
+            "paper": None,
+            "snapshot": _side(total - present[name]["count"], total),
+        }
+        for name in ALL_COLUMNS
+        if name not in ("has_eval_claims", "has_architecture")
+    ]
+    datasets = sections["dependencies"]["datasets"]
+    return {
+        "paper": f"Jiang et al., ICSE 2023, on the Hub of {paper.SNAPSHOT}",
+        "note": "paper null: the paper did not measure it (or its number is not in DESIGN.md)",
+        "documentation": documentation,
+        "fig6_architectures": {
+            "paper": {
+                "missing_share": paper.ARCHITECTURE_MISSING_SHARE,
+                "top": [{"model_type": top_name, "share": top_share}],
+            },
+            "snapshot": {"missing_share": arch["missing"]["share"], "top": arch["top"][:FIG6_TOP]},
+        },
+        "fig6_datasets": {
+            "note": datasets["metric_entries"]["note"],
+            "paper": None,
+            "snapshot_metric_entries": datasets["metric_entries"]["top"][:FIG6_TOP],
+            "snapshot_models": datasets["per_model"]["top"][:FIG6_TOP],
+        },
+        "fig7_claims_by_task": claims_by_task(snapshot),
+    }
+
+
+def headline(sections: dict[str, Any]) -> dict[str, Any]:
+    present = sections["attributes"]["present"]
+    lineage = sections["dependencies"]["lineage"]
+    most = sections["dependencies"]["datasets"]["per_model"]["most_downstream"]
+    return {
+        "n_models": sections["attributes"]["n_models"],
+        **{f"share_{name}": present[name]["share"] for name in ALL_COLUMNS},
+        "architecture_missing_share": sections["dependencies"]["architectures"]["missing"]["share"],
+        "mean_provenance_score": sections["scores"]["provenance"]["mean"],
+        "mean_reproducibility_score": sections["scores"]["reproducibility"]["mean"],
+        "mean_portability_score": sections["scores"]["portability"]["mean"],
+        "lineage_edges": lineage["n_edges"],
+        "models_with_base": lineage["models_with_base"],
+        "max_chain_depth": lineage["depth"]["max"],
+        "largest_family": lineage["families"]["top"][0] if lineage["families"]["top"] else None,
+        "dataset_with_most_downstream_models": most,
+    }
+
+
+def write(snapshot: Path, snapshot_id: str, sections: dict[str, Any]) -> dict[str, Any]:
+    """Assemble the measures' sections into `findings/summary.json` and return it."""
+    summary = {
+        "snapshot_id": snapshot_id,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "headline": headline(sections),
+        **sections,
+        "claims": claims_summary(snapshot),
+        "paper_comparison": paper_comparison(sections, snapshot),
+        "files": {name: f"findings/{name}.parquet" for name in FINDING_TABLES},
+    }
+    write_json(snapshot / FINDINGS / SUMMARY, summary)
+    return summary
+
+
+def load(snapshot: Path) -> dict[str, Any]:
+    return json.loads((snapshot / FINDINGS / SUMMARY).read_text())
