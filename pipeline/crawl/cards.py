@@ -179,7 +179,7 @@ def crawl_cards(
         block.clear()
 
     total = count_candidates(models_path)
-    bar = tqdm(total=total, initial=state.cards_done, unit="card", desc="cards", mininterval=1)
+    bar = tqdm(total=total, initial=state.cards_done, unit="card", desc="cards", mininterval=1, delay=1)
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="card") as pool:
             try:

@@ -107,7 +107,7 @@ def crawl_listing(
     page_size = PageSize()
     url = state.next_url or first_page_url(client.endpoint, params)
     remaining = lambda: params.limit - state.listed if params.limit else MAX_PAGE  # noqa: E731
-    bar = tqdm(total=params.limit, initial=state.listed, unit="model", desc="models", mininterval=1)
+    bar = tqdm(total=params.limit, initial=state.listed, unit="model", desc="models", mininterval=1, delay=1)
     try:
         while url and remaining() > 0:
             response = client.get(
