@@ -1,0 +1,14 @@
+"""A local stand-in for the Hugging Face Hub's model API, for tests and benchmarks.
+
+`HubSimulator(Registry...)` serves `/api/models` listings, model info, commits, trees, whoami and
+`/{id}/resolve/{rev}/{path}` over HTTP on 127.0.0.1, with the Hub's rate-limit headers, optional
+quotas and injected faults; huggingface_hub's client works against it through `HF_ENDPOINT`.
+"""
+
+from .counters import Counters
+from .faults import Faults
+from .ratelimit import Quotas
+from .registry import Registry
+from .server import HubSimulator
+
+__all__ = ["Counters", "Faults", "HubSimulator", "Quotas", "Registry"]

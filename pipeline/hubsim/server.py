@@ -1,0 +1,545 @@
+"""The HTTP side: a keep-alive server on 127.0.0.1 that answers like the Hub's model API and resolvers."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode
+
+from .counters import Counters
+from .faults import FaultInjector, Faults
+from .fields import git_blob_oid, iso_ms, sha_hex
+from .listing import BadRequest, expand_values, list_page, parse_query
+from .ratelimit import Decision, Quotas, RateLimiter
+from .registry import Registry
+
+COMMITS_PAGE = 50
+_MODEL_OPS = ("revision", "commits", "tree")
+_TRUE = {"true", "1", "True", ""}
+_CONTENT_TYPES = {
+    ".md": "text/plain; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".gitattributes": "text/plain; charset=utf-8",
+}
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    is_json: bool = False
+
+
+def _json(status: int, payload: Any, headers: list[tuple[str, str]] | None = None) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    head = [("Content-Type", "application/json; charset=utf-8"), *(headers or [])]
+    if status == 200:
+        head.append(("ETag", f'W/"{len(body):x}-{sha_hex(body)[:27]}"'))
+    return Response(status, body, head, is_json=True)
+
+
+def _error(status: int, message: str, code: str | None = None, *, api: bool = True) -> Response:
+    headers = [("X-Error-Message", message)]
+    if code:
+        headers.insert(0, ("X-Error-Code", code))
+    if api:
+        return _json(status, {"error": message}, headers)
+    return Response(
+        status, message.encode("utf-8"), [("Content-Type", "text/plain; charset=utf-8"), *headers]
+    )
+
+
+def _redirect(location: str) -> Response:
+    target = location.split("?", 1)[0]
+    body = f"Temporary Redirect. Redirecting to {target}".encode()
+    return Response(307, body, [("Location", location), ("Content-Type", "text/plain; charset=utf-8")])
+
+
+class HubSimulator:
+    """Serves a Registry over HTTP on 127.0.0.1 until closed; use as a context manager.
+
+    - `quotas`: fixed-window rate limits per bucket (None: unlimited, no RateLimit headers).
+    - `faults`: injected failures (None: none).
+    - `latency_s`: delay added to every request.
+    - `valid_tokens`: when set, a Bearer token outside it gets 401 "Invalid credentials in Authorization
+      header" on every route; when None every token is accepted.
+    - `granted_tokens`: tokens that may read gated repositories' files; other tokens get 403.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        quotas: Quotas | None = None,
+        faults: Faults | None = None,
+        latency_s: float = 0.0,
+        valid_tokens: set[str] | None = None,
+        granted_tokens: set[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.registry = registry
+        self.limiter = RateLimiter(quotas) if quotas is not None else None
+        self.faults = FaultInjector(faults) if faults is not None else None
+        self.latency_s = latency_s
+        self.valid_tokens = set(valid_tokens) if valid_tokens is not None else None
+        self.granted_tokens = set(granted_tokens or ())
+        self._counters = Counters()
+        self._request_ids = itertools.count(1)
+        self._server = _Server((host, port), _Handler)
+        self._server.sim = self
+        self._thread: threading.Thread | None = None
+        self.url = f"http://{host}:{self._server.server_address[1]}"
+
+    @property
+    def counters(self) -> Counter[Hashable]:
+        """A snapshot of the request counters (see `Counters` for the keys); missing keys read 0."""
+        return self._counters.snapshot()
+
+    def reset_counters(self) -> None:
+        self._counters.reset()
+
+    def start(self) -> HubSimulator:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.close_connections()
+        self._server.server_close()
+
+    def __enter__(self) -> HubSimulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (the standalone runner)."""
+        self._server.serve_forever(poll_interval=0.2)
+
+    def next_request_id(self) -> str:
+        return f"Root=1-hubsim-{next(self._request_ids):08x}"
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def token_ok(self, token: str | None) -> bool:
+        return token is None or self.valid_tokens is None or token in self.valid_tokens
+
+    def handle(self, method: str, raw_path: str, query: str, token: str | None) -> Response:
+        segments = [s for s in raw_path.split("/") if s]
+        pairs = parse_qsl(query, keep_blank_values=True)
+        try:
+            if raw_path.rstrip("/") == "/api/models":
+                return self._listing(pairs)
+            if raw_path.rstrip("/") == "/api/whoami-v2":
+                return self._whoami(token)
+            if segments[:2] == ["api", "models"]:
+                return self._model_route(segments[2:], pairs, query, token)
+            if "resolve" in segments[1:3]:
+                return self._resolve(method, segments, query, token)
+        except BadRequest as err:
+            return _error(400, str(err))
+        return _error(
+            404, "Sorry, we can't find the page you are looking for.", api=raw_path.startswith("/api/")
+        )
+
+    def _listing(self, pairs: list[tuple[str, str]]) -> Response:
+        page, cursor = list_page(self.registry, parse_query(pairs))
+        headers = []
+        if cursor is not None:
+            kept = [(k, v) for k, v in pairs if k != "cursor"] + [("cursor", cursor)]
+            headers.append(("Link", f'<{{base}}/api/models?{urlencode(kept)}>; rel="next"'))
+        return _json(200, page, headers)
+
+    def _whoami(self, token: str | None) -> Response:
+        if token is None:
+            return _error(401, "Invalid username or password.")
+        return _json(
+            200,
+            {
+                "type": "user",
+                "id": sha_hex("user", token)[:24],
+                "name": "hubsim-user",
+                "fullname": "Hub Simulator User",
+                "isPro": False,
+                "orgs": [],
+                "auth": {"type": "access_token", "accessToken": {"displayName": "hubsim", "role": "read"}},
+            },
+        )
+
+    def _find_repo(self, segments: list[str], ops: tuple[str, ...]) -> tuple[int, str | None, int | None]:
+        """How many leading segments form the repo id, and the model index or redirect target."""
+        reg = self.registry
+        for n in (2, 1):
+            if len(segments) < n or (len(segments) > n and segments[n] not in ops):
+                continue
+            repo_id = "/".join(unquote(s) for s in segments[:n])
+            i = reg.index_of(repo_id)
+            target = reg.redirect_of(repo_id)
+            if i is not None or target is not None:
+                return n, target, i
+        n = 2 if len(segments) >= 2 and segments[1] not in ops else 1
+        return n, None, None
+
+    def _repo_missing(self, token: str | None, *, api: bool) -> Response:
+        # Anonymous callers cannot tell a missing repo from a private one: 401; authenticated: 404.
+        return _error(404 if token else 401, "Repository not found", "RepoNotFound", api=api)
+
+    def _model_route(
+        self, segments: list[str], pairs: list[tuple[str, str]], query: str, token: str | None
+    ) -> Response:
+        n, target, i = self._find_repo(segments, _MODEL_OPS)
+        rest = segments[n:]
+        if target is not None:
+            location = "/api/models/" + quote(target, safe="/") + "".join("/" + s for s in rest)
+            return _redirect(location + (f"?{query}" if query else ""))
+        if i is None:
+            return self._repo_missing(token, api=True)
+        reg = self.registry
+        if not rest:
+            return self._model_info(i, pairs, None)
+        op, args = rest[0], [unquote(s) for s in rest[1:]]
+        if not args or (op != "tree" and len(args) != 1):
+            return _error(404, "Sorry, we can't find the page you are looking for.")
+        version = reg.revision(i, args[0])
+        if version is None:
+            return _error(404, f"Invalid rev id: {args[0]}", "RevisionNotFound")
+        if op == "revision":
+            return self._model_info(i, pairs, self._commit_sha(i, args[0]))
+        if op == "commits":
+            return self._commits(i, args[0], pairs)
+        return self._tree(i, version, "/".join(args[1:]), pairs)
+
+    def _commit_sha(self, i: int, rev: str) -> str:
+        return self.registry.sha(i) if rev == "main" else rev
+
+    def _model_info(self, i: int, pairs: list[tuple[str, str]], sha: str | None) -> Response:
+        reg = self.registry
+        params = dict(pairs)
+        expand = expand_values(pairs)
+        info = reg.model_info(i, blobs=params.get("blobs", "false") in _TRUE)
+        if sha is not None:
+            info["sha"] = sha
+        if params.get("securityStatus", "false") in _TRUE:
+            info["securityRepoStatus"] = {"scansDone": True, "filesWithIssues": []}
+        if expand is not None:
+            out = {"_id": info["_id"], "id": info["id"]}
+            for name in expand:
+                value = info[name] if name in info else reg.extra_property(i, name)
+                if value is not None:
+                    out[name] = value
+            info = out
+        return _json(200, info)
+
+    def _commits(self, i: int, rev: str, pairs: list[tuple[str, str]]) -> Response:
+        reg = self.registry
+        params = dict(pairs)
+        try:
+            page = max(0, int(params.get("p", "0")))
+            limit = max(1, min(1000, int(params.get("limit", str(COMMITS_PAGE)))))
+        except ValueError as err:
+            raise BadRequest("Invalid pagination parameters") from err
+        history = reg.commits(i)
+        sha = self._commit_sha(i, rev)
+        start = next((k for k, c in enumerate(history) if c.sha == sha), 0)
+        history = history[start:]
+        author = reg.model_id(i).split("/", 1)[0]
+        chunk = history[page * limit : (page + 1) * limit]
+        items = [
+            {
+                "id": c.sha,
+                "title": c.title,
+                "message": "",
+                "authors": [{"user": author, "avatar": f"/avatars/{sha_hex('avatar', author)[:32]}.svg"}],
+                "date": iso_ms(c.date_ms),
+            }
+            for c in chunk
+        ]
+        headers = [("X-Total-Count", str(len(history)))]
+        if (page + 1) * limit < len(history):
+            kept = [(k, v) for k, v in pairs if k != "p"] + [("p", str(page + 1))]
+            path = f"/api/models/{quote(reg.model_id(i), safe='/')}/commits/{quote(rev, safe='')}"
+            headers.append(("Link", f'<{{base}}{path}?{urlencode(kept)}>; rel="next"'))
+        return _json(200, items, headers)
+
+    def _tree(self, i: int, version: int, path: str, pairs: list[tuple[str, str]]) -> Response:
+        reg = self.registry
+        recursive = dict(pairs).get("recursive", "false") in _TRUE
+        prefix = f"{path.strip('/')}/" if path.strip("/") else ""
+        files = [f for f in reg.siblings(i) if f.startswith(prefix)]
+        if prefix and not files:
+            return _error(404, f"{path} does not exist on this revision", "EntryNotFound")
+        entries: dict[str, dict[str, Any]] = {}
+        for name in files:
+            parts = name[len(prefix) :].split("/")
+            for depth in range(1, len(parts)):
+                folder = prefix + "/".join(parts[:depth])
+                if depth == 1 or recursive:
+                    oid = sha_hex("tree", reg.sha(i, version), folder)
+                    entries.setdefault(folder, {"type": "directory", "oid": oid, "size": 0, "path": folder})
+            if len(parts) == 1 or recursive:
+                content = reg.file(i, name, version) or b""
+                entries[name] = {
+                    "type": "file",
+                    "oid": git_blob_oid(content),
+                    "size": len(content),
+                    "path": name,
+                }
+        return _json(200, list(entries.values()))
+
+    def _resolve(self, method: str, segments: list[str], query: str, token: str | None) -> Response:
+        n, target, i = self._find_repo(segments, ("resolve",))
+        rest = segments[n:]
+        if len(rest) < 3 or rest[0] != "resolve":
+            return _error(404, "Sorry, we can't find the page you are looking for.", api=False)
+        if target is not None:
+            location = "/" + quote(target, safe="/") + "".join("/" + s for s in rest)
+            return _redirect(location + (f"?{query}" if query else ""))
+        if i is None:
+            return self._repo_missing(token, api=False)
+        reg = self.registry
+        model_id = reg.model_id(i)
+        if reg.gated(i) and token not in self.granted_tokens:
+            if token is None:
+                message = (
+                    f"Access to model {model_id} is restricted. You must have access to it and be "
+                    "authenticated to access it. Please log in."
+                )
+                return _error(401, message, "GatedRepo", api=False)
+            message = (
+                f"Access to model {model_id} is restricted and you are not in the authorized list. "
+                f"Visit https://huggingface.co/{model_id} to ask for access."
+            )
+            return _error(403, message, "GatedRepo", api=False)
+        rev = unquote(rest[1])
+        version = reg.revision(i, rev)
+        if version is None:
+            return _error(404, f"Invalid rev id: {rev}", "RevisionNotFound", api=False)
+        path = "/".join(unquote(s) for s in rest[2:])
+        content = reg.file(i, path, version)
+        if content is None:
+            return _error(404, "Entry not found", "EntryNotFound", api=False)
+        name = path.rsplit("/", 1)[-1]
+        suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+        headers = [
+            ("Content-Type", _CONTENT_TYPES.get(suffix, "application/octet-stream")),
+            ("ETag", f'"{git_blob_oid(content)}"'),
+            ("X-Repo-Commit", self._commit_sha(i, rev)),
+            ("Accept-Ranges", "bytes"),
+            ("Content-Disposition", f"inline; filename*=UTF-8''{quote(name)}; filename=\"{quote(name)}\";"),
+            ("Vary", "Origin, Accept"),
+        ]
+        return Response(200, content, headers)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 256
+    allow_reuse_address = True
+    sim: HubSimulator
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def track(self, conn: socket.socket, is_open: bool) -> None:
+        with self._open_lock:
+            if is_open:
+                self._open.add(conn)
+            else:
+                self._open.discard(conn)
+
+    def close_connections(self) -> None:
+        """End idle keep-alive connections so no handler keeps serving after close."""
+        with self._open_lock:
+            conns = list(self._open)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "hubsim"
+    disable_nagle_algorithm = True
+    timeout = 120  # idle keep-alive connections are dropped after this
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            super().finish()
+        self.server.track(self.connection, False)
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Requests are counted, not logged."""
+
+    def do_GET(self) -> None:
+        self._serve(head=False)
+
+    def do_HEAD(self) -> None:
+        self._serve(head=True)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self._serve(head=False)
+
+    def _serve(self, head: bool) -> None:
+        sim = self.server.sim
+        raw_path, _, query = self.path.partition("?")
+        bucket, route = _classify(raw_path)
+        counts: list[Hashable] = ["requests", bucket, route]
+        if sim.latency_s:
+            time.sleep(sim.latency_s)
+        decision = sim.limiter.hit(bucket) if sim.limiter is not None else None
+        auth = self.headers.get("Authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+        fault = None
+        if decision is not None and not decision.allowed:
+            resp = _error(429, "You have exceeded our rate limit for this bucket. Please retry later.")
+        elif not sim.token_ok(token):
+            resp = _error(401, "Invalid credentials in Authorization header")
+        elif self.command == "POST":
+            resp = _error(405, "Method not allowed")
+        else:
+            try:
+                resp = sim.handle(self.command, raw_path, query, token)
+            except Exception as err:  # a bug must answer 500, not kill the connection
+                resp = _error(500, f"Internal error: {type(err).__name__}: {err}")
+            if sim.faults is not None:
+                fault = self._fault(sim.faults, resp, head, route)
+        if fault is not None:
+            counts += ["faults", ("fault", fault)]
+            if fault == "5xx":
+                status = sim.faults.server_error(self.path) if sim.faults else 500
+                resp = _error(
+                    status, "Internal Error" if status == 500 else "Service temporarily unavailable"
+                )
+            elif fault == "slow" and sim.faults is not None:
+                time.sleep(sim.faults.faults.slow_s)
+            elif fault == "bad_json":
+                resp.body = resp.body[: len(resp.body) // 2]
+        if fault == "reset":
+            sim._counters.add(*counts)
+            self._reset()
+            return
+        counts += [str(resp.status), (route, resp.status), (bucket, resp.status)]
+        sim._counters.add(*counts)
+        self._send(resp, head, decision, truncate=fault == "truncate")
+
+    def _fault(self, faults: FaultInjector, resp: Response, head: bool, route: str) -> str | None:
+        applicable = ["5xx", "reset", "slow"]
+        if not head and len(resp.body) >= 2:
+            applicable.append("truncate")
+            if resp.is_json and resp.status == 200 and route != "resolve":
+                applicable.append("bad_json")
+        return faults.decide(f"{self.command} {self.path}", tuple(applicable))
+
+    def _send(self, resp: Response, head: bool, decision: Decision | None, truncate: bool) -> None:
+        sim = self.server.sim
+        body = resp.body
+        status = resp.status
+        headers = list(resp.headers)
+        range_header = self.headers.get("Range")
+        if status == 200 and range_header and not resp.is_json:
+            status, body, extra = _byte_range(range_header, body)
+            headers += extra
+        host = self.headers.get("Host") or sim.url.removeprefix("http://")
+        self.send_response(status)
+        for key, value in headers:
+            if key == "Link":
+                value = value.replace("{base}", f"http://{host}")
+            self.send_header(key, value)
+        if decision is not None:
+            for key, value in decision.headers():
+                self.send_header(key, value)
+        self.send_header("X-Request-Id", sim.next_request_id())
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            if not head:
+                self.wfile.write(body[: len(body) // 2] if truncate else body)
+        except OSError:
+            self.close_connection = True
+        if truncate:
+            self.close_connection = True
+
+    def _reset(self) -> None:
+        """Close with RST and no response at all."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+
+def _classify(raw_path: str) -> tuple[str, str]:
+    """(bucket, route) of a request path."""
+    if raw_path.startswith("/api/"):
+        path = raw_path.rstrip("/")
+        if path == "/api/models":
+            return "api", "listing"
+        if path == "/api/whoami-v2":
+            return "api", "whoami"
+        if path.startswith("/api/models/"):
+            segments = path.split("/")[3:]
+            for op, route in (("commits", "commits"), ("tree", "tree")):
+                if op in segments[1:3]:
+                    return "api", route
+            return "api", "model_info"
+        return "api", "other"
+    if "/resolve/" in raw_path:
+        return "resolvers", "resolve"
+    return "pages", "other"
+
+
+def _byte_range(header: str, body: bytes) -> tuple[int, bytes, list[tuple[str, str]]]:
+    """Serve `Range: bytes=a-b` (one range); anything else gets the whole body."""
+    spec = header.strip().removeprefix("bytes=")
+    if "," in spec or "-" not in spec:
+        return 200, body, []
+    first, _, last = spec.partition("-")
+    size = len(body)
+    try:
+        if first:
+            start, end = int(first), int(last) if last else size - 1
+        else:
+            start, end = max(0, size - int(last)), size - 1
+    except ValueError:
+        return 200, body, []
+    if start >= size or start > end:
+        return 416, b"", [("Content-Range", f"bytes */{size}")]
+    end = min(end, size - 1)
+    return 206, body[start : end + 1], [("Content-Range", f"bytes {start}-{end}/{size}")]
