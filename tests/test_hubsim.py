@@ -233,7 +233,7 @@ def test_gated_missing_and_unknown(small_registry: Registry, hub_client: None, t
             f"{sim.url}/nobody/nothing/resolve/main/README.md", headers={"Authorization": "Bearer hf_good"}
         )
         assert r.status_code == 404
-        assert requests.get(f"{sim.url}/api/whoami-v2", headers={"Authorization": "Bearer hf_good"}).ok
+        assert HfApi(endpoint=sim.url, token="hf_good").whoami()["name"] == "hubsim-user"
         for path in (
             "/api/models",
             f"/api/models/{gated}",
@@ -476,3 +476,17 @@ def test_sample_registry_serves_recorded_data(
         first = reg2024.ids()[0]
         card = ModelCard.load(first)
         assert first.split("/")[-1] in card.content
+
+
+def test_synthetic_from_templates(hub_sample: Path) -> None:
+    reg = Registry.synthetic(5000, seed=1, templates=hub_sample / "hub2022-sample")
+    assert len(set(reg.ids())) == 5000
+    with_card = next(i for i in range(len(reg)) if reg.readme(i))
+    info = reg.model_info(with_card)
+    assert "README.md" in [s["rfilename"] for s in info["siblings"]]
+    with HubSimulator(reg) as sim:
+        r = requests.get(
+            f"{sim.url}/api/models", params={"sort": "downloads", "limit": 1000, "expand[]": "cardData"}
+        )
+        assert r.status_code == 200 and len(r.json()) == 1000
+        assert any("cardData" in m for m in r.json())
