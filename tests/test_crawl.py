@@ -8,14 +8,23 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from crawl_helpers import crawl, rows
+from crawl_helpers import crawl
+from huggingface_hub import HfApi
 
 from pipeline.crawl import CrawlParams, run_crawl
+from pipeline.crawl.cards import card_row, fetch_card
 from pipeline.errors import HubAuthError, HubUnreachable
+from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.records import model_row
 from pipeline.hubsim import HubSimulator, Registry
-from pipeline.store.archive import read_archive, record_body
+from pipeline.store.archive import RawArchive, read_archive, record_body
 from pipeline.store.snapshot import read_manifest
+
+
+def readme_of(registry: Registry, model_id: str) -> bytes | None:
+    index = registry.index_of(model_id)
+    assert index is not None
+    return registry.readme(index)
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +43,7 @@ def test_sample_crawl_writes_a_complete_snapshot(sample_registry: Registry, tmp_
     with HubSimulator(sample_registry) as sim:
         result = crawl(sim.url, tmp_path, limit=1500, workers=8)
         resolve_requests = sim.counters["resolvers"]
+        expected = [m.id for m in HfApi(endpoint=sim.url).list_models(sort="downloads", limit=1500)]
     snapshot = result.directory
     manifest = read_manifest(snapshot)
     assert manifest is not None and manifest["status"] == "complete"
@@ -43,7 +53,8 @@ def test_sample_crawl_writes_a_complete_snapshot(sample_registry: Registry, tmp_
     assert models.num_rows == 1500
     downloads = models.column("downloads").to_pylist()
     assert downloads == sorted(downloads, reverse=True)
-    assert models.column("model_id").to_pylist() == sample_registry.ids_sorted("downloads")[:1500]
+    # The same models in the same order as huggingface_hub's own listing of the same server.
+    assert models.column("model_id").to_pylist() == expected
 
     cards = pq.read_table(snapshot / "cards.parquet").to_pylist()
     with_readme = [m for m in models.to_pylist() if "README.md" in (m["siblings"] or [])]
@@ -52,7 +63,7 @@ def test_sample_crawl_writes_a_complete_snapshot(sample_registry: Registry, tmp_
     assert resolve_requests == len(with_readme)
     for card in cards[:200]:
         assert card["status"] == "ok"
-        assert card["readme"].encode() == sample_registry.readme(card["model_id"])
+        assert card["readme"].encode() == readme_of(sample_registry, card["model_id"])
     assert manifest["counts"]["cards"]["ok"] == len(cards)
     assert manifest["counts"]["requests"]["api"] == 2  # 1,500 models in pages of 1,000
 
@@ -115,27 +126,28 @@ def test_recrawl_reuses_unchanged_cards(sample_registry: Registry, tmp_path: Pat
     for model_id, card in new_cards.items():
         assert card["reused"] == (model_id not in changed_with_card)
         if card["status"] == "ok":
-            assert card["readme"].encode() == registry.readme(model_id)
+            assert card["readme"].encode() == readme_of(registry, model_id)
     assert first.counts["cards"] == second.counts["cards"]
 
 
 def test_bad_inputs_are_recorded_per_model(tmp_path: Path) -> None:
-    registry = Registry.synthetic(n=50, seed=5)
+    registry = Registry.synthetic(n=60, seed=5)
     odd_ids = ["org/mödel-ünïcode", "org/..", "../escape", "org/" + "x" * 300]
     for i, model_id in enumerate(odd_ids):
-        registry.add(
-            {"id": model_id, "downloads": 10**9 - i, "siblings": [{"rfilename": "README.md"}]}, b"# odd\n"
-        )
-    ids = registry.ids_sorted("downloads")[4:9]
-    binary, not_utf8, huge, gated, missing = ids
+        record = {"id": model_id, "downloads": 10**9 - i, "siblings": [{"rfilename": "README.md"}]}
+        registry.add(record, b"# odd\n")
+    with_card = [m for m in registry.ids() if readme_of(registry, m) is not None and m not in odd_ids]
+    binary, not_utf8, huge, gated, removed = with_card[:5]
     registry.set_readme(binary, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     registry.set_readme(not_utf8, b"caf\xe9 cr\xe8me\n")
     registry.set_readme(huge, b"# big\n" + b"a" * (11 * 1024 * 1024))
     registry.set_gated(gated, True)
-    registry.set_readme(missing, None)
+    registry.set_readme(removed, None)
     with HubSimulator(registry) as sim:
         result = run_crawl(tmp_path, CrawlParams(), endpoint=sim.url)
+        card_requests = sim.counters["resolvers"]
     cards = {c["model_id"]: c for c in pq.read_table(result.directory / "cards.parquet").to_pylist()}
+    assert card_requests == len(cards)
     for model_id in odd_ids:
         assert cards[model_id]["status"] == "ok" and cards[model_id]["readme"] == "# odd\n"
     assert cards[binary]["status"] == "error" and "binary" in cards[binary]["error"]
@@ -143,7 +155,36 @@ def test_bad_inputs_are_recorded_per_model(tmp_path: Path) -> None:
     assert cards[huge]["status"] == "ok" and cards[huge]["truncated"]
     assert len(cards[huge]["readme"]) == 10 * 1024 * 1024
     assert cards[gated]["status"] == "gated"
-    assert cards[missing]["status"] == "missing"
+    # The file list no longer names a README, so none is asked for.
+    assert removed not in cards
     assert result.exit_code == 3 and result.counts["failed_models"] == 1
     # Nothing was written outside the snapshot, whatever the ids.
     assert {p.name for p in tmp_path.iterdir()} == {"snapshots"}
+
+
+def test_renamed_repo_is_followed(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=5, seed=9)
+    old = next(m for m in registry.ids() if readme_of(registry, m) is not None)
+    sha = registry.sha(registry.index_of(old))
+    registry.rename(old, "new-owner/renamed")
+    with HubSimulator(registry) as sim:
+        client = HubClient(sim.url, retry=None)
+        archive = RawArchive(tmp_path, "cards", 0)
+        row = fetch_card(client, archive, old, sha)
+        archive.close(keep=True)
+    assert row["status"] == "ok"
+    assert row["readme"].encode() == readme_of(registry, "new-owner/renamed")
+    record = next(read_archive(tmp_path, "cards"))
+    assert record["url"].endswith("/new-owner/renamed/resolve/" + sha + "/README.md")
+
+
+def test_card_statuses_follow_the_hub_answers() -> None:
+    def answer(status: int, code: str | None = None) -> Response:
+        headers = {"X-Error-Code": code} if code else {}
+        return Response("http://hub/m/resolve/s/README.md", status, headers, b"", utc_now())
+
+    assert card_row("m", "s", answer(404, "EntryNotFound"))["status"] == "missing"
+    assert card_row("m", "s", answer(401, "GatedRepo"))["status"] == "gated"
+    assert card_row("m", "s", answer(403, "GatedRepo"))["status"] == "gated"
+    row = card_row("m", "s", answer(451))
+    assert row["status"] == "error" and row["error"] == "HTTP 451"
