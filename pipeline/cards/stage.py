@@ -1,0 +1,251 @@
+"""The analyze stage's first step: parse every model's card in a snapshot into findings tables.
+
+Reads `models.parquet` (model_id, card_data, siblings) and `cards.parquet` (model_id, status,
+readme) in batches and writes `findings/parsed_cards.parquet` (one row per model) and
+`findings/claims.parquet` (one row per model-index metric), each written batch by batch into a
+temporary file renamed into place at the end.
+
+Joining without holding every README: the crawler writes cards in the order of the models, so
+first a pass over the two id columns checks that the cards' ids are a subsequence of the
+models' ids; then both files stream side by side. When they are not (cards written in another
+order), the cards are held in memory if they are small (`PARTITION_BYTES`), and otherwise both
+files are first split by a hash of the model id into partitions of about that size on disk, and
+joined one partition at a time.
+
+Parsing runs in a process pool (every core by default); results come back in order, with at most
+two batches per worker in flight, so memory stays bounded by the batch size.
+
+`card_status`: the cards row's status; without a cards row `no_readme` when siblings list no
+README.md, else `not_fetched` (a metadata-only crawl, or siblings unknown). `readme_listed`
+says whether siblings list README.md (null when siblings are unknown).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import tempfile
+import time
+import zlib
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.cards.parse import parse_card
+from pipeline.errors import SnapshotError
+from pipeline.schemas import load_schema, table_from_rows
+from pipeline.store.files import atomic_path
+
+BATCH_ROWS = 1000  # models per task sent to a worker
+PARTITION_BYTES = 256 * 2**20  # README bytes joined in memory at once when cards are out of order
+README = "README.md"
+
+MODEL_COLUMNS = ["model_id", "card_data", "siblings"]
+CARD_COLUMNS = ["model_id", "status", "readme"]
+
+# (model_id, card_data, siblings, (status, readme) or None when the card was not asked for)
+Job = tuple[str, str | None, list[str] | None, tuple[str, str | None] | None]
+
+
+def parse_batch(jobs: list[Job]) -> tuple[pa.Table, pa.Table]:
+    """Parse one batch of models into (parsed_cards, claims) tables; runs in a worker."""
+    parsed: list[dict[str, Any]] = []
+    claims: list[dict[str, Any]] = []
+    for model_id, card_data, siblings, card in jobs:
+        listed = None if siblings is None else README in siblings
+        if card is not None:
+            status, readme = card
+        else:
+            status, readme = ("no_readme" if listed is False else "not_fetched"), None
+        result = parse_card(model_id, readme if status == "ok" else None, card_data)
+        row = result.to_row(status)
+        row["readme_listed"] = listed
+        parsed.append(row)
+        claims.extend(result.claims)
+    return table_from_rows("parsed_cards", parsed), table_from_rows("claims", claims)
+
+
+def _batches(path: Path, columns: list[str]) -> Iterator[list[tuple[Any, ...]]]:
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+        yield list(zip(*(batch.column(name).to_pylist() for name in columns), strict=True))
+
+
+def _rows(path: Path, columns: list[str]) -> Iterator[tuple[Any, ...]]:
+    for batch in _batches(path, columns):
+        yield from batch
+
+
+def _cards_follow_models(models: Path, cards: Path) -> bool:
+    """Whether the cards' ids are a subsequence of the models' ids (one pass over the ids)."""
+    wanted = _rows(cards, ["model_id"])
+    want = next(wanted, None)
+    for (model_id,) in _rows(models, ["model_id"]):
+        if want is None:
+            return True
+        if model_id == want[0]:
+            want = next(wanted, None)
+    return want is None
+
+
+def _merged(models: Path, cards: Path) -> Iterator[list[Job]]:
+    card_rows = _rows(cards, CARD_COLUMNS)
+    pending = next(card_rows, None)
+    for batch in _batches(models, MODEL_COLUMNS):
+        jobs: list[Job] = []
+        for model_id, card_data, siblings in batch:
+            card = None
+            if pending is not None and pending[0] == model_id:
+                card, pending = (pending[1], pending[2]), next(card_rows, None)
+            jobs.append((model_id, card_data, siblings, card))
+        yield jobs
+
+
+class _Lookup:
+    """Models joined to cards held in a dict, counting the cards no model claimed."""
+
+    def __init__(self) -> None:
+        self.orphans = 0
+
+    def join(self, models: Path, cards: Path | None) -> Iterator[list[Job]]:
+        held = {row[0]: (row[1], row[2]) for row in _rows(cards, CARD_COLUMNS)} if cards else {}
+        for batch in _batches(models, MODEL_COLUMNS):
+            yield [(m, data, siblings, held.pop(m, None)) for m, data, siblings in batch]
+        self.orphans += len(held)
+
+
+def _partition(source: Path, columns: list[str], parts: int, directory: Path) -> list[Path]:
+    """Split `source` by crc32(model_id) % parts into parquet files under `directory`."""
+    paths = [directory / f"{source.stem}-{index}.parquet" for index in range(parts)]
+    schema = pq.read_schema(source)
+    schema = pa.schema([schema.field(name) for name in columns])
+    writers = [pq.ParquetWriter(path, schema) for path in paths]
+    try:
+        for batch in pq.ParquetFile(source).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+            ids = batch.column("model_id").to_pylist()
+            owner = np.fromiter((zlib.crc32(i.encode()) % parts for i in ids), dtype=np.int64, count=len(ids))
+            for index, writer in enumerate(writers):
+                writer.write_batch(batch.filter(pa.array(owner == index)))
+    finally:
+        for writer in writers:
+            writer.close()
+    return paths
+
+
+def _uncompressed_bytes(path: Path) -> int:
+    meta = pq.ParquetFile(path).metadata
+    return sum(meta.row_group(index).total_byte_size for index in range(meta.num_row_groups))
+
+
+def _jobs(snapshot: Path, spill: Path, info: dict[str, Any]) -> Iterator[list[Job]]:
+    models, cards = snapshot / "models.parquet", snapshot / "cards.parquet"
+    if not models.exists():
+        raise SnapshotError(f"{models} is missing; the snapshot has no models table")
+    lookup = _Lookup()
+    if not cards.exists():
+        info["join"] = "no_cards"
+        yield from lookup.join(models, None)
+    elif _cards_follow_models(models, cards):
+        info["join"] = "merge"
+        yield from _merged(models, cards)
+    else:
+        parts = max(1, math.ceil(_uncompressed_bytes(cards) / PARTITION_BYTES))
+        info["join"] = "memory" if parts == 1 else f"partitioned:{parts}"
+        if parts == 1:
+            yield from lookup.join(models, cards)
+        else:
+            model_parts = _partition(models, MODEL_COLUMNS, parts, spill)
+            card_parts = _partition(cards, CARD_COLUMNS, parts, spill)
+            for model_part, card_part in zip(model_parts, card_parts, strict=True):
+                yield from lookup.join(model_part, card_part)
+    info["orphan_cards"] = lookup.orphans
+
+
+def _ordered_map(
+    function: Callable[[list[Job]], tuple[pa.Table, pa.Table]], batches: Iterable[list[Job]], workers: int
+) -> Iterator[tuple[pa.Table, pa.Table]]:
+    if workers == 1:
+        yield from map(function, batches)
+        return
+    # forkserver: workers fork from a clean process, not from this one with Arrow's threads running.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        in_flight: deque[Future[tuple[pa.Table, pa.Table]]] = deque()
+        for batch in batches:
+            in_flight.append(pool.submit(function, batch))
+            if len(in_flight) >= 2 * workers:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
+
+
+class _Tally:
+    """The counts parse_snapshot returns, accumulated batch by batch."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.card_status: Counter[str] = Counter()
+        self.metadata_source: Counter[str] = Counter()
+        self.problems: Counter[str] = Counter()
+
+    def add(self, parsed: pa.Table, claims: pa.Table) -> None:
+        self.counts["models"] += parsed.num_rows
+        for column in ("has_card", "has_card_body", "has_front_matter"):
+            self.counts[column] += pc.sum(parsed.column(column)).as_py() or 0
+        self.counts["models_with_eval_claims"] += (
+            pc.sum(pc.greater(parsed.column("n_claims"), 0)).as_py() or 0
+        )
+        self.counts["claims"] += claims.num_rows
+        self.counts["counting_claims"] += pc.sum(claims.column("counts")).as_py() or 0
+        self.card_status.update(_value_counts(parsed.column("card_status")))
+        self.metadata_source.update(_value_counts(parsed.column("metadata_source")))
+        self.problems.update(_value_counts(pc.list_flatten(parsed.column("problems"))))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            **{key: self.counts[key] for key in ("models", "has_card", "has_card_body", "has_front_matter")},
+            **{key: self.counts[key] for key in ("models_with_eval_claims", "claims", "counting_claims")},
+            "card_status": dict(sorted(self.card_status.items())),
+            "metadata_source": dict(sorted(self.metadata_source.items())),
+            "problems": dict(sorted(self.problems.items())),
+        }
+
+
+def _value_counts(column: pa.ChunkedArray | pa.Array) -> dict[str, int]:
+    return {item["values"].as_py(): item["counts"].as_py() for item in pc.value_counts(column)}
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use, cgroup sets included
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def parse_snapshot(snapshot_path: Path, workers: int | None = None) -> dict[str, Any]:
+    """Parse the cards of the snapshot in `snapshot_path`; returns counts for summary.json."""
+    workers = max(1, workers or default_workers())
+    findings = snapshot_path / "findings"
+    findings.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    tally = _Tally()
+    info: dict[str, Any] = {}
+    with (
+        tempfile.TemporaryDirectory(dir=findings, prefix=".parse-spill-") as spill,
+        atomic_path(findings / "parsed_cards.parquet") as parsed_tmp,
+        atomic_path(findings / "claims.parquet") as claims_tmp,
+        pq.ParquetWriter(parsed_tmp, load_schema("parsed_cards"), compression="zstd") as parsed_out,
+        pq.ParquetWriter(claims_tmp, load_schema("claims"), compression="zstd") as claims_out,
+    ):
+        for parsed, claims in _ordered_map(parse_batch, _jobs(snapshot_path, Path(spill), info), workers):
+            parsed_out.write_table(parsed)
+            claims_out.write_table(claims)
+            tally.add(parsed, claims)
+    return {**tally.summary(), **info, "workers": workers, "seconds": round(time.monotonic() - started, 3)}
