@@ -102,7 +102,8 @@ def datasets(summary: dict[str, Any]) -> Figure:
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(key)
         if not rows:
-            ax.text(0.5, 0.5, "none", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, f"no {key} in this snapshot", ha="center", va="center", transform=ax.transAxes)
     fig.suptitle("Datasets")
     return fig
 
