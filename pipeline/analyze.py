@@ -22,9 +22,12 @@ MEASURES: tuple[tuple[str, Callable[[Path], dict[str, Any]]], ...] = (
 )
 
 
-def measure_snapshot(snapshot: Path, snapshot_id: str) -> dict[str, Any]:
-    """Run every measure on a snapshot whose cards are parsed; write and return the summary."""
-    sections: dict[str, Any] = {}
+def measure_snapshot(snapshot: Path, snapshot_id: str, cards: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run every measure on a snapshot whose cards are parsed; write and return the summary.
+
+    `cards` is what the card stage reported (its counts go into the summary as they are).
+    """
+    sections: dict[str, Any] = {} if cards is None else {"cards": cards}
     with tqdm(MEASURES, desc="measures", unit="measure", disable=None) as progress:
         for name, run in progress:
             progress.set_postfix_str(name)
@@ -55,5 +58,5 @@ def run_analyze(data_dir: Path, snapshot_id: str | None) -> str:
     # Imported here: card parsing pulls in YAML and Markdown machinery the measures do not need.
     from pipeline.cards.stage import parse_snapshot
 
-    parse_snapshot(snapshot)
-    return summary_line(measure_snapshot(snapshot, snapshot_id), snapshot)
+    cards = parse_snapshot(snapshot)
+    return summary_line(measure_snapshot(snapshot, snapshot_id, cards), snapshot)
