@@ -1,22 +1,23 @@
-"""Split a README into its YAML front matter and Markdown body, as the Hub does.
+"""Split a README into its YAML front matter and Markdown body, exactly as the Hub does.
 
-The Hub (and huggingface_hub's `REGEX_YAML_BLOCK`, "exact same regex as in the Hub server") takes
-the block between an opening `---` line and the next line that is `---` plus optional spaces or
-tabs:
+The Hub server and huggingface_hub use one regex (`REGEX_YAML_BLOCK`, "exact same regex as in the
+Hub server"), repeated here:
 
 - the opening `---` may follow leading whitespace, blank lines included, and must end its line
   (`--- ` with a trailing space opens nothing);
-- the closing `---` starts its line, may carry trailing spaces or tabs, and ends with a line break
-  or the end of the text;
-- line breaks are `\\n`, `\\r\\n` or `\\r`.
+- the YAML runs to the first following line that is `---` plus optional spaces or tabs, ended by
+  a line break or the end of the text; line breaks are `\\n`, `\\r\\n` or `\\r`.
 
-Two deliberate differences from the Python regex:
+Consequences kept on purpose, because the Hub renders and indexes cards this way:
 
-- A leading byte-order mark is skipped. The Hub server runs the regex in JavaScript, where `\\s`
-  matches U+FEFF; Python's `\\s` does not.
-- An immediately closed block (`---` then `---`) is an empty front matter. The regex needs a line
-  break before the closing `---`, so it skips that line and closes at a later `---` line, if any,
-  swallowing Markdown into the YAML. DESIGN's rule ("the next `---` line") reads it as empty.
+- The closing `---` must follow a line break, so an immediately closed block (`---` then `---`)
+  is not empty front matter: the block runs on to the next `---` line, if any, and starts with
+  a `---` line that YAML reads as a document start. Real cards write a doubled `---` and their
+  metadata is read this way; without a later `---` line there is no front matter at all.
+- `----` or `--- x` do not close the block.
+
+One difference from the Python regex: a leading byte-order mark is skipped. The Hub server runs the
+regex in JavaScript, where `\\s` matches U+FEFF; Python's `\\s` does not.
 """
 
 from __future__ import annotations
@@ -25,11 +26,7 @@ import re
 from dataclasses import dataclass
 
 _BOM = "\ufeff"
-_BLOCK = re.compile(
-    r"\s*---(?:\r\n|\r|\n)"  # opening line
-    r"(?:([\S\s]*?)(?:\r\n|\r|\n))??"  # YAML, lazily, up to the first closing line; absent if empty
-    r"---[ \t]*(?:\r\n|\n|\Z)"  # closing line
-)
+_BLOCK = re.compile(r"\s*---(?:\r\n|\r|\n)([\S\s]*?)(?:\r\n|\r|\n)---[ \t]*(?:\r\n|\n|\Z)")
 _OPENING = re.compile(r"\s*---(?:\r\n|\r|\n)")
 
 
@@ -39,7 +36,7 @@ class Split:
 
     yaml: str | None
     body: str
-    unclosed: bool = False  # an opening `---` line with no closing line: all of it is body
+    unclosed: bool = False  # an opening `---` line and no closing one: all of it is body
 
 
 def split_front_matter(text: str) -> Split:
@@ -47,5 +44,5 @@ def split_front_matter(text: str) -> Split:
         text = text[1:]
     match = _BLOCK.match(text)
     if match:
-        return Split(yaml=match.group(1) or "", body=text[match.end() :])
+        return Split(yaml=match.group(1), body=text[match.end() :])
     return Split(yaml=None, body=text, unclosed=_OPENING.match(text) is not None)
