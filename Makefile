@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Exit status 3 means the crawl finished with some models recorded as failed: analyze it all the same.
 run: setup
-	$(BIN)/hubmine crawl --limit 1000
+	$(BIN)/hubmine crawl --limit 1000 || [ $$? -eq 3 ]
+	$(BIN)/hubmine analyze
+	$(BIN)/hubmine report
 
 crawl: setup
 	$(BIN)/hubmine crawl $(ARGS)
@@ -35,6 +38,8 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m bench.crawl_bench
+	$(BIN)/python -m bench.parse_bench
+	$(BIN)/python -m bench.analyze_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

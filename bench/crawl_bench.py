@@ -108,6 +108,7 @@ def bench_cards(n: int, work: Path, latency_s: float = 0.02) -> dict[str, Any]:
             [sys.executable, "-c", BASELINE, str(n)],
             env=_env(sim.url, str(work / "hf-cache")),
             check=True,
+            stderr=subprocess.DEVNULL,
         )
         baseline = time.perf_counter() - started
     return {
