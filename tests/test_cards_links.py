@@ -36,3 +36,8 @@ def test_links() -> None:
 def test_no_links() -> None:
     links = find_links("# A model\n\nNothing cited. Version 10.2 of it.\n")
     assert (links.arxiv_ids, links.github_repos, links.dois) == ([], [], [])
+
+
+def test_arxiv_without_a_link() -> None:
+    assert find_links("Paper: arXiv:2106.09685").arxiv_ids == ["2106.09685"]
+    assert find_links("see ARXIV: 1810.04805v1").arxiv_ids == ["1810.04805"]

@@ -89,10 +89,10 @@ def _repo(owner: str, name: str) -> str | None:
 
 
 def find_links(text: str) -> Links:
+    lowered = text.lower()
     arxiv: set[str] = set()
-    if "rxiv" in text or "RXIV" in text or "/papers/" in text:  # most cards cite no paper at all
-        lower = text.lower()
-        arxiv = {_arxiv_id(match.group(1)) for pattern in _ARXIV for match in pattern.finditer(lower)}
+    if "arxiv" in lowered or "/papers/" in lowered:  # most cards cite no paper: skip three scans
+        arxiv = {_arxiv_id(match.group(1)) for pattern in _ARXIV for match in pattern.finditer(lowered)}
     repos = {
         repo
         for match in _GITHUB.finditer(text)

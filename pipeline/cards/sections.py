@@ -8,6 +8,8 @@ Headings (CommonMark, simplified):
   code; after a blank line `---` is a thematic break, not a heading.
 - Nothing inside a fenced code block (```` ``` ```` or `~~~`, closed by the same character at
   least as long) is a heading; an unclosed fence runs to the end, as in CommonMark.
+- Not modelled: headings inside HTML blocks or comments, and inside list items or block quotes
+  (`> # x`), which are rare in cards.
 
 Section names: a heading's text is normalised (links and inline markup reduced to their text,
 lower-cased, punctuation other than `&`, `-`, `/` dropped, `[optional]` and leading numbering
@@ -44,8 +46,8 @@ headings with "More information needed" under them, so presence alone overstates
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 SECTION_RULES: dict[str, str] = {
     "uses": r"(?:intended|direct|downstream|primary) uses?|^uses?$|use cases?",
@@ -74,13 +76,15 @@ SECTION_RULES: dict[str, str] = {
 _RULES = [(name, re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])")) for name, pattern in SECTION_RULES.items()]
 
 # Lines that may be a heading, a fence or a setext underline; the rest of the body is skipped in C.
-# Scanned in "\n" + body: a literal first character is much faster to find than a MULTILINE `^`.
+# Scanned in "\n" + body: a literal first character is much faster to find than a MULTILINE `^`,
+# and the lookahead rejects most lines before any alternative is tried.
 _CANDIDATE = re.compile(
-    r"\n {0,3}(?:"
-    r"(?P<atx>#{1,6})(?:[ \t]+(?P<text>[^\n]*?))??(?:[ \t]+#+)?[ \t]*(?=\n|\Z)"
+    r"\n {0,3}(?=[#`~=-])(?:"
+    r"(?P<atx>#{1,6})(?P<text>[ \t][^\n]*)?(?=\n|\Z)"
     r"|(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)"
     r"|(?P<underline>=+|-+)[ \t]*(?=\n|\Z))"
 )
+_CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+$")
 _UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*$")
 _NOT_PARAGRAPH = re.compile(
     r" {0,3}(?:[-*+](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|>|<|#{1,6}(?:[ \t]|$)|```|~~~)| {4}"
@@ -93,16 +97,16 @@ _OPTIONAL = re.compile(r"\[optional\]", re.IGNORECASE)
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[ivx]+\.)\s+")
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
-_FILLER = re.compile(
+_FILLER = re.compile(  # matched in lower-cased text
     r"\{\{.*?\}\}|\[optional\]|\[?more information needed\]?|\bneeds? more information\b"
-    r"|\b(?:tbd|tba|todo|coming soon|to be (?:added|announced|updated|done)|n/a)\b",
-    re.IGNORECASE,
+    r"|\b(?:tbd|tba|todo|coming soon|to be (?:added|announced|updated|done)|n/a)\b"
 )
+# Substrings without which no filler can occur: most sections skip the filler regex altogether.
+_FILLER_HINTS = ("{{", "[optional]", "information", "tbd", "tba", "todo", "coming soon", "to be ", "n/a")
 _CONTENT = re.compile(r"[^\W_]")
 
 
-@dataclass(frozen=True, slots=True)
-class Heading:
+class Heading(NamedTuple):  # a tuple: many are made per card, and tuples are cheapest to build
     level: int
     text: str
     start: int  # offset of the heading's first line in the body
@@ -143,7 +147,10 @@ def find_headings(body: str) -> list[Heading]:
             if run[0] == "~" or "`" not in info:  # a backtick fence's info string has no backtick
                 fence = run
         elif atx:
-            headings.append(Heading(len(atx), (match.group("text") or "").strip(), start, end))
+            text = (match.group("text") or "").strip()
+            if text.endswith("#"):
+                text = _CLOSING_HASHES.sub("", text)
+            headings.append(Heading(len(atx), text, start, end))
         else:
             first, text = _paragraph_before(body, start)
             if text:
@@ -174,8 +181,17 @@ def own_text(body: str, headings: list[Heading], position: int) -> str:
 def has_content(text: str) -> bool:
     if "<!--" in text:
         text = _COMMENT.sub(" ", text)
-    # Line by line, so the usual case stops at the first line with text.
-    return any(_CONTENT.search(line) and _CONTENT.search(_FILLER.sub(" ", line)) for line in text.split("\n"))
+    # Line by line from the first letter or digit: usually that line is text and the answer.
+    found = _CONTENT.search(text)
+    while found is not None:
+        start = text.rfind("\n", 0, found.start()) + 1
+        end = text.find("\n", found.start())
+        end = len(text) if end < 0 else end
+        line = text[start:end].lower()
+        if not any(hint in line for hint in _FILLER_HINTS) or _CONTENT.search(_FILLER.sub(" ", line)):
+            return True
+        found = _CONTENT.search(text, end)
+    return False
 
 
 def find_sections(body: str, headings: list[Heading]) -> tuple[list[str], list[str]]:

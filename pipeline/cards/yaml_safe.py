@@ -31,7 +31,7 @@ import re
 from typing import Any
 
 import yaml
-from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pipeline.cards.errors import CardError
 
@@ -122,41 +122,63 @@ def _scalar(node: ScalarNode) -> Any:
     return node.value if build is None else build(node.value)
 
 
-def _mapping(node: MappingNode, values: dict[int, Any]) -> dict[Any, Any]:
-    merged: list[dict[Any, Any]] = []
+Measured = tuple[Any, int, int]  # (value, expanded size, depth)
+
+
+def _child(child: Node, values: dict[int, Measured]) -> Measured:
+    if isinstance(child, ScalarNode):
+        return _scalar(child), 1, 1
+    return values[id(child)]
+
+
+def _sequence(node: SequenceNode, values: dict[int, Measured]) -> Measured:
+    items: list[Any] = []
+    size = depth = 1
+    for child in node.value:
+        value, child_size, child_depth = _child(child, values)
+        items.append(value)
+        size += child_size
+        depth = max(depth, child_depth + 1)
+    return items, size, depth
+
+
+def _mapping(node: MappingNode, values: dict[int, Measured]) -> Measured:
     result: dict[Any, Any] = {}
+    merged: list[dict[Any, Any]] = []
+    size = depth = 1
     for key_node, value_node in node.value:
-        value = values[id(value_node)] if isinstance(value_node, CollectionNode) else _scalar(value_node)
-        if key_node.tag == _MERGE and isinstance(key_node, ScalarNode):
+        if not isinstance(key_node, ScalarNode):
+            raise CardError("yaml_error", "a mapping key is a list or a mapping")
+        value, child_size, child_depth = _child(value_node, values)
+        size += 1 + child_size
+        depth = max(depth, child_depth + 1)
+        if key_node.tag == _MERGE:
             sources = value if isinstance(value_node, SequenceNode) else [value]
             if not all(isinstance(source, dict) for source in sources):
                 raise CardError("yaml_error", "a merge key (<<) needs a mapping or a list of mappings")
             merged.extend(sources)
-            continue
-        key = values[id(key_node)] if isinstance(key_node, CollectionNode) else _scalar(key_node)
-        if isinstance(key, (list, dict)):
-            raise CardError("yaml_error", "a mapping key is a list or a mapping")
-        result[key] = value
-    if not merged:
-        return result
-    # As PyYAML: explicit keys win over merged ones, and earlier merge sources over later ones.
-    combined: dict[Any, Any] = {}
-    for source in reversed(merged):
-        combined.update(source)
-    combined.update(result)
-    return combined
+        else:
+            result[_scalar(key_node)] = value
+    if merged:
+        # As PyYAML: explicit keys win over merged ones, and earlier merge sources over later ones.
+        combined: dict[Any, Any] = {}
+        for source in reversed(merged):
+            combined.update(source)
+        combined.update(result)
+        result = combined
+    return result, size, depth
 
 
 def _build(root: Node) -> Any:
     """The plain value of a composed graph, checking depth and alias expansion on the way.
 
     An iterative post-order walk over the distinct collection nodes: each is built once, after
-    its children, and an aliased node's value is shared; scalars are built where they are used.
+    its children, with its expanded size and depth; an aliased node's value is shared, and its
+    size counted again, never expanded. Scalars are built where they are used.
     """
     if isinstance(root, ScalarNode):
         return _scalar(root)
-    values: dict[int, Any] = {}
-    measures: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, depth)
+    values: dict[int, Measured] = {}
     opened: set[int] = set()
     written = 1  # nodes as written, an alias counting as one
     stack: list[Node] = [root]
@@ -166,32 +188,27 @@ def _build(root: Node) -> Any:
         if key in values:
             stack.pop()
             continue
-        children = node.value if isinstance(node, SequenceNode) else [c for pair in node.value for c in pair]
         if key not in opened:
             opened.add(key)
+            children = (
+                node.value if isinstance(node, SequenceNode) else [n for pair in node.value for n in pair]
+            )
             written += len(children)
-            pending = [c for c in children if isinstance(c, CollectionNode) and id(c) not in values]
-            if any(id(child) in opened for child in pending):
-                raise CardError("yaml_alias_bomb", "recursive alias")
+            pending = [c for c in children if not isinstance(c, ScalarNode) and id(c) not in values]
             if pending:
+                if any(id(child) in opened for child in pending):
+                    raise CardError("yaml_alias_bomb", "recursive alias")
                 stack.extend(pending)
                 continue
-        size, depth = 1, 1
-        for child in children:
-            child_size, child_depth = measures.get(id(child), (1, 1))
-            size += child_size
-            depth = max(depth, child_depth + 1)
-        if depth > MAX_DEPTH:
+        built = _sequence(node, values) if isinstance(node, SequenceNode) else _mapping(node, values)
+        if built[2] > MAX_DEPTH:
             raise CardError("yaml_too_deep", f"nesting deeper than {MAX_DEPTH}")
-        measures[key] = (size, depth)
-        if isinstance(node, SequenceNode):
-            values[key] = [values[id(c)] if isinstance(c, CollectionNode) else _scalar(c) for c in children]
-        else:
-            values[key] = _mapping(node, values)
+        values[key] = built
         stack.pop()
-    if measures[id(root)][0] - written > MAX_ALIAS_EXPANSION:
-        raise CardError("yaml_alias_bomb", f"aliases expand to {measures[id(root)][0]} nodes")
-    return values[id(root)]
+    value, size, _ = values[id(root)]
+    if size - written > MAX_ALIAS_EXPANSION:
+        raise CardError("yaml_alias_bomb", f"aliases expand to {size} nodes")
+    return value
 
 
 def load_yaml(text: str, composer: type = FAST_COMPOSER) -> Any:
