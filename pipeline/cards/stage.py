@@ -34,7 +34,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -130,9 +129,9 @@ def _partition(source: Path, columns: list[str], parts: int, directory: Path) ->
     try:
         for batch in pq.ParquetFile(source).iter_batches(batch_size=BATCH_ROWS, columns=columns):
             ids = batch.column("model_id").to_pylist()
-            owner = np.fromiter((zlib.crc32(i.encode()) % parts for i in ids), dtype=np.int64, count=len(ids))
+            owner = pa.array([zlib.crc32(model_id.encode()) % parts for model_id in ids], pa.int64())
             for index, writer in enumerate(writers):
-                writer.write_batch(batch.filter(pa.array(owner == index)))
+                writer.write_batch(batch.filter(pc.equal(owner, index)))
     finally:
         for writer in writers:
             writer.close()
