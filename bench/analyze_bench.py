@@ -5,8 +5,9 @@
 
 The snapshot has models.parquet only (an empty cards.parquet: no README was fetched), so the card
 stage takes each model's metadata from cardData. Generation runs in one child process and the
-analysis in another, so the analysis' peak RSS (resource.getrusage of itself and of the worker
-processes it waited for) is its own. `--measures-only` skips the card stage and writes
+analysis in another, so the analysis' peak RSS is its own: `peak_rss_tree_mib` is the largest resident
+memory of the analysis process and all its workers together, sampled every 0.1 s; `peak_rss_self_mib`
+is getrusage's exact peak of the main process alone. `--measures-only` skips the card stage and writes
 parsed_cards.parquet straight from cardData (metadata only, no claims), to time the measures alone.
 Writes bench/results/analyze.json.
 """
@@ -224,13 +225,46 @@ def analyze(data_dir: Path, measures_only: bool, report: bool) -> dict[str, Any]
     return out
 
 
+def tree_rss_mib(root: int) -> float:
+    """Resident memory of process `root` and all its descendants (worker pools included), from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+        except (OSError, ValueError):
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        rss[pid] = int(fields[21]) * resource.getpagesize()
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(child for child, parent in parents.items() if parent == pid)
+    return total / 2**20
+
+
 def _child(*args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.analyze_bench", *args], cwd=REPO_ROOT, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"child {args[0]} failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """Run a child step; sample the memory of its whole process tree while it runs."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "bench.analyze_bench", *args],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss_mib(proc.pid))
+            time.sleep(0.1)
+        out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"child {args[0]} failed:\n{err[-4000:]}")
+    return {**json.loads(out.strip().splitlines()[-1]), "peak_rss_tree_mib": round(peak)}
 
 
 def main() -> None:
@@ -257,7 +291,9 @@ def main() -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
     common = ["--models", str(args.models), "--dir", str(data_dir)]
     result: dict[str, Any] = {"models": args.models, "measures_only": args.measures_only}
-    result.update(_child("--child", "generate", *common))
+    result.update(
+        {k: v for k, v in _child("--child", "generate", *common).items() if k != "peak_rss_tree_mib"}
+    )
     result["models_parquet_mib"] = round((snapshot / "models.parquet").stat().st_size / 2**20, 1)
     flags = [*(["--measures-only"] if args.measures_only else []), *(["--report"] if args.report else [])]
     result.update(_child("--child", "analyze", *common, *flags))

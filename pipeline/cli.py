@@ -39,6 +39,7 @@ def _fail(exc: HubmineError) -> typer.Exit:
         "  hubmine crawl --no-cards                   # metadata of every model\n\n"
         "  hubmine crawl --author google --filter text-classification\n\n"
         "  hubmine crawl --resume                     # finish the last interrupted crawl\n\n"
+        "  hubmine crawl --authors                    # also tell organizations from users\n\n"
         "  HF_ENDPOINT=http://127.0.0.1:8080 hubmine crawl   # a Hub mirror"
     )
 )
@@ -59,6 +60,13 @@ def crawl(
         list[str] | None, typer.Option("--filter", help="Only models with this tag (repeatable).")
     ] = None,
     cards: Annotated[bool, typer.Option("--cards/--no-cards", help="Fetch each model's README.md.")] = True,
+    authors: Annotated[
+        bool,
+        typer.Option(
+            "--authors/--no-authors",
+            help="Ask whether each namespace is an organization or a user (one API call per new namespace).",
+        ),
+    ] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted crawl (the newest, or --snapshot).")
     ] = False,
@@ -77,6 +85,7 @@ def crawl(
         author=author,
         filters=tuple(filter or ()),
         cards=cards,
+        authors=authors,
         workers=workers,
     )
     try:

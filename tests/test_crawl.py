@@ -11,12 +11,14 @@ import pytest
 from crawl_helpers import crawl
 from huggingface_hub import HfApi
 
+from pipeline.analyze import run_analyze
 from pipeline.crawl import CrawlParams, run_crawl
 from pipeline.crawl.cards import card_row, fetch_card
 from pipeline.errors import HubAuthError, HubUnreachable
 from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.records import model_row
 from pipeline.hubsim import HubSimulator, Registry
+from pipeline.measures.summary import load
 from pipeline.store.archive import RawArchive, read_archive, record_body
 from pipeline.store.snapshot import read_manifest
 
@@ -188,3 +190,39 @@ def test_card_statuses_follow_the_hub_answers() -> None:
     assert card_row("m", "s", answer(403, "GatedRepo"))["status"] == "gated"
     row = card_row("m", "s", answer(451))
     assert row["status"] == "error" and row["error"] == "HTTP 451"
+
+
+def test_authors_tell_organizations_from_users(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=400, seed=21)
+    namespaces = sorted({m.split("/")[0] for m in registry.ids() if "/" in m})
+    registry.set_account(namespaces[0], "org", verified=True)
+    registry.set_account(namespaces[1], "user")
+    with HubSimulator(registry) as sim:
+        first = crawl(sim.url, tmp_path, snapshot="first", authors=True, cards=False)
+        asked = sim.counters["overview"]
+        sim.reset_counters()
+        second = crawl(sim.url, tmp_path, snapshot="second", authors=True, cards=False)
+        asked_again = sim.counters["overview"]
+    authors = {a["author"]: a for a in pq.read_table(first.directory / "authors.parquet").to_pylist()}
+    assert set(authors) == set(namespaces)
+    assert asked == len(namespaces)
+    for name, row in authors.items():
+        kind, verified = registry.account(name)
+        assert row["kind"] == ("organization" if kind == "org" else "user")
+        assert row["verified"] == (verified if kind == "org" else None)
+    assert authors[namespaces[0]]["verified"] is True
+    assert first.counts["authors"]["organization"] + first.counts["authors"]["user"] == len(namespaces)
+    # Kinds known from the previous snapshot cost no request.
+    assert asked_again == 0 and second.counts["authors"]["reused"] == len(namespaces)
+
+
+def test_verified_organizations_reach_the_paper_comparison(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=300, seed=22)
+    with HubSimulator(registry) as sim:
+        result = crawl(sim.url, tmp_path, authors=True)
+    run_analyze(tmp_path, result.snapshot_id)
+    rows = load(result.directory)["paper_comparison"]["documentation"]
+    verified = next(r for r in rows if r["measure"] == "organizations verified")
+    assert verified["paper"]["count"] == 199 and verified["paper"]["of"] == 6243
+    assert verified["snapshot"]["count"] == result.counts["authors"]["verified"]
+    assert verified["snapshot"]["of"] == result.counts["authors"]["organization"]

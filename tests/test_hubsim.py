@@ -490,3 +490,18 @@ def test_synthetic_from_templates(hub_sample: Path) -> None:
         )
         assert r.status_code == 200 and len(r.json()) == 1000
         assert any("cardData" in m for m in r.json())
+
+
+def test_account_overviews_answer_huggingface_hub() -> None:
+    registry = Registry.synthetic(n=100, seed=4)
+    org, user = sorted({m.split("/")[0] for m in registry.ids() if "/" in m})[:2]
+    registry.set_account(org, "org", verified=True)
+    registry.set_account(user, "user")
+    with HubSimulator(registry) as sim:
+        api = HfApi(endpoint=sim.url)
+        assert api.get_organization_overview(org).is_verified is True
+        assert api.get_user_overview(user).username == user
+        with pytest.raises(HfHubHTTPError):
+            api.get_organization_overview(user)
+        with pytest.raises(HfHubHTTPError):
+            api.get_organization_overview("nobody-owns-this")

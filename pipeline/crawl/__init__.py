@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from pipeline.crawl.authors import AUTHORS_FILE, crawl_authors
 from pipeline.crawl.cards import crawl_cards
 from pipeline.crawl.listing import crawl_listing
 from pipeline.crawl.params import CrawlParams
@@ -121,6 +122,12 @@ def _tally(snapshot: Path, previous: PreviousCards | None, requests: dict[str, i
         "api_requests_per_model": round(requests.get("requests.api", 0) / models, 6) if models else None,
         "failed_models": 0,
     }
+    authors_path = snapshot / AUTHORS_FILE
+    if authors_path.exists():
+        authors = pq.read_table(authors_path, columns=["kind", "verified", "reused"])
+        counts["authors"] = dict(sorted(Counter(authors.column("kind").to_pylist()).items()))
+        counts["authors"]["verified"] = sum(1 for v in authors.column("verified").to_pylist() if v)
+        counts["authors"]["reused"] = sum(1 for v in authors.column("reused").to_pylist() if v)
     cards_path = snapshot / "cards.parquet"
     if not cards_path.exists():
         return counts
@@ -171,7 +178,8 @@ def run_crawl(
     snapshot.mkdir(parents=True, exist_ok=True)
     state = CrawlState.load(snapshot)
     if not resume:
-        state.since = _previous_snapshot(data_dir, since, snapshot_id) if params.cards else None
+        wants_previous = params.cards or params.authors
+        state.since = _previous_snapshot(data_dir, since, snapshot_id) if wants_previous else None
     previous = None
     if state.since and (snapshot_dir(data_dir, state.since) / "cards.parquet").exists():
         previous = PreviousCards(snapshot_dir(data_dir, state.since) / "cards.parquet")
@@ -209,6 +217,9 @@ def run_crawl(
             if not (snapshot / "cards.parquet").exists():
                 cards_parts.merge(state.card_parts, snapshot / "cards.parquet")
             cards_parts.remove()
+        if params.authors and not (snapshot / AUTHORS_FILE).exists():
+            earlier = snapshot_dir(data_dir, state.since) if state.since else None
+            crawl_authors(client, snapshot, earlier, params.workers)
     except (HubmineError, KeyboardInterrupt) as exc:
         checkpoint()
         write_manifest(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pyarrow.parquet as pq
@@ -26,6 +26,9 @@ from pipeline.hub.records import lists_readme
 from pipeline.schemas import table_from_rows
 from pipeline.store.archive import RawArchive
 from pipeline.store.parts import PartSet
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 README_CAP_BYTES = 10 * 1024 * 1024
 CARD_PART_ROWS = 1000

@@ -17,6 +17,7 @@ class CrawlParams:
     author: str | None = None
     filters: tuple[str, ...] = field(default_factory=tuple)
     cards: bool = True
+    authors: bool = False
     workers: int = 16
 
     def __post_init__(self) -> None:

@@ -156,6 +156,8 @@ class HubSimulator:
                 return self._whoami(token)
             if segments[:2] == ["api", "models"]:
                 return self._model_route(segments[2:], pairs, query, token)
+            if len(segments) == 4 and segments[0] == "api" and segments[3] == "overview":
+                return self._overview(segments[1], unquote(segments[2]))
             if "resolve" in segments[1:3]:
                 return self._resolve(method, segments, query, token)
         except BadRequest as err:
@@ -187,6 +189,24 @@ class HubSimulator:
                 "auth": {"type": "access_token", "accessToken": {"displayName": "hubsim", "role": "read"}},
             },
         )
+
+    def _overview(self, collection: str, name: str) -> Response:
+        """`/api/organizations/{name}/overview` and `/api/users/{name}/overview`."""
+        account = self.registry.account(name)
+        kind = {"organizations": "org", "users": "user"}.get(collection)
+        if kind is None or account is None or account[0] != kind:
+            what = "Organization" if collection == "organizations" else "User"
+            return _error(404, f"{what} not found")
+        profile: dict[str, Any] = {
+            "_id": sha_hex("account", name)[:24],
+            "avatarUrl": f"/avatars/{sha_hex('avatar', name)[:32]}.svg",
+            "fullname": name,
+        }
+        if kind == "org":
+            profile.update(name=name, isVerified=account[1], type="org")
+        else:
+            profile.update(user=name, type="user", isPro=False)
+        return _json(200, profile)
 
     def _find_repo(self, segments: list[str], ops: tuple[str, ...]) -> tuple[int, str | None, int | None]:
         """How many leading segments form the repo id, and the model index or redirect target."""
@@ -513,6 +533,8 @@ def _classify(raw_path: str) -> tuple[str, str]:
             return "api", "listing"
         if path == "/api/whoami-v2":
             return "api", "whoami"
+        if path.endswith("/overview"):
+            return "api", "overview"
         if path.startswith("/api/models/"):
             segments = path.split("/")[3:]
             for op, route in (("commits", "commits"), ("tree", "tree")):

@@ -61,6 +61,16 @@ def claims_by_task(snapshot: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def verified_organizations(snapshot: Path) -> dict[str, Any] | None:
+    """Verified share of the snapshot's organizations; None unless the crawl asked (`--authors`)."""
+    path = snapshot / "authors.parquet"
+    if not path.exists():
+        return None
+    kinds = read_table(path, ["kind", "verified"]).to_pylist()
+    organizations = [row for row in kinds if row["kind"] == "organization"]
+    return _side(sum(1 for row in organizations if row["verified"]), len(organizations))
+
+
 def paper_comparison(sections: dict[str, Any], snapshot: Path) -> dict[str, Any]:
     present = sections["attributes"]["present"]
     total = sections["attributes"]["n_models"]
@@ -83,6 +93,11 @@ def paper_comparison(sections: dict[str, Any], snapshot: Path) -> dict[str, Any]
             "measure": f"{top_name} share of models",
             "paper": {"share": top_share},
             "snapshot": _side(top_here["count"] if top_here else 0, total),
+        },
+        {
+            "measure": "organizations verified",
+            "paper": _side(*paper.ORGANIZATIONS_VERIFIED),
+            "snapshot": verified_organizations(snapshot),
         },
     ]
     documentation += [

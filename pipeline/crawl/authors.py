@@ -1,0 +1,110 @@
+"""Phase three (`--authors`): is each model's namespace an organization or a user?
+
+Listings name the author but not its kind. One request per distinct namespace to
+`/api/organizations/{name}/overview` answers it: 200 is an organization (with its verified flag),
+404 a user. Kinds rarely change, so those known from the previous snapshot cost no request.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from pipeline.crawl.cards import ordered_map
+from pipeline.errors import HubResponseError
+from pipeline.hub.client import BadBody, HubClient, Response, utc_now
+from pipeline.schemas import table_from_rows
+from pipeline.store.archive import RawArchive
+from pipeline.store.files import write_parquet
+
+AUTHORS_FILE = "authors.parquet"
+KNOWN_KINDS = frozenset({"organization", "user"})
+
+
+def overview_url(endpoint: str, name: str) -> str:
+    return f"{endpoint}/api/organizations/{quote(name, safe='')}/overview"
+
+
+def author_row(name: str, response: Response) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "author": name,
+        "http_status": response.status,
+        "fetched_at": response.fetched_at,
+        "reused": False,
+    }
+    if response.status == 200:
+        profile = response.json if isinstance(response.json, dict) else {}
+        verified = profile.get("isVerified")
+        row.update(kind="organization", verified=verified if isinstance(verified, bool) else None)
+    elif response.status == 404:
+        row["kind"] = "user"
+    else:
+        row.update(kind="unknown", error=f"HTTP {response.status}")
+    return row
+
+
+def _check_profile(response: Response) -> None:
+    if not isinstance(response.json, dict):
+        raise BadBody(f"organization overview for {response.url} is not a JSON object")
+
+
+def fetch_author(client: HubClient, archive: RawArchive, name: str) -> dict[str, Any]:
+    try:
+        response = client.get(
+            overview_url(client.endpoint, name), bucket="api", archive=archive, check=_check_profile
+        )
+    except HubResponseError as exc:
+        return {
+            "author": name,
+            "kind": "unknown",
+            "error": str(exc),
+            "http_status": exc.status,
+            "fetched_at": utc_now(),
+            "reused": False,
+        }
+    return author_row(name, response)
+
+
+def distinct_authors(models_path: Path) -> list[str]:
+    """Namespaces of the snapshot's models, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for batch in pq.ParquetFile(models_path).iter_batches(columns=["author"]):
+        for name in batch.column(0).to_pylist():
+            if name:
+                seen.setdefault(name, None)
+    return list(seen)
+
+
+def previous_authors(path: Path) -> dict[str, dict[str, Any]]:
+    if not path.exists():
+        return {}
+    rows = pq.read_table(path).to_pylist()
+    return {row["author"]: row for row in rows if row["kind"] in KNOWN_KINDS}
+
+
+def crawl_authors(client: HubClient, snapshot: Path, previous: Path | None, workers: int) -> None:
+    """Write `authors.parquet` for every namespace of `models.parquet` (the whole phase reruns on resume)."""
+    known = previous_authors(previous / AUTHORS_FILE) if previous else {}
+    archive = RawArchive(snapshot / "raw", "authors", 0)
+
+    def work(name: str) -> dict[str, Any]:
+        if name in known:
+            return {**known[name], "reused": True}
+        return fetch_author(client, archive, name)
+
+    names = distinct_authors(snapshot / "models.parquet")
+    rows = []
+    with (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="author") as pool,
+        tqdm(total=len(names), unit="author", desc="authors", mininterval=1, delay=1) as bar,
+    ):
+        for row in ordered_map(pool, work, names, window=workers * 4):
+            rows.append(row)
+            bar.update(1)
+    write_parquet(snapshot / AUTHORS_FILE, table_from_rows("authors", rows))
+    archive.close(keep=True)
