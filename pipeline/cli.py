@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from pipeline.crawl.params import SortKey
 from pipeline.errors import HubmineError
 from pipeline.store.snapshot import data_dir_from_env
 
@@ -20,7 +21,7 @@ app = typer.Typer(
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Where snapshots live [env HUBMINE_DATA_DIR, default: data]."),
+    typer.Option("--data-dir", help="Where snapshots live (env HUBMINE_DATA_DIR; default: data)."),
 ]
 SnapshotId = Annotated[
     str | None, typer.Option("--snapshot", help="Snapshot id (default: the newest complete one).")
@@ -49,12 +50,7 @@ def crawl(
         str | None, typer.Option("--snapshot", help="Snapshot id (default: the UTC start time).")
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many models.")] = None,
-    sort: Annotated[
-        str,
-        typer.Option(
-            help="Listing order, descending: downloads, likes, lastModified, createdAt, trendingScore."
-        ),
-    ] = "downloads",
+    sort: Annotated[SortKey, typer.Option(help="Listing order (always descending).")] = SortKey.downloads,
     author: Annotated[str | None, typer.Option(help="Only models of this user or organization.")] = None,
     filter: Annotated[
         list[str] | None, typer.Option("--filter", help="Only models with this tag (repeatable).")
@@ -79,16 +75,16 @@ def crawl(
     """Snapshot model metadata (and model cards) from the Hub into Parquet."""
     from pipeline.crawl import CrawlParams, run_crawl
 
-    params = CrawlParams(
-        limit=limit,
-        sort=sort,
-        author=author,
-        filters=tuple(filter or ()),
-        cards=cards,
-        authors=authors,
-        workers=workers,
-    )
     try:
+        params = CrawlParams(
+            limit=limit,
+            sort=sort.value,
+            author=author,
+            filters=tuple(filter or ()),
+            cards=cards,
+            authors=authors,
+            workers=workers,
+        )
         result = run_crawl(
             data_dir or data_dir_from_env(), params, snapshot_id=snapshot, resume=resume, since=since
         )

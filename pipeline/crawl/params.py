@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any
 
 from pipeline.errors import HubmineError
 
-SORT_KEYS = ("downloads", "likes", "lastModified", "createdAt", "trendingScore")
+
+class SortKey(str, Enum):
+    """The Hub's listing orders; every one is descending."""
+
+    downloads = "downloads"
+    likes = "likes"
+    lastModified = "lastModified"
+    createdAt = "createdAt"
+    trendingScore = "trendingScore"
+
+
+SORT_KEYS = tuple(key.value for key in SortKey)
 
 
 @dataclass(frozen=True)
