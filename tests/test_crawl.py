@@ -111,7 +111,7 @@ def test_unreachable_endpoint_fails_fast(tmp_path: Path) -> None:
     assert read_manifest(next((tmp_path / "snapshots").iterdir()))["status"] == "partial"
 
 
-def test_recrawl_reuses_unchanged_cards(sample_registry: Registry, tmp_path: Path) -> None:
+def test_recrawl_reuses_unchanged_cards(tmp_path: Path) -> None:
     registry = Registry.synthetic(n=3000, seed=3)
     with HubSimulator(registry) as sim:
         first = crawl(sim.url, tmp_path, snapshot="first")
@@ -130,6 +130,20 @@ def test_recrawl_reuses_unchanged_cards(sample_registry: Registry, tmp_path: Pat
         if card["status"] == "ok":
             assert card["readme"].encode() == readme_of(registry, model_id)
     assert first.counts["cards"] == second.counts["cards"]
+    assert second.counts["cards_newly_missing"] == 0
+
+
+def test_recrawl_counts_cards_that_went_missing(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=200, seed=8)
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, tmp_path, snapshot="first")
+        first_cards = pq.read_table(tmp_path / "snapshots" / "first" / "cards.parquet").to_pylist()
+        gone = [c["model_id"] for c in first_cards if c["status"] == "ok"][:3]
+        for model_id in gone:
+            registry.set_readme(model_id, None)
+        second = crawl(sim.url, tmp_path, snapshot="second")
+    assert second.counts["cards_newly_missing"] == len(gone)
+    assert second.counts["cards_asked"] == len(first_cards) - len(gone)
 
 
 def test_bad_inputs_are_recorded_per_model(tmp_path: Path) -> None:
