@@ -57,7 +57,7 @@ def test_parse_snapshot_end_to_end(tmp_path: Path) -> None:
         "org/bad-yaml": "ok",
     }
     assert parsed["org/ok"]["metadata_source"] == "front_matter" and parsed["org/ok"]["n_claims"] == 2
-    assert parsed["org/gated"]["metadata_source"] == "card_data" and not parsed["org/gated"]["has_card"]
+    assert parsed["org/gated"]["metadata_source"] == "card_data" and parsed["org/gated"]["has_card"]
     assert parsed["org/bad-yaml"]["metadata_source"] == "none" and parsed["org/bad-yaml"]["problems"] == [
         "yaml_error"
     ]
@@ -125,3 +125,41 @@ def test_missing_models_table(tmp_path: Path) -> None:
     with pytest.raises(SnapshotError):
         parse_snapshot(tmp_path, workers=1)
     assert not list((tmp_path / "findings").glob("*.parquet"))
+
+
+def test_has_card_when_the_readme_was_not_read(tmp_path: Path) -> None:
+    """DESIGN: has_card is "a README.md exists and has a non-whitespace character". Without its
+    text, the listing (siblings name README.md) or non-empty cardData (read from the README's own
+    front matter) says the card exists; a README the Hub answered as missing, or one the listing
+    lacks, is no card."""
+    models = [
+        {"model_id": "o/gated", "card_data": None, "siblings": FILES},
+        {"model_id": "o/error", "card_data": None, "siblings": FILES},
+        {"model_id": "o/listed", "card_data": None, "siblings": FILES},
+        {"model_id": "o/missing", "card_data": None, "siblings": FILES},
+        {"model_id": "o/carddata", "card_data": json.dumps({"license": "mit"}), "siblings": None},
+        {"model_id": "o/emptydata", "card_data": json.dumps({}), "siblings": None},
+        {"model_id": "o/unknown", "card_data": None, "siblings": None},
+        {"model_id": "o/no-readme", "card_data": None, "siblings": ["config.json"]},
+        {"model_id": "o/blank", "card_data": None, "siblings": FILES},
+    ]
+    cards = [
+        {"model_id": "o/gated", "status": "gated", "readme": None},
+        {"model_id": "o/error", "status": "error", "readme": None},
+        {"model_id": "o/missing", "status": "missing", "readme": None},
+        {"model_id": "o/blank", "status": "ok", "readme": " \n\t\n"},
+    ]
+    snapshot = tmp_path / "snapshots" / "s1"
+    write_parquet(snapshot / "models.parquet", table_from_rows("models", models))
+    write_parquet(snapshot / "cards.parquet", table_from_rows("cards", cards))
+    result = parse_snapshot(snapshot, workers=1)
+    parsed = read_rows(snapshot, "parsed_cards")
+    assert isinstance(parsed, dict)
+    assert {mid for mid, row in parsed.items() if row["has_card"]} == {
+        "o/gated",
+        "o/error",
+        "o/listed",
+        "o/carddata",
+    }
+    assert not any(row["has_card_body"] for row in parsed.values())  # no text, no body seen
+    assert result["has_card"] == 4

@@ -18,6 +18,11 @@ two batches per worker in flight, so memory stays bounded by the batch size.
 `card_status`: the cards row's status; without a cards row `no_readme` when siblings list no
 README.md, else `not_fetched` (a metadata-only crawl, or siblings unknown). `readme_listed`
 says whether siblings list README.md (null when siblings are unknown).
+
+`has_card` of a README that was not read (not fetched, gated, error): true when siblings list
+README.md or cardData (which the Hub reads from the README's front matter) is a non-empty
+mapping; its text cannot be checked for whitespace. A README the Hub answered as `missing` is no
+card. `has_card_body` needs the text, so it stays false.
 """
 
 from __future__ import annotations
@@ -65,6 +70,11 @@ def parse_batch(jobs: list[Job]) -> tuple[pa.Table, pa.Table]:
         else:
             status, readme = ("no_readme" if listed is False else "not_fetched"), None
         result = parse_card(model_id, readme if status == "ok" else None, card_data)
+        if not result.readme_given and status != "missing":
+            # Unread README: it exists if the listing names it or cardData came from its front matter.
+            result.has_card = listed is True or (
+                result.metadata_source == "card_data" and bool(result.metadata)
+            )
         row = result.to_row(status)
         row["readme_listed"] = listed
         parsed.append(row)
