@@ -305,3 +305,80 @@ def test_run_analyze_end_to_end(tmp_path: Path) -> None:
     assert rows["u/carddata"]["has_license"] and rows["u/carddata"]["has_datasets"]
     summary = json.loads((snapshot / "findings" / "summary.json").read_text())
     assert "cards" in summary  # the card stage's counts, passed through
+
+
+UNFILLED_TEMPLATE = """# Model Card
+
+## How to Get Started with the Model
+
+[More Information Needed]
+
+## Training Details
+
+### Training Hyperparameters
+
+[More Information Needed]
+
+## Technical Specifications [optional]
+
+### Model Architecture and Objective
+
+[More Information Needed]
+
+### Compute Infrastructure
+
+#### Hardware
+
+[More Information Needed]
+
+#### Software
+
+[More Information Needed]
+"""
+
+FILLED_TEMPLATE = """# Model Card
+
+## How to Get Started with the Model
+
+Load it with `AutoModel.from_pretrained`.
+
+### Training Hyperparameters
+
+Learning rate 2e-5, batch size 32.
+
+### Model Architecture and Objective
+
+A six-layer encoder.
+
+#### Hardware
+
+One workstation.
+
+#### Software
+
+Python and Transformers.
+"""
+
+
+def test_unfilled_template_sections_are_no_factors(tmp_path: Path) -> None:
+    """Scores' sections carry the factor only with content beyond template fillers (scores.py)."""
+    from pipeline.analyze import run_analyze
+    from pipeline.schemas import table_from_rows
+    from pipeline.store.files import write_json, write_parquet
+
+    snapshot = tmp_path / "snapshots" / SNAPSHOT_ID
+    write_json(snapshot / "manifest.json", {"snapshot_id": SNAPSHOT_ID, "status": "complete"})
+    ids = ("t/unfilled", "t/filled")
+    models = [{"model_id": m, "tags": [], "siblings": ["README.md"], "downloads": 1} for m in ids]
+    cards = [
+        {"model_id": m, "status": "ok", "readme": text}
+        for m, text in zip(ids, (UNFILLED_TEMPLATE, FILLED_TEMPLATE), strict=True)
+    ]
+    write_parquet(snapshot / "models.parquet", table_from_rows("models", models))
+    write_parquet(snapshot / "cards.parquet", table_from_rows("cards", cards))
+    run_analyze(tmp_path, SNAPSHOT_ID)
+    rows = _by_model(snapshot / "findings" / "scores.parquet")
+    section_factors = {"demos", "training_config", "architecture_details", "hardware", "environment"}
+    present = {m: {f[len("factor_") :] for f, v in rows[m].items() if v is True} for m in ids}
+    assert present["t/unfilled"] == {"documentation"}
+    assert section_factors | {"documentation"} <= present["t/filled"]

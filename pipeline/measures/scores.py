@@ -33,8 +33,8 @@ Factors shared by two scores (hardware, environment) are one column counted in b
 - cost: metadata `co2_eq_emissions` (a number or its fields), `hours_used` or `training_cost`, or
   card text on GPU/TPU hours, kWh, CO2 emissions, carbon footprint or training cost.
 
-Sections are the card parser's, which counts a section only when it has content beyond template
-fillers; template placeholders ("[More Information Needed]") carry none of the names the text
+Sections are the card parser's `sections_with_content`: a section counts only when it has content
+beyond template fillers; template placeholders ("[More Information Needed]") carry none of the names the text
 patterns look for, so an unfilled template does not count as a factor.
 """
 
@@ -157,6 +157,8 @@ _CARD_FACTS = pa.schema(
         ("sec_architecture", pa.bool_()),
         ("sec_hardware", pa.bool_()),
         ("sec_software", pa.bool_()),
+        ("sec_hyperparameters", pa.bool_()),
+        ("sec_how_to_use", pa.bool_()),
     ]
 )
 _TEXT_FACTS = pa.schema(
@@ -199,13 +201,13 @@ def _json_present(text: str | None) -> bool:
 
 
 def _card_facts(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    model_id, metadata, headings, sections, hyperparameters, framework_versions = row
+    model_id, metadata, headings, sections_with_content, hyperparameters, framework_versions = row
     meta = load_json(metadata)
     meta = meta if isinstance(meta, dict) else {}
     co2 = meta.get("co2_eq_emissions")
     hardware_used = co2.get("hardware_used") if isinstance(co2, dict) else None
     headings = headings or []
-    found = set(sections or ())
+    found = set(sections_with_content or ())
     return (
         model_id,
         any(non_empty(v) for v in (hardware_used, meta.get("hardware_type"), meta.get("hardware"))),
@@ -218,6 +220,8 @@ def _card_facts(row: tuple[Any, ...]) -> tuple[Any, ...]:
         "architecture" in found,
         "hardware" in found,
         "software" in found,
+        "hyperparameters" in found,
+        "how_to_use" in found,
     )
 
 
@@ -267,14 +271,19 @@ def build(snapshot: Path) -> pa.Table:
             "has_architecture",
             "has_license",
             "has_card_body",
-            "has_sec_hyperparameters",
-            "has_sec_how_to_use",
         ],
     )
     models = derive(snapshot / MODELS, ["model_id", "tags", "siblings"], _MODEL_FACTS, _model_facts)
     cards = derive(
         findings_path(snapshot, "parsed_cards"),
-        ["model_id", "metadata", "headings", "sections", "hyperparameters", "framework_versions"],
+        [
+            "model_id",
+            "metadata",
+            "headings",
+            "sections_with_content",
+            "hyperparameters",
+            "framework_versions",
+        ],
         _CARD_FACTS,
         _card_facts,
     )
@@ -288,8 +297,8 @@ def build(snapshot: Path) -> pa.Table:
         "architecture_details": _any(t, "has_architecture", "sec_architecture"),
         "training_logs": _any(t, "logs_files", "training_results_heading"),
         "hardware": _any(t, "meta_hardware", "sec_hardware", "text_hardware"),
-        "training_config": _any(t, "hyperparameters", "has_sec_hyperparameters", "config_files"),
-        "demos": _any(t, "widget", "has_sec_how_to_use"),
+        "training_config": _any(t, "hyperparameters", "sec_hyperparameters", "config_files"),
+        "demos": _any(t, "widget", "sec_how_to_use"),
         "documentation": _any(t, "has_card_body"),
         "environment": _any(t, "framework_versions", "sec_software", "environment_files"),
         "latency": _any(t, "text_latency"),
