@@ -382,3 +382,20 @@ def test_unfilled_template_sections_are_no_factors(tmp_path: Path) -> None:
     present = {m: {f[len("factor_") :] for f, v in rows[m].items() if v is True} for m in ids}
     assert present["t/unfilled"] == {"documentation"}
     assert section_factors | {"documentation"} <= present["t/filled"]
+
+
+def test_breakdowns_without_authors_table(snapshot: Path, tmp_path: Path) -> None:
+    """Without authors.parquet every author is unknown; the fill must not depend on a dtype cast
+    pandas is dropping (it warns now and will raise)."""
+    import shutil
+    import warnings
+
+    from pipeline.measures import breakdowns
+
+    copy = tmp_path / "s"
+    shutil.copytree(snapshot, copy)
+    (copy / "authors.parquet").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = breakdowns.frame(copy)
+    assert set(data["author_kind"]) == {"unknown"}

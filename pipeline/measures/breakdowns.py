@@ -58,7 +58,7 @@ def frame(snapshot: Path) -> pd.DataFrame:
             **{name: data[name] for name in MEASURES},
             "task": data["pipeline_tag"].fillna("none").replace("", "none"),
             "library": data["library_name"].fillna("none").replace("", "none"),
-            "author_kind": data["author"].map(kinds).fillna("unknown"),
+            "author_kind": data["author"].map(lambda author: kinds.get(author, "unknown")),
             "year": created.dt.year.astype("Int64").astype("string").fillna("unknown"),
             "popularity_decile": popularity_deciles(data["downloads"], data["model_id"]).astype(str),
         }
