@@ -104,3 +104,24 @@ def test_archived_urls_carry_no_credentials() -> None:
     assert public_url("https://user:secret@hub.example/api/models?token=abc&limit=5") == (
         "https://hub.example/api/models?limit=5"
     )
+
+
+def test_values_outside_the_column_types_become_null_or_replaced() -> None:
+    # JSON can carry integers beyond int64, times beyond datetime's range after the UTC shift, and
+    # lone surrogate escapes ("\ud800") that UTF-8 cannot hold; none of them may stop the crawl.
+    record = json.loads(
+        '{"id": "org/m\\ud800", "downloads": 100000000000000000000000000000, "likes": -9223372036854775809,'
+        ' "createdAt": "0001-01-01T00:00:00+01:00", "lastModified": "9999-12-31T23:59:59-01:00",'
+        ' "tags": ["ok", "bad\\udc80"], "pipeline_tag": "x\\ud800", "cardData": {"k": "\\ud800"},'
+        ' "siblings": [{"rfilename": "README.md"}, {"rfilename": "\\udfff.bin"}]}'
+    )
+    row = model_row(record, NOW)
+    table = table_from_rows("models", [row])
+    assert table.num_rows == 1
+    assert row["model_id"] == "org/m\ufffd" and row["author"] == "org"
+    assert row["downloads"] is None and row["likes"] is None
+    assert row["created_at"] is None and row["last_modified"] is None
+    assert row["tags"] == ["ok", "bad\ufffd"] and row["pipeline_tag"] == "x\ufffd"
+    assert json.loads(row["card_data"]) == {"k": "\ufffd"}
+    assert row["siblings"] == ["README.md", "\ufffd.bin"]
+    assert model_row({"id": "org/m", "downloads": 2**63 - 1}, NOW)["downloads"] == 2**63 - 1

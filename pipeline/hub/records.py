@@ -7,6 +7,7 @@ type becomes null rather than failing the crawl.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -32,12 +33,21 @@ LISTING_EXPAND = (
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_INT64 = range(-(2**63), 2**63)
+
+
+def _utf8(value: str) -> str:
+    """`value` with lone surrogates (JSON may escape them; UTF-8 cannot hold them) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", value)
+
+
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
+    return _utf8(value) if isinstance(value, str) and value != "" else None
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value in _INT64 else None
 
 
 def _bool(value: Any) -> bool | None:
@@ -45,13 +55,13 @@ def _bool(value: Any) -> bool | None:
 
 
 def _strings(value: Any) -> list[str]:
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+    return [_utf8(item) for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _json_text(value: Any) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _utf8(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -60,11 +70,12 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        # Near datetime's limits the shift to UTC overflows (0001-01-01T00:00:00+01:00).
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def _gated(value: Any) -> str | None:
@@ -77,7 +88,8 @@ def _gated(value: Any) -> str | None:
 def _siblings(value: Any) -> list[str] | None:
     if not isinstance(value, list):
         return None
-    return [s["rfilename"] for s in value if isinstance(s, dict) and isinstance(s.get("rfilename"), str)]
+    names = (s.get("rfilename") for s in value if isinstance(s, dict))
+    return [_utf8(name) for name in names if isinstance(name, str)]
 
 
 def model_id_of(record: Any) -> str | None:
