@@ -69,6 +69,33 @@ def test_resume_after_sigkill_equals_an_uninterrupted_crawl(tmp_path: Path, phas
     assert_same_tables(clean.directory, snapshot)
 
 
+def test_resume_before_the_first_checkpoint_still_reuses_the_previous_snapshot(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=300, seed=19)
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, tmp_path, snapshot="first")
+        # The first listing page takes long enough for the kill to come before any checkpoint.
+        sim.latency_s = 5.0
+        proc = _cli(tmp_path, sim.url, "--snapshot", "second")
+        snapshot = tmp_path / "snapshots" / "second"
+        deadline = time.monotonic() + 30
+        while read_manifest(snapshot) is None and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert read_manifest(snapshot)["since"] == "first"
+        assert not (snapshot / "state.json").exists()
+
+        sim.latency_s = 0.0
+        sim.reset_counters()
+        resumed = _cli(tmp_path, sim.url, "--resume", "--snapshot", "second")
+        _, err = resumed.communicate(timeout=120)
+        card_requests = sim.counters["resolvers"]
+    assert resumed.returncode == 0, err.decode()
+    assert read_manifest(snapshot)["since"] == "first"
+    # Nothing changed since "first", so every card is reused.
+    assert card_requests == 0
+
+
 def test_injected_faults_do_not_change_the_tables(tmp_path: Path) -> None:
     registry = Registry.synthetic(n=2500, seed=13)
     with HubSimulator(registry) as sim:

@@ -180,6 +180,9 @@ def run_crawl(
     if not resume:
         wants_previous = params.cards or params.authors
         state.since = _previous_snapshot(data_dir, since, snapshot_id) if wants_previous else None
+    elif not (snapshot / STATE).exists():
+        # Killed before its first checkpoint: the manifest still names the snapshot it builds on.
+        state.since = (read_manifest(snapshot) or {}).get("since")
     previous = None
     if state.since and (snapshot_dir(data_dir, state.since) / "cards.parquet").exists():
         previous = PreviousCards(snapshot_dir(data_dir, state.since) / "cards.parquet")
