@@ -9,10 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from crawl_helpers import crawl, rows
 
+from pipeline.crawl import CrawlParams, run_crawl
+from pipeline.crawl.state import CrawlState, write_manifest
 from pipeline.hubsim import Faults, HubSimulator, Quotas, Registry
+from pipeline.store.parts import PartSet
 from pipeline.store.snapshot import read_manifest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +98,29 @@ def test_resume_before_the_first_checkpoint_still_reuses_the_previous_snapshot(t
     assert read_manifest(snapshot)["since"] == "first"
     # Nothing changed since "first", so every card is reused.
     assert card_requests == 0
+
+
+def test_resume_after_the_last_listing_page_lists_nothing_again(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=1500, seed=23)
+    with HubSimulator(registry) as sim:
+        clean = crawl(sim.url, tmp_path / "clean", cards=False)
+        # What a kill between the last page's checkpoint and the end of the listing phase leaves:
+        # both pages committed, no next page, the phase not yet marked done.
+        data_dir = tmp_path / "killed"
+        snapshot = data_dir / "snapshots" / "s1"
+        models = pq.read_table(clean.directory / "models.parquet")
+        parts = PartSet(snapshot / "parts" / "models", "models")
+        parts.write(0, models.slice(0, 1000))
+        parts.write(1, models.slice(1000))
+        manifest = read_manifest(clean.directory)
+        write_manifest(snapshot, **{**manifest, "snapshot_id": "s1", "status": "running", "counts": {}})
+        CrawlState(next_url=None, listing_parts=2, listed=1500).save(snapshot, {})
+        sim.reset_counters()
+        resumed = run_crawl(data_dir, CrawlParams(), snapshot_id="s1", resume=True, endpoint=sim.url)
+        listing_requests = sim.counters["listing"]
+    assert resumed.status == "complete"
+    assert listing_requests == 0
+    assert rows(snapshot / "models.parquet") == rows(clean.directory / "models.parquet")
 
 
 def test_injected_faults_do_not_change_the_tables(tmp_path: Path) -> None:

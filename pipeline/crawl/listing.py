@@ -105,7 +105,8 @@ def crawl_listing(
     parts.drop_beyond(state.listing_parts)
     archive = RawArchive(snapshot / "raw", "listing", state.listing_parts)
     page_size = PageSize()
-    url = state.next_url or first_page_url(client.endpoint, params)
+    # After the first committed page, no next URL means the listing has ended, not that it never began.
+    url = state.next_url if state.listing_parts else first_page_url(client.endpoint, params)
     remaining = lambda: params.limit - state.listed if params.limit else MAX_PAGE  # noqa: E731
     bar = tqdm(total=params.limit, initial=state.listed, unit="model", desc="models", mininterval=1, delay=1)
     try:
