@@ -13,7 +13,7 @@ from huggingface_hub import HfApi
 
 from pipeline.analyze import run_analyze
 from pipeline.crawl import CrawlParams, run_crawl
-from pipeline.crawl.cards import card_row, fetch_card
+from pipeline.crawl.cards import CARD_PART_ROWS, card_row, card_url, fetch_card
 from pipeline.errors import HubAuthError, HubUnreachable
 from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.records import model_row
@@ -240,3 +240,20 @@ def test_verified_organizations_reach_the_paper_comparison(tmp_path: Path) -> No
     assert verified["paper"]["count"] == 199 and verified["paper"]["of"] == 6243
     assert verified["snapshot"]["count"] == result.counts["authors"]["verified"]
     assert verified["snapshot"]["of"] == result.counts["authors"]["organization"]
+
+
+def test_each_card_archive_file_holds_the_responses_of_its_part(tmp_path: Path) -> None:
+    # Cards are fetched ahead of the part being committed; their responses must still land in the
+    # archive file of the part that holds their rows, or a resumed crawl archives them twice.
+    registry = Registry.synthetic(n=2600, seed=31)
+    with HubSimulator(registry) as sim:
+        result = crawl(sim.url, tmp_path, workers=16)
+    cards = pq.read_table(result.directory / "cards.parquet").to_pylist()
+    assert len(cards) > 2000
+    files = sorted((result.directory / "raw").glob("cards-*.jsonl.gz"))
+    assert len(files) == -(-len(cards) // CARD_PART_ROWS)
+    for k, path in enumerate(files):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            archived = [json.loads(line)["url"] for line in handle]
+        part = cards[k * CARD_PART_ROWS : (k + 1) * CARD_PART_ROWS]
+        assert archived == [card_url(sim.url, c["model_id"], c["sha"]) for c in part], path.name

@@ -8,7 +8,7 @@ and its tables equal those of an uninterrupted crawl.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from pipeline.errors import HubResponseError
 from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.records import lists_readme
 from pipeline.schemas import table_from_rows
-from pipeline.store.archive import RawArchive
+from pipeline.store.archive import RawArchive, RecordBuffer
 from pipeline.store.parts import PartSet
 
 T = TypeVar("T")
@@ -91,7 +91,9 @@ def card_row(model_id: str, sha: str | None, response: Response) -> dict[str, An
     return row
 
 
-def fetch_card(client: HubClient, archive: RawArchive, model_id: str, sha: str | None) -> dict[str, Any]:
+def fetch_card(
+    client: HubClient, archive: RawArchive | RecordBuffer, model_id: str, sha: str | None
+) -> dict[str, Any]:
     try:
         response = client.get(
             card_url(client.endpoint, model_id, sha),
@@ -132,12 +134,12 @@ def candidates(models_path: Path) -> Iterator[Candidate]:
 
 def ordered_map(
     pool: ThreadPoolExecutor,
-    work: Callable[[Candidate], dict[str, Any]],
-    items: Iterable[Candidate],
+    work: Callable[[T], R],
+    items: Iterable[T],
     window: int,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[R]:
     """`work` over `items` on the pool, at most `window` in flight, results in input order."""
-    pending: deque[Future[dict[str, Any]]] = deque()
+    pending: deque[Future[R]] = deque()
     for item in items:
         pending.append(pool.submit(work, item))
         if len(pending) >= window:
@@ -165,11 +167,14 @@ def crawl_cards(
     archive = RawArchive(snapshot / "raw", "cards", state.card_parts)
     todo = (c for i, c in enumerate(candidates(models_path)) if i >= state.cards_done)
 
-    def work(candidate: Candidate) -> dict[str, Any]:
+    def work(candidate: Candidate) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
         earlier = previous.reusable(candidate.model_id, candidate.sha) if previous else None
         if earlier is not None:
-            return reused_row(earlier)
-        return fetch_card(client, archive, candidate.model_id, candidate.sha)
+            return reused_row(earlier), []
+        # Work runs ahead of the commits: its responses reach the archive with its row, so each
+        # archive file holds exactly the responses of its part.
+        responses = RecordBuffer()
+        return fetch_card(client, responses, candidate.model_id, candidate.sha), responses.records
 
     block: list[dict[str, Any]] = []
 
@@ -186,7 +191,9 @@ def crawl_cards(
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="card") as pool:
             try:
-                for row in ordered_map(pool, work, todo, window=workers * 4):
+                for row, records in ordered_map(pool, work, todo, window=workers * 4):
+                    for record in records:
+                        archive.write(record)
                     block.append(row)
                     bar.update(1)
                     if len(block) >= CARD_PART_ROWS:

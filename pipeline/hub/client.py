@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from pipeline import __version__
 from pipeline.errors import HubResponseError, HubUnreachable
 from pipeline.hub.ratelimit import Pacer, parse_rate_limit
-from pipeline.store.archive import RawArchive, public_url, response_record
+from pipeline.store.archive import RawArchive, RecordBuffer, public_url, response_record
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
@@ -133,7 +133,7 @@ class HubClient:
         url: str | Callable[[], str],
         *,
         bucket: str,
-        archive: RawArchive | None = None,
+        archive: RawArchive | RecordBuffer | None = None,
         max_bytes: int | None = None,
         check: Callable[[Response], object] | None = None,
         on_retry: Callable[[str], None] | None = None,

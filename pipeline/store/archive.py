@@ -70,6 +70,16 @@ def record_body(record: Mapping[str, Any]) -> bytes:
     return str(record.get("body", "")).encode("utf-8")
 
 
+class RecordBuffer:
+    """Response records of one piece of concurrent work, held until the caller writes them in commit order."""
+
+    def __init__(self) -> None:
+        self.records: list[Mapping[str, Any]] = []
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        self.records.append(record)
+
+
 class RawArchive:
     """Response records for the parts of one table: `<prefix>-<part>.jsonl.gz`, one file per part.
 
