@@ -4,6 +4,10 @@
 class HubmineError(Exception):
     """Base of every error hubmine raises on purpose; its message is one line for the user."""
 
+    def __init__(self, message: str = "") -> None:
+        # Messages may quote what a server sent (an HTML error page); whatever it was, keep one line.
+        super().__init__(" ".join(str(message).split()))
+
 
 class SchemaError(HubmineError):
     """A table does not match its schema file."""

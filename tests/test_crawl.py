@@ -14,7 +14,8 @@ from huggingface_hub import HfApi
 from pipeline.analyze import run_analyze
 from pipeline.crawl import CrawlParams, run_crawl
 from pipeline.crawl.cards import CARD_PART_ROWS, card_row, card_url, fetch_card
-from pipeline.errors import HubAuthError, HubUnreachable
+from pipeline.crawl.listing import raise_for_listing
+from pipeline.errors import HubAuthError, HubResponseError, HubUnreachable
 from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.records import model_row
 from pipeline.hubsim import HubSimulator, Registry
@@ -257,3 +258,14 @@ def test_each_card_archive_file_holds_the_responses_of_its_part(tmp_path: Path) 
             archived = [json.loads(line)["url"] for line in handle]
         part = cards[k * CARD_PART_ROWS : (k + 1) * CARD_PART_ROWS]
         assert archived == [card_url(sim.url, c["model_id"], c["sha"]) for c in part], path.name
+
+
+def test_a_refused_listing_is_one_line_whatever_the_body() -> None:
+    # A proxy in front of a mirror answers with a multi-line HTML page and no X-Error-Message.
+    page = b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\n<h1>Not Found</h1>\n</body>\n"
+    for status, has_token, error in ((404, False, HubResponseError), (403, True, HubAuthError)):
+        response = Response("http://hub/api/models?limit=1000", status, {}, page, utc_now())
+        with pytest.raises(error) as err:
+            raise_for_listing(response, has_token=has_token)
+        assert "\n" not in str(err.value) and "\r" not in str(err.value)
+        assert "404 Not Found" in str(err.value) or status == 403
