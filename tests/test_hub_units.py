@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.crawl.cards import README_CAP_BYTES, card_url, decode_readme, repo_path
+from pipeline.hub.client import RetryPolicy
 from pipeline.hub.ratelimit import Pacer, RateLimitInfo, parse_rate_limit
 from pipeline.hub.records import lists_readme, model_row
 from pipeline.schemas import table_from_rows
@@ -125,3 +126,9 @@ def test_values_outside_the_column_types_become_null_or_replaced() -> None:
     assert json.loads(row["card_data"]) == {"k": "\ufffd"}
     assert row["siblings"] == ["README.md", "\ufffd.bin"]
     assert model_row({"id": "org/m", "downloads": 2**63 - 1}, NOW)["downloads"] == 2**63 - 1
+
+
+def test_backoff_stays_capped_after_very_many_tries() -> None:
+    # HUBMINE_MAX_ATTEMPTS may be set very high for a long unattended crawl.
+    policy = RetryPolicy(backoff_base_s=0.5, backoff_cap_s=60.0)
+    assert all(0 <= policy.backoff(attempt) <= 60.0 for attempt in (1, 2, 64, 1100, 5000))
