@@ -91,8 +91,8 @@ def crawl(
     except HubmineError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
-        typer.echo("hubmine: interrupted; continue with `hubmine crawl --resume`", err=True)
-        raise typer.Exit(130) from None
+        typer.echo("hubmine: error: interrupted; continue with `hubmine crawl --resume`", err=True)
+        raise typer.Exit(1) from None
     typer.echo(result.summary_line())
     raise typer.Exit(result.exit_code)
 

@@ -1,12 +1,17 @@
 """One error hierarchy: every failure hubmine reports is a HubmineError with a one-line message."""
 
 
+def one_line(text: str | None) -> str:
+    """`text` with every run of whitespace, newlines included, made one space."""
+    return " ".join(str(text or "").split())
+
+
 class HubmineError(Exception):
     """Base of every error hubmine raises on purpose; its message is one line for the user."""
 
     def __init__(self, message: str = "") -> None:
         # Messages may quote what a server sent (an HTML error page); whatever it was, keep one line.
-        super().__init__(" ".join(str(message).split()))
+        super().__init__(one_line(message))
 
 
 class SchemaError(HubmineError):

@@ -269,3 +269,12 @@ def test_a_refused_listing_is_one_line_whatever_the_body() -> None:
             raise_for_listing(response, has_token=has_token)
         assert "\n" not in str(err.value) and "\r" not in str(err.value)
         assert "404 Not Found" in str(err.value) or status == 403
+
+
+def test_the_previous_snapshot_is_the_newest_by_start_time(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=50, seed=23)
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, tmp_path, snapshot="zzz-oldest")
+        crawl(sim.url, tmp_path, snapshot="aaa-newer")
+        third = crawl(sim.url, tmp_path, snapshot="mmm-newest")
+    assert read_manifest(third.directory)["since"] == "aaa-newer"

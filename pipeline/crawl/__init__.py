@@ -18,7 +18,7 @@ from pipeline.crawl.listing import crawl_listing
 from pipeline.crawl.params import CrawlParams
 from pipeline.crawl.reuse import PreviousCards
 from pipeline.crawl.state import STATE, CrawlState, versions, write_manifest
-from pipeline.errors import HubmineError, SnapshotError
+from pipeline.errors import SnapshotError
 from pipeline.hub.client import DEFAULT_ENDPOINT, HubClient, utc_now
 from pipeline.hub.records import lists_readme
 from pipeline.store.archive import public_url
@@ -223,7 +223,8 @@ def run_crawl(
         if params.authors and not (snapshot / AUTHORS_FILE).exists():
             earlier = snapshot_dir(data_dir, state.since) if state.since else None
             crawl_authors(client, snapshot, earlier, params.workers)
-    except (HubmineError, KeyboardInterrupt) as exc:
+    except BaseException as exc:
+        # Whatever stopped the crawl, what was committed stays resumable and the manifest says so.
         checkpoint()
         write_manifest(
             snapshot,

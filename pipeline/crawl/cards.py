@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from pipeline.crawl.reuse import PreviousCards
 from pipeline.crawl.state import CrawlState
-from pipeline.errors import HubResponseError
+from pipeline.errors import HubResponseError, one_line
 from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.records import lists_readme
 from pipeline.schemas import table_from_rows
@@ -81,13 +81,15 @@ def card_row(model_id: str, sha: str | None, response: Response) -> dict[str, An
         row["status"], row["readme"], row["error"] = decode_readme(response.body, response.truncated)
     elif response.status in (401, 403):
         row["status"] = "gated"
-        row["error"] = response.headers.get("X-Error-Message") or f"HTTP {response.status}"
+        row["error"] = one_line(response.headers.get("X-Error-Message")) or f"HTTP {response.status}"
     elif response.status == 404:
         row["status"] = "missing"
         row["error"] = response.headers.get("X-Error-Code") or "HTTP 404"
     else:
         row["status"] = "error"
-        row["error"] = f"HTTP {response.status}: {response.headers.get('X-Error-Message', '')}".strip(": ")
+        row["error"] = f"HTTP {response.status}: {one_line(response.headers.get('X-Error-Message'))}".strip(
+            ": "
+        )
     return row
 
 

@@ -71,7 +71,7 @@ class Response:
     def json(self) -> Any:
         try:
             return json.loads(self.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise BadBody(f"malformed JSON from {public_url(self.url)}: {exc}") from None
 
 
@@ -240,14 +240,19 @@ def _transport_reason(exc: requests.RequestException) -> str:
     return "connection"
 
 
+# The Hub's windows last 5 minutes; a longer (or infinite) Retry-After is not to be believed.
+MAX_RETRY_AFTER_S = 300.0
+
+
 def _retry_after(headers: Mapping[str, str]) -> float | None:
     value = headers.get("Retry-After")
     if value is None:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S) if seconds == seconds else None
 
 
 def _connection_cause(exc: BaseException) -> str:

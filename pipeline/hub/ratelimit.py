@@ -91,9 +91,13 @@ class Pacer:
                 self._reset_at = now + (self._window or 1.0)
             slot = max(now, self._next_slot)
             if self._remaining is not None:
-                left = max(self._remaining - self._reserve, 0)
-                span = max(self._reset_at - slot, 0.0)
-                interval = span / left if left > 0 else span
+                left = self._remaining - self._reserve
+                if left > 0:
+                    interval = max(self._reset_at - slot, 0.0) / left
+                else:
+                    # This window is spent: wait for the next one and spread from its start.
+                    slot = max(slot, self._reset_at)
+                    interval = self._window / self._quota if self._quota and self._window else 0.0
                 self._next_slot = slot + interval
                 self._remaining -= 1
         delay = slot - time.monotonic()

@@ -38,16 +38,16 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
 
 
 def list_snapshots(data_dir: Path, status: str | None = None) -> list[str]:
-    """Snapshot ids under `data_dir`, oldest first (ids are UTC start times, so names sort by time)."""
+    """Snapshot ids under `data_dir`, oldest first by start time (not by name: ids may be chosen)."""
     root = snapshots_root(data_dir)
     if not root.is_dir():
         return []
     found = []
-    for child in sorted(root.iterdir()):
+    for child in root.iterdir():
         manifest = read_manifest(child) if child.is_dir() else None
         if manifest is not None and (status is None or manifest.get("status") == status):
-            found.append(child.name)
-    return found
+            found.append((str(manifest.get("started_at") or ""), child.name))
+    return [name for _, name in sorted(found)]
 
 
 def resolve_snapshot(data_dir: Path, snapshot_id: str | None) -> str:
