@@ -93,8 +93,8 @@ def datasets(summary: dict[str, Any]) -> Figure:
     side = summary["paper_comparison"]["fig6_datasets"]
     fig = _figure(11, 4.5)
     panels = [
-        (side["snapshot_metric_entries"], "entries", "model-index metric entries (the paper's count)"),
-        (side["snapshot_models"], "models", "models declaring it (metadata or dataset: tag)"),
+        (side["snapshot_metric_entries"], "entries", "model-index metric entries\n(the paper's count)"),
+        (side["snapshot_models"], "models", "models declaring it\n(metadata or dataset: tag)"),
     ]
     for ax, (rows, key, title) in zip(fig.subplots(1, 2), panels, strict=True):
         names = [r["dataset"] or "(unnamed)" for r in rows][::-1]
