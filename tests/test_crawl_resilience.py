@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pyarrow.parquet as pq
 import pytest
@@ -16,6 +17,7 @@ from crawl_helpers import crawl, rows
 from pipeline.crawl import CrawlParams, run_crawl
 from pipeline.crawl.state import CrawlState, write_manifest
 from pipeline.hubsim import Faults, HubSimulator, Quotas, Registry
+from pipeline.store.archive import read_archive
 from pipeline.store.parts import PartSet
 from pipeline.store.snapshot import read_manifest
 
@@ -150,3 +152,25 @@ def test_quota_is_paced_without_tripping_it(tmp_path: Path) -> None:
     cards = result.counts["cards_asked"]
     # 300 resolver calls a second: the cards cannot take less than this, and pacing wastes little.
     assert elapsed >= (cards - 300) / 300
+
+
+def test_listing_page_size_shrinks_on_timeouts_and_grows_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = Registry.synthetic(n=20000, seed=19)
+    with HubSimulator(registry) as sim:
+        clean = crawl(sim.url, tmp_path / "clean", cards=False)
+    monkeypatch.setenv("HUBMINE_TIMEOUT_S", "0.3")
+    faults = Faults(rate=0.1, seed=2, kinds=("slow",), slow_s=1.0)
+    with HubSimulator(registry, faults=faults) as sim:
+        faulty = crawl(sim.url, tmp_path / "faulty", cards=False)
+    sizes = [
+        int(dict(parse_qsl(urlsplit(r["url"]).query))["limit"])
+        for r in read_archive(faulty.directory / "raw", "listing")
+    ]
+    assert faulty.counts["failures"].get("timeout", 0) > 0
+    assert min(sizes) < 1000, sizes
+    # After a shrink, a run of good pages brings the page size back up.
+    first_small = next(i for i, size in enumerate(sizes) if size < 1000)
+    assert 1000 in sizes[first_small:], sizes
+    assert rows(clean.directory / "models.parquet") == rows(faulty.directory / "models.parquet")
