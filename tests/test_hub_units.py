@@ -132,3 +132,19 @@ def test_backoff_stays_capped_after_very_many_tries() -> None:
     # HUBMINE_MAX_ATTEMPTS may be set very high for a long unattended crawl.
     policy = RetryPolicy(backoff_base_s=0.5, backoff_cap_s=60.0)
     assert all(0 <= policy.backoff(attempt) <= 60.0 for attempt in (1, 2, 64, 1100, 5000))
+
+
+def test_pacer_sends_planned_work_at_once_when_it_fits_the_quota() -> None:
+    spread, planned = Pacer(reserve=0), Pacer(reserve=0)
+    for pacer in (spread, planned):
+        pacer.update(RateLimitInfo("resolvers", remaining=100, reset_s=10.0))
+    planned.plan(10)
+    started = time.monotonic()
+    for _ in range(10):
+        planned.wait()
+    assert time.monotonic() - started < 0.5
+    # Without a plan the same ten requests are spread: one every 10 s / 100.
+    started = time.monotonic()
+    for _ in range(10):
+        spread.wait()
+    assert time.monotonic() - started >= 0.85

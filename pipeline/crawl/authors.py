@@ -98,6 +98,7 @@ def crawl_authors(client: HubClient, snapshot: Path, previous: Path | None, work
         return fetch_author(client, archive, name)
 
     names = distinct_authors(snapshot / "models.parquet")
+    client.pacer("api").plan(sum(1 for name in names if name not in known))
     rows = []
     with (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="author") as pool,

@@ -150,8 +150,14 @@ def ordered_map(
         yield pending.popleft().result()
 
 
-def count_candidates(models_path: Path) -> int:
-    return sum(1 for _ in candidates(models_path))
+def count_work(models_path: Path, done: int, previous: PreviousCards | None) -> tuple[int, int]:
+    """(candidates in all, READMEs still to download after the first `done` candidates)."""
+    total = to_fetch = 0
+    for i, candidate in enumerate(candidates(models_path)):
+        total += 1
+        if i >= done and not (previous and previous.can_reuse(candidate.model_id, candidate.sha)):
+            to_fetch += 1
+    return total, to_fetch
 
 
 def crawl_cards(
@@ -188,7 +194,8 @@ def crawl_cards(
         checkpoint()
         block.clear()
 
-    total = count_candidates(models_path)
+    total, to_fetch = count_work(models_path, state.cards_done, previous)
+    client.pacer("resolvers").plan(to_fetch)
     bar = tqdm(total=total, initial=state.cards_done, unit="card", desc="cards", mininterval=1, delay=1)
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="card") as pool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,7 @@ def crawl_listing(
     # After the first committed page, no next URL means the listing has ended, not that it never began.
     url = state.next_url if state.listing_parts else first_page_url(client.endpoint, params)
     remaining = lambda: params.limit - state.listed if params.limit else MAX_PAGE  # noqa: E731
+    client.pacer("api").plan(math.ceil(remaining() / MAX_PAGE) if params.limit else None)
     bar = tqdm(total=params.limit, initial=state.listed, unit="model", desc="models", mininterval=1, delay=1)
     try:
         while url and remaining() > 0:

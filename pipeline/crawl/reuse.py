@@ -38,10 +38,19 @@ class PreviousCards:
         row = self._row_of.get(model_id)
         return None if row is None else self._status[row]
 
-    def reusable(self, model_id: str, sha: str | None) -> dict[str, Any] | None:
-        """The earlier card row of `model_id` if it was taken at this same `sha`, else None."""
+    def _reusable_row(self, model_id: str, sha: str | None) -> int | None:
         row = self._row_of.get(model_id)
         if row is None or sha is None or self._sha[row] != sha or self._status[row] not in REUSABLE_STATUSES:
+            return None
+        return row
+
+    def can_reuse(self, model_id: str, sha: str | None) -> bool:
+        return self._reusable_row(model_id, sha) is not None
+
+    def reusable(self, model_id: str, sha: str | None) -> dict[str, Any] | None:
+        """The earlier card row of `model_id` if it was taken at this same `sha`, else None."""
+        row = self._reusable_row(model_id, sha)
+        if row is None:
             return None
         group = bisect.bisect_right(self._group_starts, row) - 1
         with self._lock:

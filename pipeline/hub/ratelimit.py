@@ -69,11 +69,16 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo | None:
 
 
 class Pacer:
-    """Hands out send times for one bucket so its remaining quota lasts until the window resets."""
+    """Hands out send times for one bucket so its remaining quota lasts until the window resets.
+
+    When the caller has said how many requests it still plans (`plan`) and they all fit in what is
+    left of the window, they go at once: spreading only pays when the work outlasts the quota.
+    """
 
     def __init__(self, reserve: int = 2) -> None:
         # A few requests are kept back for retries and for requests already in flight.
         self._reserve = reserve
+        self._planned: int | None = None
         self._lock = threading.Lock()
         self._remaining: float | None = None
         self._reset_at = 0.0
@@ -92,7 +97,9 @@ class Pacer:
             slot = max(now, self._next_slot)
             if self._remaining is not None:
                 left = self._remaining - self._reserve
-                if left > 0:
+                if left > 0 and self._planned is not None and self._planned <= left:
+                    interval = 0.0
+                elif left > 0:
                     interval = max(self._reset_at - slot, 0.0) / left
                 else:
                     # This window is spent: wait for the next one and spread from its start.
@@ -100,9 +107,16 @@ class Pacer:
                     interval = self._window / self._quota if self._quota and self._window else 0.0
                 self._next_slot = slot + interval
                 self._remaining -= 1
+            if self._planned:
+                self._planned -= 1
         delay = slot - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+
+    def plan(self, requests: int | None) -> None:
+        """Say how many more requests this bucket will need (None: unknown, so always spread)."""
+        with self._lock:
+            self._planned = requests
 
     def update(self, info: RateLimitInfo) -> None:
         with self._lock:
