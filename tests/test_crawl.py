@@ -18,7 +18,7 @@ from pipeline.crawl.listing import raise_for_listing
 from pipeline.errors import HubAuthError, HubResponseError, HubUnreachable
 from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.records import model_row
-from pipeline.hubsim import HubSimulator, Registry
+from pipeline.hubsim import Faults, HubSimulator, Registry
 from pipeline.measures.summary import load
 from pipeline.store.archive import RawArchive, read_archive, record_body
 from pipeline.store.snapshot import read_manifest
@@ -278,3 +278,17 @@ def test_the_previous_snapshot_is_the_newest_by_start_time(tmp_path: Path) -> No
         crawl(sim.url, tmp_path, snapshot="aaa-newer")
         third = crawl(sim.url, tmp_path, snapshot="mmm-newest")
     assert read_manifest(third.directory)["since"] == "aaa-newer"
+
+
+def test_a_page_that_stays_malformed_is_reported_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "2")
+    registry = Registry.synthetic(n=30, seed=24)
+    faults = Faults(rate=1.0, kinds=("bad_json",))
+    with HubSimulator(registry, faults=faults) as sim, pytest.raises(HubResponseError) as err:
+        crawl(sim.url, tmp_path, snapshot="s")
+    message = str(err.value)
+    assert "malformed JSON" in message and "gave up after 2 tries" in message and "\n" not in message
+    manifest = read_manifest(tmp_path / "snapshots" / "s")
+    assert manifest["status"] == "partial" and manifest["error"] == message
