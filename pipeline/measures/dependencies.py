@@ -15,11 +15,14 @@ than one base a merge, anything else a finetune. Written to `findings/lineage.pa
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict, deque
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.measures.attributes import model_type
 from pipeline.measures.tables import (
@@ -201,27 +204,29 @@ def descendants(children: list[list[int]], starts: set[int]) -> set[int]:
 
 
 class Graph:
-    """The lineage graph over models and the bases they name, with integer node ids."""
+    """The lineage graph over the nodes that take part in an edge, with local integer node ids.
 
-    def __init__(self) -> None:
-        self.index: dict[str, int] = {}
-        self.names: list[str] = []
-        self.parents: list[list[int]] = []
-        self.children: list[list[int]] = []
+    `ids` are the nodes' ids in the whole snapshot (sorted, so local ids keep their order); models
+    in no edge stay out of the graph: they have depth 0 and no descendants.
+    """
 
-    def node(self, name: str) -> int:
-        found = self.index.get(name)
-        if found is None:
-            found = self.index[name] = len(self.names)
-            self.names.append(name)
-            self.parents.append([])
-            self.children.append([])
-        return found
+    def __init__(self, names: pa.StringArray, child: np.ndarray, parent: np.ndarray) -> None:
+        self.ids = np.unique(np.concatenate([child, parent]))
+        self.local = np.full(len(names), -1, np.int64)
+        self.local[self.ids] = np.arange(len(self.ids))
+        self.names: list[str] = names.take(pa.array(self.ids, pa.int64())).to_pylist()
+        self.parents: list[list[int]] = [[] for _ in self.names]
+        self.children: list[list[int]] = [[] for _ in self.names]
+        for c, p in zip(self.local[child].tolist(), self.local[parent].tolist(), strict=True):
+            self.parents[c].append(p)
+            self.children[p].append(c)
 
-    def add_edge(self, child: str, parent: str) -> None:
-        c, p = self.node(child), self.node(parent)
-        self.parents[c].append(p)
-        self.children[p].append(c)
+    def reach(self, starts: np.ndarray) -> int:
+        """How many distinct nodes `starts` (snapshot node ids) and everything derived from them make."""
+        starts = np.unique(starts)
+        inside = self.local[starts]
+        inside = inside[inside >= 0]
+        return len(starts) - len(inside) + len(descendants(self.children, set(inside.tolist())))
 
 
 def _share(count: int, total: int) -> float | None:
@@ -263,6 +268,10 @@ def _metric_entries(snapshot: Path) -> dict[str, Any]:
     }
 
 
+EDGE_COLUMNS = ("model_id", "base_model", "relation", "relation_source", "source")
+_EDGES = pa.schema([(name, pa.string()) for name in EDGE_COLUMNS])
+
+
 def build(snapshot: Path) -> tuple[pa.Table, dict[str, Any]]:
     models = derive(
         snapshot / MODELS,
@@ -274,91 +283,139 @@ def build(snapshot: Path) -> tuple[pa.Table, dict[str, Any]]:
         findings_path(snapshot, "parsed_cards"), ["model_id", "metadata"], _CARD_FACTS, _card_facts
     )
     joined = left_join(models, cards)
+    del models, cards
 
-    graph = Graph()
-    in_snapshot: set[str] = set()
     types: Counter[str | None] = Counter()
-    declared: dict[str, list[int]] = defaultdict(list)
-    edges: list[tuple[str, str, str, str, str]] = []
-    for row in joined.to_batches():
-        cols = [row.column(name).to_pylist() for name in joined.column_names]
+    datasets: dict[str, int] = {}
+    # Every model's id, then the bases it names: node ids follow the first mention of each name.
+    mentions: list[pa.Array] = []
+    is_base: list[np.ndarray] = []
+    # (dataset code, model row) per dataset a model declares.
+    declared: list[np.ndarray] = []
+    edge_parts: list[pa.Table] = []
+    rows = 0
+    for batch in joined.to_batches():
+        names: list[str] = []
+        flags: list[bool] = []
+        pairs: list[tuple[int, int]] = []
+        edges: list[tuple[str, str, str, str, str]] = []
+        cols = [batch.column(name).to_pylist() for name in joined.column_names]
         for model_id, mtype, tag_ds, tag_b, adapter, quantized, meta_ds, meta_b, meta_rel in zip(
             *cols, strict=True
         ):
-            in_snapshot.add(model_id)
-            node = graph.node(model_id)
+            names.append(model_id)
+            flags.append(False)
             types[mtype] += 1
             for dataset in dict.fromkeys([*(meta_ds or ()), *tag_ds]):
                 if dataset:
-                    declared[dataset].append(node)
-            for base, relation, relation_source, source in model_edges(
-                model_id, tag_b, meta_b or [], meta_rel, adapter, quantized
-            ):
-                graph.add_edge(model_id, base)
-                edges.append((model_id, base, relation, relation_source, source))
+                    pairs.append((datasets.setdefault(dataset, len(datasets)), rows))
+            for edge in model_edges(model_id, tag_b, meta_b or [], meta_rel, adapter, quantized):
+                names.append(edge[0])
+                flags.append(True)
+                edges.append((model_id, *edge))
+            rows += 1
+        mentions.append(pa.array(names, pa.string()))
+        is_base.append(np.array(flags, bool))
+        declared.append(np.array(pairs, np.int64).reshape(-1, 2))
+        columns = list(zip(*edges, strict=True)) or [()] * len(EDGE_COLUMNS)
+        edge_parts.append(
+            pa.Table.from_arrays([pa.array(values, pa.string()) for values in columns], schema=_EDGES)
+        )
+    del joined
 
-    depths = chain_depths(graph.parents)
-    lineage = pa.table(
-        {
-            "model_id": [e[0] for e in edges],
-            "base_model": [e[1] for e in edges],
-            "relation": [e[2] for e in edges],
-            "relation_source": [e[3] for e in edges],
-            "source": [e[4] for e in edges],
-            "base_in_snapshot": [e[1] in in_snapshot for e in edges],
-            "depth": pa.array([depths[graph.index[e[0]]] for e in edges], pa.int64()),
-        }
+    encoded = pc.dictionary_encode(pa.chunked_array(mentions, pa.string()).combine_chunks())
+    del mentions
+    node = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    names_of = encoded.dictionary
+    base = np.concatenate(is_base) if is_base else np.zeros(0, bool)
+    model_nodes = node[~base]
+    parent = node[base]
+    child = model_nodes[np.cumsum(~base)[base] - 1]
+    in_snapshot = np.zeros(len(names_of), bool)
+    in_snapshot[model_nodes] = True
+
+    graph = Graph(names_of, child, parent)
+    depth = np.zeros(len(names_of), np.int64)
+    depth[graph.ids] = chain_depths(graph.parents)
+
+    edge_table = pa.concat_tables(edge_parts) if edge_parts else _EDGES.empty_table()
+    lineage = edge_table.append_column("base_in_snapshot", pa.array(in_snapshot[parent])).append_column(
+        "depth", pa.array(depth[child], pa.int64())
     )
+    pairs = np.concatenate(declared) if declared else np.zeros((0, 2), np.int64)
+    total = int(in_snapshot.sum())
     summary = {
-        "architectures": _architectures(types, len(in_snapshot)),
+        "architectures": _architectures(types, total),
         "datasets": {
-            "per_model": _datasets_per_model(graph, declared, len(in_snapshot)),
+            "per_model": _datasets_per_model(
+                graph, list(datasets), pairs[:, 0], model_nodes[pairs[:, 1]], total
+            ),
             "metric_entries": _metric_entries(snapshot),
         },
-        "lineage": _lineage_summary(graph, edges, depths, in_snapshot),
+        "lineage": _lineage_summary(graph, lineage, child, parent, depth, in_snapshot, names_of),
     }
     return lineage, summary
 
 
-def _datasets_per_model(graph: Graph, declared: dict[str, list[int]], total: int) -> dict[str, Any]:
-    ranked = sorted(declared.items(), key=lambda item: (-len(item[1]), item[0]))[:TOP]
-    top = []
-    for name, nodes in ranked:
-        downstream = descendants(graph.children, set(nodes))
-        top.append(
-            {
-                "dataset": name,
-                "models": len(nodes),
-                "share": _share(len(nodes), total),
-                # Models trained on it directly or derived from one that was, through base_model.
-                "downstream_models": len(downstream),
-            }
-        )
-    with_any = len({node for nodes in declared.values() for node in nodes})
+def _datasets_per_model(
+    graph: Graph, names: list[str], codes: np.ndarray, nodes: np.ndarray, total: int
+) -> dict[str, Any]:
+    counts = np.bincount(codes, minlength=len(names))
+    ranked = heapq.nsmallest(TOP, range(len(names)), key=lambda d: (-counts[d], names[d]))
+    top = [
+        {
+            "dataset": names[d],
+            "models": int(counts[d]),
+            "share": _share(int(counts[d]), total),
+            # Models trained on it directly or derived from one that was, through base_model.
+            "downstream_models": graph.reach(nodes[codes == d]),
+        }
+        for d in ranked
+    ]
     most = max(top, key=lambda entry: entry["downstream_models"], default=None)
     return {
-        "n_models_with_datasets": with_any,
-        "distinct": len(declared),
+        "n_models_with_datasets": len(np.unique(nodes)),
+        "distinct": len(names),
         "top": top,
         "most_downstream": most,
     }
 
 
-def _lineage_summary(
-    graph: Graph, edges: list[tuple[str, str, str, str, str]], depths: list[int], in_snapshot: set[str]
-) -> dict[str, Any]:
-    children_of: dict[str, Counter[str]] = defaultdict(Counter)
-    for _, base, relation, _, _ in edges:
-        children_of[base][relation] += 1
-    bases = sorted(children_of.items(), key=lambda item: (-sum(item[1].values()), item[0]))
-    histogram: Counter[str] = Counter()
-    for _, relations in bases:
-        n = sum(relations.values())
-        histogram["1" if n == 1 else "2-10" if n <= 10 else "11-100" if n <= 100 else ">100"] += 1
+def _histogram(children: np.ndarray) -> dict[str, int]:
+    """Bases per children bucket, largest bucket first (the order bases are ranked in)."""
+    buckets = {
+        ">100": children > 100,
+        "11-100": (children > 10) & (children <= 100),
+        "2-10": (children > 1) & (children <= 10),
+        "1": children == 1,
+    }
+    return {name: int(found.sum()) for name, found in buckets.items() if found.any()}
 
-    model_depths = [depths[graph.index[name]] for name in in_snapshot]
-    derived = [d for d in model_depths if d > 0]
-    deepest = max(in_snapshot, key=lambda name: (depths[graph.index[name]], name), default=None)
+
+def _lineage_summary(
+    graph: Graph,
+    lineage: pa.Table,
+    child: np.ndarray,
+    parent: np.ndarray,
+    depth: np.ndarray,
+    in_snapshot: np.ndarray,
+    names: pa.StringArray,
+) -> dict[str, Any]:
+    local_depths = depth[graph.ids].tolist()
+    relation = pc.index_in(lineage.column("relation"), pa.array(RELATIONS)).to_numpy(zero_copy_only=False)
+    per_relation = np.zeros((len(graph.names), len(RELATIONS)), np.int64)
+    np.add.at(per_relation, (graph.local[parent], relation), 1)
+    children = per_relation.sum(axis=1)
+    bases = np.flatnonzero(children)
+    ranked = heapq.nsmallest(TOP, bases.tolist(), key=lambda b: (-children[b], graph.names[b]))
+
+    model_depths = depth[in_snapshot]
+    derived = model_depths[model_depths > 0]
+    deepest = None
+    if len(model_depths):
+        candidates = np.flatnonzero(in_snapshot & (depth == model_depths.max()))
+        candidate_names = names.take(pa.array(candidates, pa.int64()))
+        deepest = int(candidates[pc.index(candidate_names, pc.max(candidate_names)).as_py()])
 
     roots = [n for n in range(len(graph.names)) if not graph.parents[n] and graph.children[n]]
     families = []
@@ -368,43 +425,47 @@ def _lineage_summary(
         families.append(
             {
                 "root": graph.names[root],
-                "root_in_snapshot": graph.names[root] in in_snapshot,
+                "root_in_snapshot": bool(in_snapshot[graph.ids[root]]),
                 "direct_children": len(graph.children[root]),
                 "descendants": len(members),
-                "max_depth": max(depths[m] for m in members),
+                "max_depth": max(local_depths[m] for m in members),
             }
         )
     families.sort(key=lambda f: (-f["descendants"], f["root"]))
     return {
-        "n_edges": len(edges),
-        "models_with_base": len({e[0] for e in edges}),
-        "relations": dict(Counter(e[2] for e in edges)),
-        "relation_sources": dict(Counter(e[3] for e in edges)),
-        "edge_sources": dict(Counter(e[4] for e in edges)),
+        "n_edges": lineage.num_rows,
+        "models_with_base": len(np.unique(child)),
+        "relations": dict(Counter(lineage.column("relation").to_pylist())),
+        "relation_sources": dict(Counter(lineage.column("relation_source").to_pylist())),
+        "edge_sources": dict(Counter(lineage.column("source").to_pylist())),
         "bases": {
             "distinct": len(bases),
-            "in_snapshot": sum(1 for name, _ in bases if name in in_snapshot),
-            "children_histogram": dict(histogram),
+            "in_snapshot": int(in_snapshot[graph.ids[bases]].sum()),
+            "children_histogram": _histogram(children[bases]),
             "top": [
-                {"base_model": name, "children": sum(rel.values()), **{r: rel.get(r, 0) for r in RELATIONS}}
-                for name, rel in bases[:TOP]
+                {
+                    "base_model": graph.names[b],
+                    "children": int(children[b]),
+                    **{r: int(n) for r, n in zip(RELATIONS, per_relation[b], strict=True)},
+                }
+                for b in ranked
             ],
         },
         "depth": {
-            "histogram": {str(d): n for d, n in sorted(Counter(model_depths).items())},
-            "max": max(model_depths, default=0),
-            "mean_of_derived": sum(derived) / len(derived) if derived else None,
-            "deepest_chain": _chain(graph, depths, deepest) if deepest else [],
+            "histogram": {str(d): int(n) for d, n in enumerate(np.bincount(model_depths)) if n},
+            "max": int(model_depths.max(initial=0)),
+            "mean_of_derived": int(derived.sum()) / len(derived) if len(derived) else None,
+            "deepest_chain": [] if deepest is None else _chain(graph, local_depths, deepest, names),
         },
         "families": {"n": len(families), "top": families[:TOP]},
     }
 
 
-def _chain(graph: Graph, depths: list[int], name: str) -> list[str]:
-    """The longest base-model path from `name` up to a root, `name` first."""
-    node = graph.index[name]
-    chain = [name]
-    while depths[node] > 0:
+def _chain(graph: Graph, depths: list[int], start: int, names: pa.StringArray) -> list[str]:
+    """The longest base-model path from snapshot node `start` up to a root, `start` first."""
+    chain = [names[start].as_py()]
+    node = int(graph.local[start])
+    while node >= 0 and depths[node] > 0:
         node = max(graph.parents[node], key=lambda p: depths[p])
         if depths[node] < 0:
             break
