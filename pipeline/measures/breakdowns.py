@@ -12,8 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.measures.attributes import ALL_COLUMNS
 from pipeline.measures.scores import FACTOR_COLUMNS, SCORE_COLUMNS
@@ -30,54 +32,81 @@ def author_kinds(snapshot: Path) -> dict[str, str]:
     path = snapshot / AUTHORS
     if not path.exists():
         return {}
-    table = read_table(path, ["author", "kind"]).to_pandas()
-    return dict(zip(table["author"], table["kind"], strict=True))
+    table = read_table(path, ["author", "kind"])
+    return dict(zip(table.column("author").to_pylist(), table.column("kind").to_pylist(), strict=True))
 
 
-def popularity_deciles(downloads: pd.Series, model_ids: pd.Series) -> pd.Series:
+def popularity_deciles(downloads: pa.ChunkedArray, model_ids: pa.ChunkedArray) -> pa.Array:
     """Decile 1..10 of each model by downloads, ties broken by model id."""
-    order = pd.DataFrame({"d": downloads.fillna(0).to_numpy(), "m": model_ids.to_numpy()}).sort_values(
-        ["d", "m"]
-    )
-    position = pd.Series(range(len(order)), index=order.index)
-    return (position * 10 // max(len(order), 1) + 1).sort_index().set_axis(downloads.index)
+    order = pc.sort_indices(
+        pa.table({"d": pc.fill_null(downloads, 0), "m": model_ids}),
+        sort_keys=[("d", "ascending"), ("m", "ascending")],
+    ).to_numpy()
+    deciles = np.empty(len(order), np.int64)
+    deciles[order] = np.arange(len(order)) * 10 // max(len(order), 1) + 1
+    return pa.array(deciles)
+
+
+def _none_if_empty(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    values = pc.fill_null(values, "none")
+    return pc.if_else(pc.equal(values, ""), "none", values)
+
+
+def _categorical(labels: pa.ChunkedArray | pa.Array) -> pd.Categorical:
+    """Labels as codes into their sorted names: compact, and grouped in the order of the names."""
+    encoded = pc.dictionary_encode(labels.combine_chunks() if isinstance(labels, pa.ChunkedArray) else labels)
+    names = encoded.dictionary.to_pylist()
+    rank = np.empty(len(names), np.int64)
+    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    return pd.Categorical.from_codes(rank[encoded.indices.to_numpy(zero_copy_only=False)], sorted(names))
 
 
 def frame(snapshot: Path) -> pd.DataFrame:
-    """One row per model: its measures and its group on every dimension."""
-    attributes = read_table(findings_path(snapshot, "attributes")).to_pandas()
-    scores = read_table(findings_path(snapshot, "scores"), ["model_id", *FACTOR_COLUMNS, *SCORE_COLUMNS])
+    """One row per model, in the row order of attributes and scores: its group on every dimension."""
     models = read_table(
         snapshot / MODELS, ["model_id", "pipeline_tag", "library_name", "author", "created_at", "downloads"]
-    ).to_pandas()
-    data = attributes.merge(scores.to_pandas(), on="model_id").merge(models, on="model_id", how="left")
+    )
     kinds = author_kinds(snapshot)
-    created = pd.to_datetime(data["created_at"], utc=True)
+    authors = pc.dictionary_encode(models.column("author").combine_chunks())
+    author_kind = pa.DictionaryArray.from_arrays(
+        authors.indices,
+        pa.array([kinds.get(a, "unknown") for a in authors.dictionary.to_pylist()], pa.string()),
+    ).cast(pa.string())
+    created = models.column("created_at")
+    year = pc.year(created.cast(pa.timestamp(created.type.unit, tz="UTC")))
+    deciles = popularity_deciles(models.column("downloads"), models.column("model_id"))
     return pd.DataFrame(
         {
-            **{name: data[name] for name in MEASURES},
-            "task": data["pipeline_tag"].fillna("none").replace("", "none"),
-            "library": data["library_name"].fillna("none").replace("", "none"),
-            "author_kind": data["author"].map(lambda author: kinds.get(author, "unknown")),
-            "year": created.dt.year.astype("Int64").astype("string").fillna("unknown"),
-            "popularity_decile": popularity_deciles(data["downloads"], data["model_id"]).astype(str),
+            "task": _categorical(_none_if_empty(models.column("pipeline_tag"))),
+            "library": _categorical(_none_if_empty(models.column("library_name"))),
+            "author_kind": _categorical(pc.fill_null(author_kind, "unknown")),
+            "year": _categorical(pc.fill_null(pc.cast(year, pa.string()), "unknown")),
+            "popularity_decile": _categorical(pc.cast(deciles, pa.string())),
         }
     )
 
 
-def build(data: pd.DataFrame) -> pd.DataFrame:
+def build(snapshot: Path, data: pd.DataFrame) -> pd.DataFrame:
+    """Group means of every measure; measure columns are read one at a time, never all together."""
+    codes = {dimension: data[dimension].cat.codes.to_numpy() for dimension in DIMENSIONS}
+    means: dict[str, dict[str, pd.Series]] = {dimension: {} for dimension in DIMENSIONS}
+    for table, names in (("attributes", ALL_COLUMNS), ("scores", FACTOR_COLUMNS + SCORE_COLUMNS)):
+        for name in names:
+            values = read_table(findings_path(snapshot, table), [name]).column(name).to_pandas()
+            for dimension in DIMENSIONS:
+                means[dimension][name] = values.groupby(codes[dimension], sort=True).mean()
     parts = []
     for dimension in DIMENSIONS:
-        grouped = data.groupby(dimension, sort=True)
-        means = grouped[list(MEASURES)].mean().astype(float)
-        long = means.stack().rename("value").reset_index()
+        groups = data[dimension].cat.categories
+        table = pd.DataFrame(means[dimension])[list(MEASURES)].astype(float)
+        table.index = groups[table.index]
+        sizes = pd.Series(np.bincount(codes[dimension], minlength=len(groups)), index=groups)
+        long = table.stack().rename("value").reset_index()
         long.columns = ["group", "measure", "value"]
-        long["n_models"] = long["group"].map(grouped.size()).astype("int64")
+        long["n_models"] = long["group"].map(sizes).astype("int64")
         long.insert(0, "dimension", dimension)
         parts.append(long)
     columns = ["dimension", "group", "n_models", "measure", "value"]
-    if not parts:
-        return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)[columns]
 
 
@@ -108,6 +137,6 @@ def describe(long: pd.DataFrame) -> dict[str, Any]:
 
 def run(snapshot: Path) -> dict[str, Any]:
     """Write `findings/breakdowns.parquet` (needs attributes and scores); return the largest groups."""
-    long = build(frame(snapshot))
+    long = build(snapshot, frame(snapshot))
     write_finding(snapshot, "breakdowns", pa.Table.from_pandas(long, preserve_index=False))
     return describe(long)
