@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict, deque
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -170,7 +171,7 @@ def model_edges(
     return edges
 
 
-def chain_depths(parents: list[list[int]]) -> list[int]:
+def chain_depths(parents: Neighbours) -> list[int]:
     """Longest number of edges from each node up to a node without parents; cycles are cut where met."""
     unknown, on_path = -1, -2
     depth = [unknown] * len(parents)
@@ -191,7 +192,7 @@ def chain_depths(parents: list[list[int]]) -> list[int]:
     return depth
 
 
-def descendants(children: list[list[int]], starts: set[int]) -> set[int]:
+def descendants(children: Neighbours, starts: set[int]) -> set[int]:
     """Every node reachable downward from `starts`, `starts` included."""
     seen = set(starts)
     queue = deque(starts)
@@ -201,6 +202,25 @@ def descendants(children: list[list[int]], starts: set[int]) -> set[int]:
                 seen.add(child)
                 queue.append(child)
     return seen
+
+
+class Neighbours(Protocol):
+    def __getitem__(self, node: int, /) -> Sequence[int]: ...
+    def __len__(self) -> int: ...
+
+
+class Adjacency:
+    """Each node's neighbours, in edge order, in one flat list: node n's are flat[start[n]:start[n + 1]]."""
+
+    def __init__(self, source: np.ndarray, target: np.ndarray, n_nodes: int) -> None:
+        self.flat: list[int] = target[np.argsort(source, kind="stable")].tolist()
+        self.start: list[int] = [0, *np.cumsum(np.bincount(source, minlength=n_nodes)).tolist()]
+
+    def __getitem__(self, node: int) -> list[int]:
+        return self.flat[self.start[node] : self.start[node + 1]]
+
+    def __len__(self) -> int:
+        return len(self.start) - 1
 
 
 class Graph:
@@ -215,11 +235,9 @@ class Graph:
         self.local = np.full(len(names), -1, np.int64)
         self.local[self.ids] = np.arange(len(self.ids))
         self.names: list[str] = names.take(pa.array(self.ids, pa.int64())).to_pylist()
-        self.parents: list[list[int]] = [[] for _ in self.names]
-        self.children: list[list[int]] = [[] for _ in self.names]
-        for c, p in zip(self.local[child].tolist(), self.local[parent].tolist(), strict=True):
-            self.parents[c].append(p)
-            self.children[p].append(c)
+        child, parent = self.local[child], self.local[parent]
+        self.parents = Adjacency(child, parent, len(self.ids))
+        self.children = Adjacency(parent, child, len(self.ids))
 
     def reach(self, starts: np.ndarray) -> int:
         """How many distinct nodes `starts` (snapshot node ids) and everything derived from them make."""
