@@ -7,6 +7,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from pipeline.measures import paper
 from pipeline.measures.attributes import ALL_COLUMNS
 from pipeline.measures.tables import FINDINGS, MODELS, findings_path, iter_rows, read_table
@@ -36,21 +39,28 @@ def claims_summary(snapshot: Path) -> dict[str, Any]:
 
 def claims_by_task(snapshot: Path) -> list[dict[str, Any]]:
     """Fig. 7: models with model-index claims per task, paper vs snapshot; other tasks include none."""
-    attributes = read_table(
-        findings_path(snapshot, "attributes"), ["model_id", "has_eval_claims"]
-    ).to_pandas()
-    tasks = read_table(snapshot / MODELS, ["model_id", "pipeline_tag"]).to_pandas()
-    data = attributes.merge(tasks, on="model_id", how="left")
-    task = data["pipeline_tag"].where(
-        data["pipeline_tag"].isin(list(paper.CLAIMS_BY_TASK)), paper.OTHER_TASKS
+    # attributes.parquet has one row per model of models.parquet, in the same order.
+    has_claims = read_table(findings_path(snapshot, "attributes"), ["has_eval_claims"]).column(0)
+    tags = read_table(snapshot / MODELS, ["pipeline_tag"]).column(0)
+    known = pc.fill_null(pc.is_in(tags, value_set=pa.array(list(paper.CLAIMS_BY_TASK), pa.string())), False)
+    grouped = (
+        pa.table({"task": pc.if_else(known, tags, paper.OTHER_TASKS), "claims": has_claims})
+        .group_by("task")
+        .aggregate([("claims", "sum"), ("claims", "count", pc.CountOptions(mode="all"))])
     )
-    grouped = data.groupby(task)["has_eval_claims"].agg(["sum", "size"])
+    counts = {
+        task: (claims, models)
+        for task, claims, models in zip(
+            *(grouped.column(name).to_pylist() for name in ("task", "claims_sum", "claims_count")),
+            strict=True,
+        )
+    }
     rows = []
     for name, (p_claims, p_models) in [
         *paper.CLAIMS_BY_TASK.items(),
         (paper.OTHER_TASKS, paper.CLAIMS_OTHER_TASKS),
     ]:
-        claims, models = (int(v) for v in grouped.loc[name]) if name in grouped.index else (0, 0)
+        claims, models = counts.get(name, (0, 0))
         rows.append(
             {
                 "task": name,
