@@ -62,9 +62,11 @@ def _error(status: int, message: str, code: str | None = None, *, api: bool = Tr
     )
 
 
-def _redirect(location: str) -> Response:
-    target = location.split("?", 1)[0]
-    body = f"Temporary Redirect. Redirecting to {target}".encode()
+def _redirect(prefix: str, target: str, rest: list[str], query: str) -> Response:
+    """307 to the renamed repo `target`, keeping the rest of the path and the query, as the Hub does."""
+    path = prefix + quote(target, safe="/") + "".join("/" + s for s in rest)
+    location = path + (f"?{query}" if query else "")
+    body = f"Temporary Redirect. Redirecting to {path}".encode()
     return Response(307, body, [("Location", location), ("Content-Type", "text/plain; charset=utf-8")])
 
 
@@ -232,8 +234,7 @@ class HubSimulator:
         n, target, i = self._find_repo(segments, _MODEL_OPS)
         rest = segments[n:]
         if target is not None:
-            location = "/api/models/" + quote(target, safe="/") + "".join("/" + s for s in rest)
-            return _redirect(location + (f"?{query}" if query else ""))
+            return _redirect("/api/models/", target, rest, query)
         if i is None:
             return self._repo_missing(token, api=True)
         reg = self.registry
@@ -334,8 +335,7 @@ class HubSimulator:
         if len(rest) < 3 or rest[0] != "resolve":
             return _error(404, "Sorry, we can't find the page you are looking for.", api=False)
         if target is not None:
-            location = "/" + quote(target, safe="/") + "".join("/" + s for s in rest)
-            return _redirect(location + (f"?{query}" if query else ""))
+            return _redirect("/", target, rest, query)
         if i is None:
             return self._repo_missing(token, api=False)
         reg = self.registry
