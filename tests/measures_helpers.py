@@ -12,20 +12,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pipeline.measures.attributes import SECTIONS
 from pipeline.schemas import table_from_rows
 from pipeline.store.files import write_json, write_parquet
 
 SNAPSHOT_ID = "20260101T000000Z"
-ALL_SECTIONS = [
-    "uses",
-    "limitations",
-    "training",
-    "hyperparameters",
-    "evaluation",
-    "environmental_impact",
-    "citation",
-    "how_to_use",
-]
+ALL_SECTIONS = list(SECTIONS)
 MODEL_INDEX = [
     {
         "name": "m",
