@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipeline.crawl.authors import overview_url
 from pipeline.crawl.cards import README_CAP_BYTES, card_url, decode_readme, repo_path
 from pipeline.hub.client import RetryPolicy
 from pipeline.hub.ratelimit import Pacer, RateLimitInfo, parse_rate_limit
@@ -148,3 +149,8 @@ def test_pacer_sends_planned_work_at_once_when_it_fits_the_quota() -> None:
     for _ in range(10):
         spread.wait()
     assert time.monotonic() - started >= 0.85
+
+
+def test_odd_namespaces_never_become_other_paths() -> None:
+    assert overview_url("http://hub", "..") == "http://hub/api/organizations/%2E%2E/overview"
+    assert overview_url("http://hub", "a/b") == "http://hub/api/organizations/a%2Fb/overview"

@@ -10,12 +10,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from pipeline.crawl.cards import ordered_map
+from pipeline.crawl.cards import ordered_map, path_segment
 from pipeline.errors import HubResponseError
 from pipeline.hub.client import BadBody, HubClient, Response, utc_now
 from pipeline.schemas import table_from_rows
@@ -27,7 +26,7 @@ KNOWN_KINDS = frozenset({"organization", "user"})
 
 
 def overview_url(endpoint: str, name: str) -> str:
-    return f"{endpoint}/api/organizations/{quote(name, safe='')}/overview"
+    return f"{endpoint}/api/organizations/{path_segment(name)}/overview"
 
 
 def author_row(name: str, response: Response) -> dict[str, Any]:

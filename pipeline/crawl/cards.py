@@ -34,16 +34,16 @@ README_CAP_BYTES = 10 * 1024 * 1024
 CARD_PART_ROWS = 1000
 
 
+def path_segment(text: str) -> str:
+    """`text` as one URL path segment: every character outside [A-Za-z0-9_.-] escaped (`/` included),
+    and `.`/`..` escaped too, so an odd name can never walk to another path."""
+    escaped = quote(text, safe="")
+    return escaped.replace(".", "%2E") if set(text) <= {"."} else escaped
+
+
 def repo_path(model_id: str) -> str:
-    """`model_id` as URL path segments: every character outside [A-Za-z0-9_.-] escaped, and `.`/`..`
-    segments escaped too, so an odd id can never walk to another path."""
-    segments = []
-    for segment in model_id.split("/"):
-        escaped = quote(segment, safe="")
-        if set(segment) <= {"."}:
-            escaped = escaped.replace(".", "%2E")
-        segments.append(escaped)
-    return "/".join(segments)
+    """`model_id` as URL path segments, each escaped by `path_segment`."""
+    return "/".join(path_segment(segment) for segment in model_id.split("/"))
 
 
 def card_url(endpoint: str, model_id: str, sha: str | None) -> str:
