@@ -81,7 +81,8 @@ def _new_snapshot_id(data_dir: Path) -> str:
 
 def _resume_target(data_dir: Path, snapshot_id: str | None) -> str:
     if snapshot_id is None:
-        unfinished = [s for s in list_snapshots(data_dir) if s not in list_snapshots(data_dir, "complete")]
+        complete = set(list_snapshots(data_dir, "complete"))
+        unfinished = [s for s in list_snapshots(data_dir) if s not in complete]
         if not unfinished:
             raise SnapshotError(f"no unfinished snapshot to resume under {data_dir / 'snapshots'}")
         return unfinished[-1]
