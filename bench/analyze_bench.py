@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.files import write_json
+from pipeline.store.layout import DataDir, Snapshot
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -159,25 +160,25 @@ def _model(i: int, rng: random.Random, start: datetime, ids: list[str]) -> dict[
     }
 
 
-def generate(snapshot: Path, n: int, seed: int = 20261126) -> None:
+def generate(snapshot: Snapshot, n: int, seed: int = 20261126) -> None:
     """Write the synthetic snapshot: models.parquet in row groups, an empty cards.parquet, a manifest."""
     rng = random.Random(seed)
     start = datetime(2019, 1, 1, tzinfo=timezone.utc)
     ids: list[str] = []
-    snapshot.mkdir(parents=True, exist_ok=True)
-    with pq.ParquetWriter(snapshot / "models.parquet", load_schema("models"), compression="zstd") as writer:
+    snapshot.dir.mkdir(parents=True, exist_ok=True)
+    with pq.ParquetWriter(snapshot.models, load_schema("models"), compression="zstd") as writer:
         for first in range(0, n, ROW_GROUP):
             rows = [_model(i, rng, start, ids) for i in range(first, min(first + ROW_GROUP, n))]
             writer.write_table(table_from_rows("models", rows))
-    pq.write_table(table_from_rows("cards", []), snapshot / "cards.parquet")
-    write_json(snapshot / "manifest.json", {"snapshot_id": SNAPSHOT_ID, "status": "complete"})
+    pq.write_table(table_from_rows("cards", []), snapshot.cards)
+    write_json(snapshot.manifest, {"snapshot_id": SNAPSHOT_ID, "status": "complete"})
 
 
-def parsed_from_card_data(snapshot: Path) -> None:
+def parsed_from_card_data(snapshot: Snapshot) -> None:
     """parsed_cards.parquet with metadata = cardData and no card text (the measures-only stand-in)."""
-    path = snapshot / "findings" / "parsed_cards.parquet"
+    path = snapshot.finding("parsed_cards")
     path.parent.mkdir(parents=True, exist_ok=True)
-    models = pq.ParquetFile(snapshot / "models.parquet")
+    models = pq.ParquetFile(snapshot.models)
     with pq.ParquetWriter(path, load_schema("parsed_cards"), compression="zstd") as writer:
         for batch in models.iter_batches(batch_size=ROW_GROUP, columns=["model_id", "card_data"]):
             ids, meta = batch.column(0).to_pylist(), batch.column(1).to_pylist()
@@ -195,19 +196,18 @@ def parsed_from_card_data(snapshot: Path) -> None:
                 for m, d in zip(ids, meta, strict=True)
             ]
             writer.write_table(table_from_rows("parsed_cards", rows))
-    pq.write_table(pa.Table.from_pylist([], schema=load_schema("claims")), path.with_name("claims.parquet"))
+    pq.write_table(pa.Table.from_pylist([], schema=load_schema("claims")), snapshot.finding("claims"))
 
 
 def analyze(data_dir: Path, measures_only: bool, report: bool) -> dict[str, Any]:
     """Run in the child process: analyze (and report), then return times and peak RSS."""
     from pipeline.analyze import measure_snapshot, run_analyze, summary_line
-    from pipeline.store.snapshot import snapshot_dir
 
-    snapshot = snapshot_dir(data_dir, SNAPSHOT_ID)
+    snapshot = DataDir(data_dir).snapshot(SNAPSHOT_ID)
     started = time.perf_counter()
     if measures_only:
         parsed_from_card_data(snapshot)
-        line = summary_line(measure_snapshot(snapshot, SNAPSHOT_ID), snapshot)
+        line = summary_line(measure_snapshot(snapshot), snapshot)
     else:
         line = run_analyze(data_dir, SNAPSHOT_ID)
     out: dict[str, Any] = {"analyze_s": round(time.perf_counter() - started, 1), "summary_line": line}
@@ -277,7 +277,7 @@ def main() -> None:
     parser.add_argument("--child", choices=["generate", "analyze"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     data_dir = args.dir.resolve()
-    snapshot = data_dir / "snapshots" / SNAPSHOT_ID
+    snapshot = DataDir(data_dir).snapshot(SNAPSHOT_ID)
 
     if args.child == "generate":
         started = time.perf_counter()
@@ -294,7 +294,7 @@ def main() -> None:
     result.update(
         {k: v for k, v in _child("--child", "generate", *common).items() if k != "peak_rss_tree_mib"}
     )
-    result["models_parquet_mib"] = round((snapshot / "models.parquet").stat().st_size / 2**20, 1)
+    result["models_parquet_mib"] = round(snapshot.models.stat().st_size / 2**20, 1)
     flags = [*(["--measures-only"] if args.measures_only else []), *(["--report"] if args.report else [])]
     result.update(_child("--child", "analyze", *common, *flags))
     result["machine"] = f"{platform.machine()}, {platform.python_version()}, {os.cpu_count()} CPUs"

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from pipeline.crawl import CrawlParams, run_crawl
 from pipeline.hubsim import Faults, HubSimulator, Quotas, Registry
+from pipeline.store.layout import DataDir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TIME_COLUMNS = {"fetched_at", "listed_at"}
@@ -87,7 +88,7 @@ def bench_metadata(n: int, work: Path) -> dict[str, Any]:
         elapsed = time.perf_counter() - started
         api = sim.counters["api"]
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    models = pq.ParquetFile(work / "snapshots" / "meta" / "models.parquet").metadata.num_rows
+    models = pq.ParquetFile(DataDir(work).snapshot("meta").models).metadata.num_rows
     return {
         "models": models,
         "api_requests": api,
@@ -175,8 +176,8 @@ def bench_faults(n: int, work: Path, rate: float = 0.1) -> dict[str, Any]:
         faulty, faulty_s = _crawl(sim.url, work / "faulty", workers=32)
         injected = sim.counters["faults"]
     same = all(
-        _rows(clean.directory / name) == _rows(faulty.directory / name)
-        for name in ("models.parquet", "cards.parquet")
+        _rows(clean.snapshot.table(name)) == _rows(faulty.snapshot.table(name))
+        for name in ("models", "cards")
     )
     return {
         "models": n,

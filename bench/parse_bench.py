@@ -33,6 +33,7 @@ from pipeline.cards import parse_card
 from pipeline.cards.stage import parse_snapshot
 from pipeline.schemas import table_from_rows
 from pipeline.store.files import write_parquet
+from pipeline.store.layout import DataDir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SAMPLE = REPO_ROOT.parent / "shared" / "hub-sample"
@@ -84,9 +85,9 @@ def build_snapshot(sample: Path, root: Path, copies: int) -> Path:
             )
             if record["id"] in readmes:
                 cards.append({"model_id": model_id, "status": "ok", "readme": readmes[record["id"]]})
-    snapshot = root / "snapshots" / "bench"
-    write_parquet(snapshot / "models.parquet", table_from_rows("models", models))
-    write_parquet(snapshot / "cards.parquet", table_from_rows("cards", cards))
+    snapshot = DataDir(root).snapshot("bench")
+    write_parquet(snapshot.models, table_from_rows("models", models))
+    write_parquet(snapshot.cards, table_from_rows("cards", cards))
     return snapshot
 
 
@@ -108,7 +109,7 @@ def main() -> None:
     walls: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         snapshot = build_snapshot(sample, Path(tmp), args.copies)
-        models = pq.ParquetFile(snapshot / "models.parquet").metadata.num_rows
+        models = pq.ParquetFile(snapshot.models).metadata.num_rows
         for workers in (1, 2):
             started = time.perf_counter()
             parse_snapshot(snapshot, workers=workers)

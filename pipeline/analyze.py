@@ -10,11 +10,11 @@ from tqdm import tqdm
 
 from pipeline.errors import SnapshotError
 from pipeline.measures import attributes, breakdowns, dependencies, scores, summary
-from pipeline.measures.tables import FINDINGS, MODELS
-from pipeline.store.snapshot import resolve_snapshot, snapshot_dir
+from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.snapshot import resolve_snapshot
 
 # In dependency order: scores read attributes and lineage; breakdowns read attributes and scores.
-MEASURES: tuple[tuple[str, Callable[[Path], dict[str, Any]]], ...] = (
+MEASURES: tuple[tuple[str, Callable[[Snapshot], dict[str, Any]]], ...] = (
     ("attributes", attributes.run),
     ("dependencies", dependencies.run),
     ("scores", scores.run),
@@ -22,7 +22,7 @@ MEASURES: tuple[tuple[str, Callable[[Path], dict[str, Any]]], ...] = (
 )
 
 
-def measure_snapshot(snapshot: Path, snapshot_id: str, cards: dict[str, Any] | None = None) -> dict[str, Any]:
+def measure_snapshot(snapshot: Snapshot, cards: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run every measure on a snapshot whose cards are parsed; write and return the summary.
 
     `cards` is what the card stage reported (its counts go into the summary as they are).
@@ -32,10 +32,10 @@ def measure_snapshot(snapshot: Path, snapshot_id: str, cards: dict[str, Any] | N
         for name, run in progress:
             progress.set_postfix_str(name)
             sections[name] = run(snapshot)
-    return summary.write(snapshot, snapshot_id, sections)
+    return summary.write(snapshot, sections)
 
 
-def summary_line(result: dict[str, Any], snapshot: Path) -> str:
+def summary_line(result: dict[str, Any], snapshot: Snapshot) -> str:
     head = result["headline"]
 
     def pct(value: float | None) -> str:
@@ -46,17 +46,16 @@ def summary_line(result: dict[str, Any], snapshot: Path) -> str:
         f"card {pct(head['share_has_card'])}, license {pct(head['share_has_license'])}, "
         f"model-index claims {pct(head['share_has_eval_claims'])}, "
         f"architecture missing {pct(head['architecture_missing_share'])}, "
-        f"{head['lineage_edges']} base-model edges; findings in {snapshot / FINDINGS}"
+        f"{head['lineage_edges']} base-model edges; findings in {snapshot.findings}"
     )
 
 
 def run_analyze(data_dir: Path, snapshot_id: str | None) -> str:
-    snapshot_id = resolve_snapshot(data_dir, snapshot_id)
-    snapshot = snapshot_dir(data_dir, snapshot_id)
-    if not (snapshot / MODELS).exists():
-        raise SnapshotError(f"snapshot {snapshot_id!r} has no {MODELS}")
+    snapshot = resolve_snapshot(DataDir(data_dir), snapshot_id)
+    if not snapshot.models.exists():
+        raise SnapshotError(f"snapshot {snapshot.id!r} has no {snapshot.models.name}")
     # Imported here: card parsing pulls in YAML and Markdown machinery the measures do not need.
     from pipeline.cards.stage import parse_snapshot
 
     cards = parse_snapshot(snapshot)
-    return summary_line(measure_snapshot(snapshot, snapshot_id, cards), snapshot)
+    return summary_line(measure_snapshot(snapshot, cards), snapshot)

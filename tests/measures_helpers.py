@@ -15,6 +15,7 @@ from typing import Any
 from pipeline.measures.attributes import SECTIONS
 from pipeline.schemas import table_from_rows
 from pipeline.store.files import write_json, write_parquet
+from pipeline.store.layout import DataDir, Snapshot
 
 SNAPSHOT_ID = "20260101T000000Z"
 ALL_SECTIONS = list(SECTIONS)
@@ -201,21 +202,21 @@ def _card_row(model_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def build_snapshot(data_dir: Path, snapshot_id: str = SNAPSHOT_ID) -> Path:
+def build_snapshot(data_dir: Path, snapshot_id: str = SNAPSHOT_ID) -> Snapshot:
     """Write the fixture snapshot (manifest, models, cards, parsed_cards, claims); return its folder."""
-    snapshot = data_dir / "snapshots" / snapshot_id
-    write_json(snapshot / "manifest.json", {"snapshot_id": snapshot_id, "status": "complete"})
+    snapshot = DataDir(data_dir).snapshot(snapshot_id)
+    write_json(snapshot.manifest, {"snapshot_id": snapshot_id, "status": "complete"})
     write_parquet(
-        snapshot / "models.parquet",
+        snapshot.models,
         table_from_rows("models", [_model_row(m, fields) for m, (fields, _) in MODELS.items()]),
     )
     cards = [
         {"model_id": m, "status": "ok", "readme": text, "fetched_at": _when(2026)}
         for m, text in README.items()
     ]
-    write_parquet(snapshot / "cards.parquet", table_from_rows("cards", cards))
+    write_parquet(snapshot.cards, table_from_rows("cards", cards))
     parsed = [_card_row(m, card) for m, (_, card) in MODELS.items() if card is not None]
-    write_parquet(snapshot / "findings" / "parsed_cards.parquet", table_from_rows("parsed_cards", parsed))
-    write_parquet(snapshot / "findings" / "claims.parquet", table_from_rows("claims", CLAIMS))
-    write_parquet(snapshot / "authors.parquet", table_from_rows("authors", AUTHORS))
+    write_parquet(snapshot.finding("parsed_cards"), table_from_rows("parsed_cards", parsed))
+    write_parquet(snapshot.finding("claims"), table_from_rows("claims", CLAIMS))
+    write_parquet(snapshot.authors, table_from_rows("authors", AUTHORS))
     return snapshot

@@ -12,6 +12,7 @@ from pipeline.cards.stage import parse_snapshot
 from pipeline.errors import SnapshotError
 from pipeline.schemas import table_from_rows
 from pipeline.store.files import write_parquet
+from pipeline.store.layout import DataDir, Snapshot
 from tests.test_cards_parse import MODEL_INDEX_CARD
 
 FILES = [".gitattributes", "README.md", "config.json"]
@@ -30,16 +31,16 @@ CARDS: list[dict[str, Any]] = [
 ]
 
 
-def make_snapshot(root: Path, cards: list[dict[str, Any]] | None = CARDS) -> Path:
-    snapshot = root / "snapshots" / "s1"
-    write_parquet(snapshot / "models.parquet", table_from_rows("models", MODELS))
+def make_snapshot(root: Path, cards: list[dict[str, Any]] | None = CARDS) -> Snapshot:
+    snapshot = DataDir(root).snapshot("s1")
+    write_parquet(snapshot.models, table_from_rows("models", MODELS))
     if cards is not None:
-        write_parquet(snapshot / "cards.parquet", table_from_rows("cards", cards))
+        write_parquet(snapshot.cards, table_from_rows("cards", cards))
     return snapshot
 
 
-def read_rows(snapshot: Path, name: str) -> dict[str, dict[str, Any]] | list[dict[str, Any]]:
-    rows = pq.read_table(snapshot / "findings" / f"{name}.parquet").to_pylist()
+def read_rows(snapshot: Snapshot, name: str) -> dict[str, dict[str, Any]] | list[dict[str, Any]]:
+    rows = pq.read_table(snapshot.finding(name)).to_pylist()
     return {row["model_id"]: row for row in rows} if name == "parsed_cards" else rows
 
 
@@ -75,7 +76,7 @@ def test_parse_snapshot_end_to_end(tmp_path: Path) -> None:
     assert result["metadata_source"] == {"card_data": 2, "front_matter": 1, "none": 3}
     assert result["problems"] == {"yaml_error": 1}
     assert result["join"] == "merge" and result["orphan_cards"] == 0
-    assert sorted(p.name for p in (snapshot / "findings").iterdir()) == [
+    assert sorted(p.name for p in snapshot.findings.iterdir()) == [
         "claims.parquet",
         "parsed_cards.parquet",
     ]
@@ -123,8 +124,8 @@ def test_metadata_only_snapshot(tmp_path: Path) -> None:
 
 def test_missing_models_table(tmp_path: Path) -> None:
     with pytest.raises(SnapshotError):
-        parse_snapshot(tmp_path, workers=1)
-    assert not list((tmp_path / "findings").glob("*.parquet"))
+        parse_snapshot(Snapshot(tmp_path), workers=1)
+    assert not list(Snapshot(tmp_path).findings.glob("*.parquet"))
 
 
 def test_has_card_when_the_readme_was_not_read(tmp_path: Path) -> None:
@@ -149,9 +150,9 @@ def test_has_card_when_the_readme_was_not_read(tmp_path: Path) -> None:
         {"model_id": "o/missing", "status": "missing", "readme": None},
         {"model_id": "o/blank", "status": "ok", "readme": " \n\t\n"},
     ]
-    snapshot = tmp_path / "snapshots" / "s1"
-    write_parquet(snapshot / "models.parquet", table_from_rows("models", models))
-    write_parquet(snapshot / "cards.parquet", table_from_rows("cards", cards))
+    snapshot = DataDir(tmp_path).snapshot("s1")
+    write_parquet(snapshot.models, table_from_rows("models", models))
+    write_parquet(snapshot.cards, table_from_rows("cards", cards))
     result = parse_snapshot(snapshot, workers=1)
     parsed = read_rows(snapshot, "parsed_cards")
     assert isinstance(parsed, dict)

@@ -21,6 +21,7 @@ from pipeline.hub.records import model_row
 from pipeline.hubsim import Faults, HubSimulator, Registry
 from pipeline.measures.summary import load
 from pipeline.store.archive import RawArchive, read_archive, record_body
+from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.snapshot import read_manifest
 
 
@@ -47,19 +48,19 @@ def test_sample_crawl_writes_a_complete_snapshot(sample_registry: Registry, tmp_
         result = crawl(sim.url, tmp_path, limit=1500, workers=8)
         resolve_requests = sim.counters["resolvers"]
         expected = [m.id for m in HfApi(endpoint=sim.url).list_models(sort="downloads", limit=1500)]
-    snapshot = result.directory
+    snapshot = result.snapshot
     manifest = read_manifest(snapshot)
     assert manifest is not None and manifest["status"] == "complete"
     assert result.exit_code == 0
 
-    models = pq.read_table(snapshot / "models.parquet")
+    models = pq.read_table(snapshot.models)
     assert models.num_rows == 1500
     downloads = models.column("downloads").to_pylist()
     assert downloads == sorted(downloads, reverse=True)
     # The same models in the same order as huggingface_hub's own listing of the same server.
     assert models.column("model_id").to_pylist() == expected
 
-    cards = pq.read_table(snapshot / "cards.parquet").to_pylist()
+    cards = pq.read_table(snapshot.cards).to_pylist()
     with_readme = [m for m in models.to_pylist() if "README.md" in (m["siblings"] or [])]
     # A card is asked for exactly when the file list names a README, and each costs one request.
     assert [c["model_id"] for c in cards] == [m["model_id"] for m in with_readme]
@@ -73,12 +74,12 @@ def test_sample_crawl_writes_a_complete_snapshot(sample_registry: Registry, tmp_
     # The archive holds every raw response; parsing it again rebuilds the models table.
     replayed = [
         model_row(entry, models.column("listed_at")[0].as_py())["model_id"]
-        for record in read_archive(snapshot / "raw", "listing")
+        for record in read_archive(snapshot.raw, "listing")
         if record["status"] == 200
         for entry in json.loads(record_body(record))
     ]
     assert replayed == models.column("model_id").to_pylist()
-    assert sum(1 for _ in read_archive(snapshot / "raw", "cards")) == len(cards)
+    assert sum(1 for _ in read_archive(snapshot.raw, "cards")) == len(cards)
 
 
 def test_token_is_never_written(
@@ -109,7 +110,7 @@ def test_unreachable_endpoint_fails_fast(tmp_path: Path) -> None:
     with pytest.raises(HubUnreachable) as err:
         crawl("http://127.0.0.1:9", tmp_path, limit=10)
     assert "cannot reach http://127.0.0.1:9" in str(err.value)
-    assert read_manifest(next((tmp_path / "snapshots").iterdir()))["status"] == "partial"
+    assert read_manifest(Snapshot(next(DataDir(tmp_path).snapshots.iterdir())))["status"] == "partial"
 
 
 def test_recrawl_reuses_unchanged_cards(tmp_path: Path) -> None:
@@ -120,8 +121,8 @@ def test_recrawl_reuses_unchanged_cards(tmp_path: Path) -> None:
         sim.reset_counters()
         second = crawl(sim.url, tmp_path, snapshot="second")
         card_requests = sim.counters["resolvers"]
-    assert read_manifest(second.directory)["since"] == "first"
-    new_cards = {c["model_id"]: c for c in pq.read_table(second.directory / "cards.parquet").to_pylist()}
+    assert read_manifest(second.snapshot)["since"] == "first"
+    new_cards = {c["model_id"]: c for c in pq.read_table(second.snapshot.cards).to_pylist()}
     changed_with_card = {m for m in changed if m in new_cards}
     assert card_requests == len(changed_with_card)
     assert second.counts["cards_fetched"] == len(changed_with_card)
@@ -138,7 +139,7 @@ def test_recrawl_counts_cards_that_went_missing(tmp_path: Path) -> None:
     registry = Registry.synthetic(n=200, seed=8)
     with HubSimulator(registry) as sim:
         crawl(sim.url, tmp_path, snapshot="first")
-        first_cards = pq.read_table(tmp_path / "snapshots" / "first" / "cards.parquet").to_pylist()
+        first_cards = pq.read_table(DataDir(tmp_path).snapshot("first").cards).to_pylist()
         gone = [c["model_id"] for c in first_cards if c["status"] == "ok"][:3]
         for model_id in gone:
             registry.set_readme(model_id, None)
@@ -163,7 +164,7 @@ def test_bad_inputs_are_recorded_per_model(tmp_path: Path) -> None:
     with HubSimulator(registry) as sim:
         result = run_crawl(tmp_path, CrawlParams(), endpoint=sim.url)
         card_requests = sim.counters["resolvers"]
-    cards = {c["model_id"]: c for c in pq.read_table(result.directory / "cards.parquet").to_pylist()}
+    cards = {c["model_id"]: c for c in pq.read_table(result.snapshot.cards).to_pylist()}
     assert card_requests == len(cards)
     for model_id in odd_ids:
         assert cards[model_id]["status"] == "ok" and cards[model_id]["readme"] == "# odd\n"
@@ -218,7 +219,7 @@ def test_authors_tell_organizations_from_users(tmp_path: Path) -> None:
         sim.reset_counters()
         second = crawl(sim.url, tmp_path, snapshot="second", authors=True, cards=False)
         asked_again = sim.counters["overview"]
-    authors = {a["author"]: a for a in pq.read_table(first.directory / "authors.parquet").to_pylist()}
+    authors = {a["author"]: a for a in pq.read_table(first.snapshot.authors).to_pylist()}
     assert set(authors) == set(namespaces)
     assert asked == len(namespaces)
     for name, row in authors.items():
@@ -235,8 +236,8 @@ def test_verified_organizations_reach_the_paper_comparison(tmp_path: Path) -> No
     registry = Registry.synthetic(n=300, seed=22)
     with HubSimulator(registry) as sim:
         result = crawl(sim.url, tmp_path, authors=True)
-    run_analyze(tmp_path, result.snapshot_id)
-    rows = load(result.directory)["paper_comparison"]["documentation"]
+    run_analyze(tmp_path, result.snapshot.id)
+    rows = load(result.snapshot)["paper_comparison"]["documentation"]
     verified = next(r for r in rows if r["measure"] == "organizations verified")
     assert verified["paper"]["count"] == 199 and verified["paper"]["of"] == 6243
     assert verified["snapshot"]["count"] == result.counts["authors"]["verified"]
@@ -249,9 +250,9 @@ def test_each_card_archive_file_holds_the_responses_of_its_part(tmp_path: Path) 
     registry = Registry.synthetic(n=2600, seed=31)
     with HubSimulator(registry) as sim:
         result = crawl(sim.url, tmp_path, workers=16)
-    cards = pq.read_table(result.directory / "cards.parquet").to_pylist()
+    cards = pq.read_table(result.snapshot.cards).to_pylist()
     assert len(cards) > 2000
-    files = sorted((result.directory / "raw").glob("cards-*.jsonl.gz"))
+    files = sorted(result.snapshot.raw.glob("cards-*.jsonl.gz"))
     assert len(files) == -(-len(cards) // CARD_PART_ROWS)
     for k, path in enumerate(files):
         with gzip.open(path, "rt", encoding="utf-8") as handle:
@@ -277,7 +278,7 @@ def test_the_previous_snapshot_is_the_newest_by_start_time(tmp_path: Path) -> No
         crawl(sim.url, tmp_path, snapshot="zzz-oldest")
         crawl(sim.url, tmp_path, snapshot="aaa-newer")
         third = crawl(sim.url, tmp_path, snapshot="mmm-newest")
-    assert read_manifest(third.directory)["since"] == "aaa-newer"
+    assert read_manifest(third.snapshot)["since"] == "aaa-newer"
 
 
 def test_a_page_that_stays_malformed_is_reported_in_one_line(
@@ -290,5 +291,5 @@ def test_a_page_that_stays_malformed_is_reported_in_one_line(
         crawl(sim.url, tmp_path, snapshot="s")
     message = str(err.value)
     assert "malformed JSON" in message and "gave up after 2 tries" in message and "\n" not in message
-    manifest = read_manifest(tmp_path / "snapshots" / "s")
+    manifest = read_manifest(DataDir(tmp_path).snapshot("s"))
     assert manifest["status"] == "partial" and manifest["error"] == message

@@ -18,6 +18,7 @@ from pipeline.crawl import CrawlParams, run_crawl
 from pipeline.crawl.state import CrawlState, write_manifest
 from pipeline.hubsim import Faults, HubSimulator, Quotas, Registry
 from pipeline.store.archive import read_archive
+from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.parts import PartSet
 from pipeline.store.snapshot import read_manifest
 
@@ -32,9 +33,9 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
 
 
-def assert_same_tables(a: Path, b: Path) -> None:
-    assert rows(a / "models.parquet") == rows(b / "models.parquet")
-    assert rows(b / "cards.parquet") == rows(a / "cards.parquet")
+def assert_same_tables(a: Snapshot, b: Snapshot) -> None:
+    assert rows(a.models) == rows(b.models)
+    assert rows(b.cards) == rows(a.cards)
 
 
 def _cli(data_dir: Path, url: str, *args: str) -> subprocess.Popen[bytes]:
@@ -55,9 +56,9 @@ def test_resume_after_sigkill_equals_an_uninterrupted_crawl(tmp_path: Path, phas
         clean = crawl(sim.url, tmp_path / "clean", workers=4)
         data_dir = tmp_path / "killed"
         proc = _cli(data_dir, sim.url, "--snapshot", "s1", "--workers", "4")
-        snapshot = data_dir / "snapshots" / "s1"
+        snapshot = DataDir(data_dir).snapshot("s1")
         # Kill once the phase under test has committed work, as abruptly as a crash.
-        marker = snapshot / "parts" / phase_dir / "part-000001.parquet"
+        marker = snapshot.parts(phase_dir) / "part-000001.parquet"
         deadline = time.monotonic() + 60
         while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.005)
@@ -65,14 +66,14 @@ def test_resume_after_sigkill_equals_an_uninterrupted_crawl(tmp_path: Path, phas
         proc.wait()
         assert marker.exists()
         assert read_manifest(snapshot)["status"] == "running"
-        assert not (snapshot / "cards.parquet").exists()
+        assert not snapshot.cards.exists()
 
         resumed = _cli(data_dir, sim.url, "--resume")
         out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err.decode()
     assert "snapshot s1 complete" in out.decode()
     assert read_manifest(snapshot)["status"] == "complete"
-    assert_same_tables(clean.directory, snapshot)
+    assert_same_tables(clean.snapshot, snapshot)
 
 
 def test_resume_before_the_first_checkpoint_still_reuses_the_previous_snapshot(tmp_path: Path) -> None:
@@ -82,14 +83,14 @@ def test_resume_before_the_first_checkpoint_still_reuses_the_previous_snapshot(t
         # The first listing page takes long enough for the kill to come before any checkpoint.
         sim.latency_s = 5.0
         proc = _cli(tmp_path, sim.url, "--snapshot", "second")
-        snapshot = tmp_path / "snapshots" / "second"
+        snapshot = DataDir(tmp_path).snapshot("second")
         deadline = time.monotonic() + 30
         while read_manifest(snapshot) is None and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert read_manifest(snapshot)["since"] == "first"
-        assert not (snapshot / "state.json").exists()
+        assert not snapshot.state.exists()
 
         sim.latency_s = 0.0
         sim.reset_counters()
@@ -109,12 +110,12 @@ def test_resume_after_the_last_listing_page_lists_nothing_again(tmp_path: Path) 
         # What a kill between the last page's checkpoint and the end of the listing phase leaves:
         # both pages committed, no next page, the phase not yet marked done.
         data_dir = tmp_path / "killed"
-        snapshot = data_dir / "snapshots" / "s1"
-        models = pq.read_table(clean.directory / "models.parquet")
-        parts = PartSet(snapshot / "parts" / "models", "models")
+        snapshot = DataDir(data_dir).snapshot("s1")
+        models = pq.read_table(clean.snapshot.models)
+        parts = PartSet(snapshot.parts("models"), "models")
         parts.write(0, models.slice(0, 1000))
         parts.write(1, models.slice(1000))
-        manifest = read_manifest(clean.directory)
+        manifest = read_manifest(clean.snapshot)
         write_manifest(snapshot, **{**manifest, "snapshot_id": "s1", "status": "running", "counts": {}})
         CrawlState(next_url=None, listing_parts=2, listed=1500).save(snapshot, {})
         sim.reset_counters()
@@ -122,7 +123,7 @@ def test_resume_after_the_last_listing_page_lists_nothing_again(tmp_path: Path) 
         listing_requests = sim.counters["listing"]
     assert resumed.status == "complete"
     assert listing_requests == 0
-    assert rows(snapshot / "models.parquet") == rows(clean.directory / "models.parquet")
+    assert rows(snapshot.models) == rows(clean.snapshot.models)
 
 
 def test_injected_faults_do_not_change_the_tables(tmp_path: Path) -> None:
@@ -136,7 +137,7 @@ def test_injected_faults_do_not_change_the_tables(tmp_path: Path) -> None:
     assert injected > 100
     assert faulty.exit_code == 0
     assert faulty.counts["requests"]["retries"] >= injected
-    assert_same_tables(clean.directory, faulty.directory)
+    assert_same_tables(clean.snapshot, faulty.snapshot)
 
 
 def test_quota_is_paced_without_tripping_it(tmp_path: Path) -> None:
@@ -166,11 +167,11 @@ def test_listing_page_size_shrinks_on_timeouts_and_grows_back(
         faulty = crawl(sim.url, tmp_path / "faulty", cards=False)
     sizes = [
         int(dict(parse_qsl(urlsplit(r["url"]).query))["limit"])
-        for r in read_archive(faulty.directory / "raw", "listing")
+        for r in read_archive(faulty.snapshot.raw, "listing")
     ]
     assert faulty.counts["failures"].get("timeout", 0) > 0
     assert min(sizes) < 1000, sizes
     # After a shrink, a run of good pages brings the page size back up.
     first_small = next(i for i, size in enumerate(sizes) if size < 1000)
     assert 1000 in sizes[first_small:], sizes
-    assert rows(clean.directory / "models.parquet") == rows(faulty.directory / "models.parquet")
+    assert rows(clean.snapshot.models) == rows(faulty.snapshot.models)

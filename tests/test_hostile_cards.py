@@ -55,9 +55,8 @@ def test_hostile_cards_are_recorded_not_fatal(tmp_path: Path) -> None:
     run_analyze(tmp_path / "data", "s")
     run_report(tmp_path / "data", "s", tmp_path / "report")
 
-    findings = crawled.directory / "findings"
-    parsed = {r["model_id"]: r for r in pq.read_table(findings / "parsed_cards.parquet").to_pylist()}
-    attributes = {r["model_id"]: r for r in pq.read_table(findings / "attributes.parquet").to_pylist()}
+    parsed = {r["model_id"]: r for r in pq.read_table(crawled.snapshot.finding("parsed_cards")).to_pylist()}
+    attributes = {r["model_id"]: r for r in pq.read_table(crawled.snapshot.finding("attributes")).to_pylist()}
     assert set(HOSTILE) <= set(parsed) and set(HOSTILE) <= set(attributes)
     problems = {model_id: set(parsed[model_id]["problems"] or []) for model_id in HOSTILE}
     assert "yaml_alias_bomb" in problems["hostile/billion-laughs"]
@@ -69,7 +68,7 @@ def test_hostile_cards_are_recorded_not_fatal(tmp_path: Path) -> None:
     # YAML 1.2: `no` is Norwegian, not false.
     assert attributes["hostile/norwegian"]["has_language"] and attributes["hostile/norwegian"]["has_license"]
     assert attributes["hostile/claims-in-strings"]["has_eval_claims"]
-    claims = pq.read_table(findings / "claims.parquet").to_pylist()
+    claims = pq.read_table(crawled.snapshot.finding("claims")).to_pylist()
     claim = next(c for c in claims if c["model_id"] == "hostile/claims-in-strings")
     assert claim["value"] == 91.3 and claim["value_raw"] == '"91.3%"'
     assert attributes["hostile/latin-1"]["has_license"] and attributes["hostile/latin-1"]["has_card_body"]

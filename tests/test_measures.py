@@ -15,12 +15,13 @@ from pipeline.measures.attributes import ALL_COLUMNS
 from pipeline.measures.dependencies import chain_depths, model_edges, tag_bases
 from pipeline.measures.scores import FACTORS
 from pipeline.measures.tables import non_empty
+from pipeline.store.layout import DataDir, Snapshot
 
 
 @pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
     path = build_snapshot(tmp_path_factory.mktemp("data"))
-    measure_snapshot(path, SNAPSHOT_ID)
+    measure_snapshot(path)
     return path
 
 
@@ -70,7 +71,7 @@ EXPECTED_ATTRIBUTES: dict[str, set[str]] = {
 
 
 def test_attributes_match_definitions(snapshot: Path) -> None:
-    rows = _by_model(snapshot / "findings" / "attributes.parquet")
+    rows = _by_model(snapshot.finding("attributes"))
     assert set(rows) == set(MODELS)
     for model_id, expected in EXPECTED_ATTRIBUTES.items():
         present = {name for name, value in rows[model_id].items() if value}
@@ -94,7 +95,7 @@ EXPECTED_EDGES = {
 
 
 def test_lineage_edges_relations_and_depths(snapshot: Path) -> None:
-    rows = pq.read_table(snapshot / "findings" / "lineage.parquet").to_pylist()
+    rows = pq.read_table(snapshot.finding("lineage")).to_pylist()
     edges = {
         (r["model_id"], r["base_model"]): (
             r["relation"],
@@ -114,7 +115,7 @@ def test_lineage_edges_relations_and_depths(snapshot: Path) -> None:
 
 
 def test_lineage_summary(snapshot: Path) -> None:
-    summary = json.loads((snapshot / "findings" / "summary.json").read_text())
+    summary = json.loads((snapshot.summary).read_text())
     lineage = summary["dependencies"]["lineage"]
     assert lineage["n_edges"] == 11
     assert lineage["relations"] == {"finetune": 6, "adapter": 1, "quantized": 2, "merge": 2}
@@ -218,7 +219,7 @@ EXPECTED_FACTORS: dict[str, set[str]] = {
 
 
 def test_factors_and_scores(snapshot: Path) -> None:
-    rows = _by_model(snapshot / "findings" / "scores.parquet")
+    rows = _by_model(snapshot.finding("scores"))
     for model_id in MODELS:
         present = {name[len("factor_") :] for name, value in rows[model_id].items() if value is True}
         assert present == EXPECTED_FACTORS.get(model_id, set()), model_id
@@ -231,7 +232,7 @@ def test_factors_and_scores(snapshot: Path) -> None:
 
 
 def test_breakdowns(snapshot: Path) -> None:
-    table = pq.read_table(snapshot / "findings" / "breakdowns.parquet").to_pandas()
+    table = pq.read_table(snapshot.finding("breakdowns")).to_pandas()
     assert set(table["dimension"]) == {"task", "library", "author_kind", "year", "popularity_decile"}
     kinds = table[(table["dimension"] == "author_kind") & (table["measure"] == "has_card")]
     got = {row.group: (row.n_models, row.value) for row in kinds.itertuples()}
@@ -253,7 +254,7 @@ def test_breakdowns(snapshot: Path) -> None:
 
 
 def test_summary_keys_and_paper_comparison(snapshot: Path) -> None:
-    summary = json.loads((snapshot / "findings" / "summary.json").read_text())
+    summary = json.loads((snapshot.summary).read_text())
     assert {
         "snapshot_id",
         "generated_at",
@@ -295,15 +296,15 @@ def test_run_analyze_end_to_end(tmp_path: Path) -> None:
     snapshot = build_snapshot(tmp_path)
     line = run_analyze(tmp_path, None)
     assert line.startswith(f"analyzed 15 models of snapshot {SNAPSHOT_ID}: ")
-    assert str(snapshot / "findings") in line
-    rows = _by_model(snapshot / "findings" / "attributes.parquet")
+    assert str(snapshot.findings) in line
+    rows = _by_model(snapshot.finding("attributes"))
     # README "---\nlicense: ''\n---\n": a card without body; the license: tag still counts.
     assert (
         rows["r/root"]["has_card"] and not rows["r/root"]["has_card_body"] and rows["r/root"]["has_license"]
     )
     # No README row: metadata is the Hub's cardData.
     assert rows["u/carddata"]["has_license"] and rows["u/carddata"]["has_datasets"]
-    summary = json.loads((snapshot / "findings" / "summary.json").read_text())
+    summary = json.loads((snapshot.summary).read_text())
     assert "cards" in summary  # the card stage's counts, passed through
 
 
@@ -366,18 +367,18 @@ def test_unfilled_template_sections_are_no_factors(tmp_path: Path) -> None:
     from pipeline.schemas import table_from_rows
     from pipeline.store.files import write_json, write_parquet
 
-    snapshot = tmp_path / "snapshots" / SNAPSHOT_ID
-    write_json(snapshot / "manifest.json", {"snapshot_id": SNAPSHOT_ID, "status": "complete"})
+    snapshot = DataDir(tmp_path).snapshot(SNAPSHOT_ID)
+    write_json(snapshot.manifest, {"snapshot_id": SNAPSHOT_ID, "status": "complete"})
     ids = ("t/unfilled", "t/filled")
     models = [{"model_id": m, "tags": [], "siblings": ["README.md"], "downloads": 1} for m in ids]
     cards = [
         {"model_id": m, "status": "ok", "readme": text}
         for m, text in zip(ids, (UNFILLED_TEMPLATE, FILLED_TEMPLATE), strict=True)
     ]
-    write_parquet(snapshot / "models.parquet", table_from_rows("models", models))
-    write_parquet(snapshot / "cards.parquet", table_from_rows("cards", cards))
+    write_parquet(snapshot.models, table_from_rows("models", models))
+    write_parquet(snapshot.cards, table_from_rows("cards", cards))
     run_analyze(tmp_path, SNAPSHOT_ID)
-    rows = _by_model(snapshot / "findings" / "scores.parquet")
+    rows = _by_model(snapshot.finding("scores"))
     section_factors = {"demos", "training_config", "architecture_details", "hardware", "environment"}
     present = {m: {f[len("factor_") :] for f, v in rows[m].items() if v is True} for m in ids}
     assert present["t/unfilled"] == {"documentation"}
@@ -392,9 +393,9 @@ def test_breakdowns_without_authors_table(snapshot: Path, tmp_path: Path) -> Non
 
     from pipeline.measures import breakdowns
 
-    copy = tmp_path / "s"
-    shutil.copytree(snapshot, copy)
-    (copy / "authors.parquet").unlink()
+    copy = Snapshot(tmp_path / "s")
+    shutil.copytree(snapshot.dir, copy.dir)
+    copy.authors.unlink()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         data = breakdowns.frame(copy)

@@ -12,15 +12,16 @@ from measures_helpers import SNAPSHOT_ID, build_snapshot
 from nbclient import NotebookClient
 
 from pipeline.analyze import measure_snapshot
+from pipeline.store.layout import Snapshot
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
     path = build_snapshot(tmp_path_factory.mktemp("data"))
-    measure_snapshot(path, SNAPSHOT_ID)
+    measure_snapshot(path)
     return path
 
 
@@ -51,7 +52,7 @@ def test_notebooks_exist_without_outputs() -> None:
 def test_notebook_runs(
     path: Path, snapshot: Path, venv_kernel: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HUBMINE_SNAPSHOT_DIR", str(snapshot))
+    monkeypatch.setenv("HUBMINE_SNAPSHOT_DIR", str(snapshot.dir))
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(path.parent)}}

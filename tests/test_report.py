@@ -29,7 +29,7 @@ FIGURES = {
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("data")
-    measure_snapshot(build_snapshot(root), SNAPSHOT_ID)
+    measure_snapshot(build_snapshot(root))
     return root
 
 
@@ -59,6 +59,6 @@ def test_report_default_folder(data_dir: Path, tmp_path: Path, monkeypatch: pyte
 
 def test_report_without_findings(tmp_path: Path) -> None:
     snapshot = build_snapshot(tmp_path)
-    (snapshot / "findings" / "parsed_cards.parquet").unlink()
+    (snapshot.finding("parsed_cards")).unlink()
     with pytest.raises(SnapshotError, match="hubmine analyze"):
         run_report(tmp_path, None, tmp_path / "out")

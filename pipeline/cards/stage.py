@@ -47,6 +47,7 @@ from pipeline.cards.parse import parse_card
 from pipeline.errors import SnapshotError
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.files import atomic_path
+from pipeline.store.layout import Snapshot
 
 BATCH_ROWS = 1000  # models per task sent to a worker
 PARTITION_BYTES = 256 * 2**20  # README bytes joined in memory at once when cards are out of order
@@ -153,8 +154,8 @@ def _uncompressed_bytes(path: Path) -> int:
     return sum(meta.row_group(index).total_byte_size for index in range(meta.num_row_groups))
 
 
-def _jobs(snapshot: Path, spill: Path, info: dict[str, Any]) -> Iterator[list[Job]]:
-    models, cards = snapshot / "models.parquet", snapshot / "cards.parquet"
+def _jobs(snapshot: Snapshot, spill: Path, info: dict[str, Any]) -> Iterator[list[Job]]:
+    models, cards = snapshot.models, snapshot.cards
     if not models.exists():
         raise SnapshotError(f"{models} is missing; the snapshot has no models table")
     lookup = _Lookup()
@@ -238,22 +239,22 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def parse_snapshot(snapshot_path: Path, workers: int | None = None) -> dict[str, Any]:
-    """Parse the cards of the snapshot in `snapshot_path`; returns counts for summary.json."""
+def parse_snapshot(snapshot: Snapshot, workers: int | None = None) -> dict[str, Any]:
+    """Parse the cards of `snapshot`; returns counts for summary.json."""
     workers = max(1, workers or default_workers())
-    findings = snapshot_path / "findings"
+    findings = snapshot.findings
     findings.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     tally = _Tally()
     info: dict[str, Any] = {}
     with (
         tempfile.TemporaryDirectory(dir=findings, prefix=".parse-spill-") as spill,
-        atomic_path(findings / "parsed_cards.parquet") as parsed_tmp,
-        atomic_path(findings / "claims.parquet") as claims_tmp,
+        atomic_path(snapshot.finding("parsed_cards")) as parsed_tmp,
+        atomic_path(snapshot.finding("claims")) as claims_tmp,
         pq.ParquetWriter(parsed_tmp, load_schema("parsed_cards"), compression="zstd") as parsed_out,
         pq.ParquetWriter(claims_tmp, load_schema("claims"), compression="zstd") as claims_out,
     ):
-        for parsed, claims in _ordered_map(parse_batch, _jobs(snapshot_path, Path(spill), info), workers):
+        for parsed, claims in _ordered_map(parse_batch, _jobs(snapshot, Path(spill), info), workers):
             parsed_out.write_table(parsed)
             claims_out.write_table(claims)
             tally.add(parsed, claims)

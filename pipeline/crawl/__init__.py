@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -12,28 +11,26 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipeline.crawl.authors import AUTHORS_FILE, crawl_authors
+from pipeline.crawl.authors import crawl_authors
 from pipeline.crawl.cards import crawl_cards
 from pipeline.crawl.listing import crawl_listing
 from pipeline.crawl.params import CrawlParams
 from pipeline.crawl.reuse import PreviousCards
-from pipeline.crawl.state import STATE, CrawlState, versions, write_manifest
+from pipeline.crawl.state import CrawlState, versions, write_manifest
 from pipeline.errors import SnapshotError
 from pipeline.hub.client import DEFAULT_ENDPOINT, HubClient, utc_now
 from pipeline.hub.records import lists_readme
 from pipeline.store.archive import public_url
+from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.parts import PartSet
-from pipeline.store.snapshot import list_snapshots, read_manifest, snapshot_dir
+from pipeline.store.snapshot import list_snapshots, read_manifest
 
 __all__ = ["CrawlParams", "CrawlResult", "run_crawl"]
-
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass
 class CrawlResult:
-    snapshot_id: str
-    directory: Path
+    snapshot: Snapshot
     status: str
     counts: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
@@ -54,9 +51,9 @@ class CrawlResult:
             )
         requests = c.get("requests", {})
         return (
-            f"snapshot {self.snapshot_id} {self.status}: {c.get('models', 0)} models{card_part}; "
+            f"snapshot {self.snapshot.id} {self.status}: {c.get('models', 0)} models{card_part}; "
             f"{requests.get('api', 0)} API + {requests.get('resolvers', 0)} resolver requests, "
-            f"{requests.get('429', 0)} rate-limited, {self.elapsed_s:.1f}s -> {self.directory}"
+            f"{requests.get('429', 0)} rate-limited, {self.elapsed_s:.1f}s -> {self.snapshot.dir}"
         )
 
 
@@ -70,36 +67,36 @@ def resolve_token() -> str | None:
     return get_token()
 
 
-def _new_snapshot_id(data_dir: Path) -> str:
+def _new_snapshot_id(data: DataDir) -> str:
     base = utc_now().strftime("%Y%m%dT%H%M%SZ")
     candidate, n = base, 1
-    while snapshot_dir(data_dir, candidate).exists():
+    while data.snapshot(candidate).dir.exists():
         n += 1
         candidate = f"{base}-{n}"
     return candidate
 
 
-def _resume_target(data_dir: Path, snapshot_id: str | None) -> str:
+def _resume_target(data: DataDir, snapshot_id: str | None) -> str:
     if snapshot_id is None:
-        complete = set(list_snapshots(data_dir, "complete"))
-        unfinished = [s for s in list_snapshots(data_dir) if s not in complete]
+        complete = set(list_snapshots(data, "complete"))
+        unfinished = [s for s in list_snapshots(data) if s not in complete]
         if not unfinished:
-            raise SnapshotError(f"no unfinished snapshot to resume under {data_dir / 'snapshots'}")
+            raise SnapshotError(f"no unfinished snapshot to resume under {data.snapshots}")
         return unfinished[-1]
-    manifest = read_manifest(snapshot_dir(data_dir, snapshot_id))
+    manifest = read_manifest(data.snapshot(snapshot_id))
     if manifest is None:
-        raise SnapshotError(f"no snapshot {snapshot_id!r} to resume under {data_dir / 'snapshots'}")
+        raise SnapshotError(f"no snapshot {snapshot_id!r} to resume under {data.snapshots}")
     if manifest.get("status") == "complete":
         raise SnapshotError(f"snapshot {snapshot_id!r} is already complete")
     return snapshot_id
 
 
-def _previous_snapshot(data_dir: Path, since: str | None, current: str) -> str | None:
+def _previous_snapshot(data: DataDir, since: str | None, current: str) -> str | None:
     if since is not None:
-        if read_manifest(snapshot_dir(data_dir, since)) is None:
-            raise SnapshotError(f"--since: no snapshot {since!r} under {data_dir / 'snapshots'}")
+        if read_manifest(data.snapshot(since)) is None:
+            raise SnapshotError(f"--since: no snapshot {since!r} under {data.snapshots}")
         return since
-    complete = [s for s in list_snapshots(data_dir, "complete") if s != current]
+    complete = [s for s in list_snapshots(data, "complete") if s != current]
     return complete[-1] if complete else None
 
 
@@ -109,8 +106,8 @@ def _merged_requests(before: dict[str, int], client: HubClient) -> dict[str, int
     return dict(sorted(merged.items()))
 
 
-def _tally(snapshot: Path, previous: PreviousCards | None, requests: dict[str, int]) -> dict[str, Any]:
-    models = pq.ParquetFile(snapshot / "models.parquet").metadata.num_rows
+def _tally(snapshot: Snapshot, previous: PreviousCards | None, requests: dict[str, int]) -> dict[str, Any]:
+    models = pq.ParquetFile(snapshot.models).metadata.num_rows
     counts: dict[str, Any] = {
         "models": models,
         "requests": {
@@ -123,16 +120,14 @@ def _tally(snapshot: Path, previous: PreviousCards | None, requests: dict[str, i
         "api_requests_per_model": round(requests.get("requests.api", 0) / models, 6) if models else None,
         "failed_models": 0,
     }
-    authors_path = snapshot / AUTHORS_FILE
-    if authors_path.exists():
-        authors = pq.read_table(authors_path, columns=["kind", "verified", "reused"])
+    if snapshot.authors.exists():
+        authors = pq.read_table(snapshot.authors, columns=["kind", "verified", "reused"])
         counts["authors"] = dict(sorted(Counter(authors.column("kind").to_pylist()).items()))
         counts["authors"]["verified"] = sum(1 for v in authors.column("verified").to_pylist() if v)
         counts["authors"]["reused"] = sum(1 for v in authors.column("reused").to_pylist() if v)
-    cards_path = snapshot / "cards.parquet"
-    if not cards_path.exists():
+    if not snapshot.cards.exists():
         return counts
-    cards = pq.read_table(cards_path, columns=["model_id", "status", "reused"])
+    cards = pq.read_table(snapshot.cards, columns=["model_id", "status", "reused"])
     statuses = Counter(cards.column("status").to_pylist())
     reused = sum(1 for flag in cards.column("reused").to_pylist() if flag)
     counts["cards"] = {s: statuses.get(s, 0) for s in ("ok", "missing", "gated", "error")}
@@ -145,9 +140,7 @@ def _tally(snapshot: Path, previous: PreviousCards | None, requests: dict[str, i
             m for m, s in zip(*cards.select(["model_id", "status"]).columns, strict=True) if s == "missing"
         }
         newly_missing = 0
-        for batch in pq.ParquetFile(snapshot / "models.parquet").iter_batches(
-            columns=["model_id", "siblings"]
-        ):
+        for batch in pq.ParquetFile(snapshot.models).iter_batches(columns=["model_id", "siblings"]):
             for model_id, siblings in zip(*(c.to_pylist() for c in batch.columns), strict=True):
                 gone = model_id in missing_now or not lists_readme(siblings)
                 if gone and previous.status(model_id) == "ok":
@@ -166,27 +159,27 @@ def run_crawl(
     endpoint: str | None = None,
 ) -> CrawlResult:
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-    if snapshot_id is not None and not _SAFE_ID.fullmatch(snapshot_id):
-        raise SnapshotError(f"snapshot id {snapshot_id!r} must be letters, digits, '.', '_' or '-'")
+    data = DataDir(data_dir)
+    if snapshot_id is not None:
+        data.snapshot(snapshot_id)  # refuses an id that is not a plain name
     if resume:
-        snapshot_id = _resume_target(data_dir, snapshot_id)
-        params = CrawlParams.from_json(read_manifest(snapshot_dir(data_dir, snapshot_id))["params"])
+        snapshot_id = _resume_target(data, snapshot_id)
+        params = CrawlParams.from_json(read_manifest(data.snapshot(snapshot_id))["params"])
     else:
-        snapshot_id = snapshot_id or _new_snapshot_id(data_dir)
-        if snapshot_dir(data_dir, snapshot_id).exists():
+        snapshot_id = snapshot_id or _new_snapshot_id(data)
+        if data.snapshot(snapshot_id).dir.exists():
             raise SnapshotError(f"snapshot {snapshot_id!r} exists; continue it with --resume")
-    snapshot = snapshot_dir(data_dir, snapshot_id)
-    snapshot.mkdir(parents=True, exist_ok=True)
+    snapshot = data.snapshot(snapshot_id)
+    snapshot.dir.mkdir(parents=True, exist_ok=True)
     state = CrawlState.load(snapshot)
     if not resume:
         wants_previous = params.cards or params.authors
-        state.since = _previous_snapshot(data_dir, since, snapshot_id) if wants_previous else None
-    elif not (snapshot / STATE).exists():
+        state.since = _previous_snapshot(data, since, snapshot_id) if wants_previous else None
+    elif not snapshot.state.exists():
         # Killed before its first checkpoint: the manifest still names the snapshot it builds on.
         state.since = (read_manifest(snapshot) or {}).get("since")
-    previous = None
-    if state.since and (snapshot_dir(data_dir, state.since) / "cards.parquet").exists():
-        previous = PreviousCards(snapshot_dir(data_dir, state.since) / "cards.parquet")
+    earlier = data.snapshot(state.since) if state.since else None
+    previous = PreviousCards(earlier.cards) if earlier and earlier.cards.exists() else None
 
     started = time.monotonic()
     manifest = read_manifest(snapshot) or {}
@@ -210,19 +203,18 @@ def run_crawl(
     try:
         if not state.listing_done:
             crawl_listing(client, params, state, snapshot, checkpoint, has_token=token is not None)
-        models_parts = PartSet(snapshot / "parts" / "models", "models")
-        if not (snapshot / "models.parquet").exists():
-            models_parts.merge(state.listing_parts, snapshot / "models.parquet", unique_key="model_id")
+        models_parts = PartSet(snapshot.parts("models"), "models")
+        if not snapshot.models.exists():
+            models_parts.merge(state.listing_parts, snapshot.models, unique_key="model_id")
         models_parts.remove()
         if params.cards:
             if not state.cards_finished:
                 crawl_cards(client, state, snapshot, previous, params.workers, checkpoint)
-            cards_parts = PartSet(snapshot / "parts" / "cards", "cards")
-            if not (snapshot / "cards.parquet").exists():
-                cards_parts.merge(state.card_parts, snapshot / "cards.parquet")
+            cards_parts = PartSet(snapshot.parts("cards"), "cards")
+            if not snapshot.cards.exists():
+                cards_parts.merge(state.card_parts, snapshot.cards)
             cards_parts.remove()
-        if params.authors and not (snapshot / AUTHORS_FILE).exists():
-            earlier = snapshot_dir(data_dir, state.since) if state.since else None
+        if params.authors and not snapshot.authors.exists():
             crawl_authors(client, snapshot, earlier, params.workers)
     except BaseException as exc:
         # Whatever stopped the crawl, what was committed stays resumable and the manifest says so.
@@ -240,5 +232,5 @@ def run_crawl(
 
     counts = _tally(snapshot, previous, _merged_requests(state.requests, client))
     write_manifest(snapshot, status="complete", finished_at=utc_now().isoformat(), counts=counts, error=None)
-    (snapshot / STATE).unlink(missing_ok=True)
-    return CrawlResult(snapshot_id, snapshot, "complete", counts, time.monotonic() - started)
+    snapshot.state.unlink(missing_ok=True)
+    return CrawlResult(snapshot, "complete", counts, time.monotonic() - started)

@@ -20,8 +20,8 @@ from pipeline.hub.client import BadBody, HubClient, Response, utc_now
 from pipeline.schemas import table_from_rows
 from pipeline.store.archive import RawArchive
 from pipeline.store.files import write_parquet
+from pipeline.store.layout import Snapshot
 
-AUTHORS_FILE = "authors.parquet"
 KNOWN_KINDS = frozenset({"organization", "user"})
 
 
@@ -86,17 +86,17 @@ def previous_authors(path: Path) -> dict[str, dict[str, Any]]:
     return {row["author"]: row for row in rows if row["kind"] in KNOWN_KINDS}
 
 
-def crawl_authors(client: HubClient, snapshot: Path, previous: Path | None, workers: int) -> None:
+def crawl_authors(client: HubClient, snapshot: Snapshot, previous: Snapshot | None, workers: int) -> None:
     """Write `authors.parquet` for every namespace of `models.parquet` (the whole phase reruns on resume)."""
-    known = previous_authors(previous / AUTHORS_FILE) if previous else {}
-    archive = RawArchive(snapshot / "raw", "authors", 0)
+    known = previous_authors(previous.authors) if previous else {}
+    archive = RawArchive(snapshot.raw, "authors", 0)
 
     def work(name: str) -> dict[str, Any]:
         if name in known:
             return {**known[name], "reused": True}
         return fetch_author(client, archive, name)
 
-    names = distinct_authors(snapshot / "models.parquet")
+    names = distinct_authors(snapshot.models)
     client.pacer("api").plan(sum(1 for name in names if name not in known))
     rows = []
     with (
@@ -106,5 +106,5 @@ def crawl_authors(client: HubClient, snapshot: Path, previous: Path | None, work
         for row in ordered_map(pool, work, names, window=workers * 4):
             rows.append(row)
             bar.update(1)
-    write_parquet(snapshot / AUTHORS_FILE, table_from_rows("authors", rows))
+    write_parquet(snapshot.authors, table_from_rows("authors", rows))
     archive.close(keep=True)

@@ -25,6 +25,7 @@ from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.records import lists_readme
 from pipeline.schemas import table_from_rows
 from pipeline.store.archive import RawArchive, RecordBuffer
+from pipeline.store.layout import Snapshot
 from pipeline.store.parts import PartSet
 
 T = TypeVar("T")
@@ -163,16 +164,16 @@ def count_work(models_path: Path, done: int, previous: PreviousCards | None) -> 
 def crawl_cards(
     client: HubClient,
     state: CrawlState,
-    snapshot: Path,
+    snapshot: Snapshot,
     previous: PreviousCards | None,
     workers: int,
     checkpoint: Callable[[], None],
 ) -> None:
     """Fetch (or reuse) the card of every candidate after the checkpoint, committing a part per block."""
-    models_path = snapshot / "models.parquet"
-    parts = PartSet(snapshot / "parts" / "cards", "cards")
+    models_path = snapshot.models
+    parts = PartSet(snapshot.parts("cards"), "cards")
     parts.drop_beyond(state.card_parts)
-    archive = RawArchive(snapshot / "raw", "cards", state.card_parts)
+    archive = RawArchive(snapshot.raw, "cards", state.card_parts)
     todo = (c for i, c in enumerate(candidates(models_path)) if i >= state.cards_done)
 
     def work(candidate: Candidate) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:

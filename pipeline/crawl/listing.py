@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from requests.utils import parse_header_links
@@ -18,6 +17,7 @@ from pipeline.hub.client import BadBody, HubClient, Response
 from pipeline.hub.records import LISTING_EXPAND, model_id_of, model_row
 from pipeline.schemas import table_from_rows
 from pipeline.store.archive import RawArchive, public_url
+from pipeline.store.layout import Snapshot
 from pipeline.store.parts import PartSet
 
 MAX_PAGE = 1000
@@ -97,14 +97,14 @@ def crawl_listing(
     client: HubClient,
     params: CrawlParams,
     state: CrawlState,
-    snapshot: Path,
+    snapshot: Snapshot,
     checkpoint: Callable[[], None],
     has_token: bool,
 ) -> None:
     """List models page by page until the listing (or `--limit`) ends, committing a part per page."""
-    parts = PartSet(snapshot / "parts" / "models", "models")
+    parts = PartSet(snapshot.parts("models"), "models")
     parts.drop_beyond(state.listing_parts)
-    archive = RawArchive(snapshot / "raw", "listing", state.listing_parts)
+    archive = RawArchive(snapshot.raw, "listing", state.listing_parts)
     page_size = PageSize()
     # After the first committed page, no next URL means the listing has ended, not that it never began.
     url = state.next_url if state.listing_parts else first_page_url(client.endpoint, params)

@@ -6,14 +6,12 @@ import json
 import platform
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
 from pipeline.store.files import write_json
-from pipeline.store.snapshot import MANIFEST, read_manifest
-
-STATE = "state.json"
+from pipeline.store.layout import Snapshot
+from pipeline.store.snapshot import read_manifest
 
 
 @dataclass
@@ -32,15 +30,15 @@ class CrawlState:
     requests: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, directory: Path) -> CrawlState:
+    def load(cls, snapshot: Snapshot) -> CrawlState:
         try:
-            return cls(**json.loads((directory / STATE).read_text()))
+            return cls(**json.loads(snapshot.state.read_text()))
         except FileNotFoundError:
             return cls()
 
-    def save(self, directory: Path, requests: dict[str, int]) -> None:
+    def save(self, snapshot: Snapshot, requests: dict[str, int]) -> None:
         """Write the checkpoint with `requests`, the tallies of this and earlier runs."""
-        write_json(directory / STATE, {**asdict(self), "requests": requests})
+        write_json(snapshot.state, {**asdict(self), "requests": requests})
 
 
 def versions() -> dict[str, str]:
@@ -53,9 +51,9 @@ def versions() -> dict[str, str]:
     return found
 
 
-def write_manifest(directory: Path, **fields: Any) -> dict[str, Any]:
+def write_manifest(snapshot: Snapshot, **fields: Any) -> dict[str, Any]:
     """Merge `fields` into the snapshot's manifest and write it atomically."""
-    manifest = read_manifest(directory) or {}
+    manifest = read_manifest(snapshot) or {}
     manifest.update(fields)
-    write_json(directory / MANIFEST, manifest)
+    write_json(snapshot.manifest, manifest)
     return manifest

@@ -7,21 +7,19 @@ fetched and the Hub's cardData otherwise; tags, config and pipeline_tag come fro
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.measures.tables import (
-    MODELS,
     derive,
-    findings_path,
     left_join,
     load_json,
     non_empty,
     write_finding,
 )
+from pipeline.store.layout import Snapshot
 
 SECTIONS = (
     "uses",
@@ -115,12 +113,12 @@ def _card_facts(row: tuple[Any, ...]) -> tuple[Any, ...]:
     )
 
 
-def build(snapshot: Path) -> pa.Table:
+def build(snapshot: Snapshot) -> pa.Table:
     models = derive(
-        snapshot / MODELS, ["model_id", "tags", "config", "pipeline_tag"], _MODEL_FACTS, _model_facts
+        snapshot.models, ["model_id", "tags", "config", "pipeline_tag"], _MODEL_FACTS, _model_facts
     )
     cards = derive(
-        findings_path(snapshot, "parsed_cards"),
+        snapshot.finding("parsed_cards"),
         ["model_id", "has_card", "has_card_body", "metadata", "sections", "n_claims"],
         _CARD_FACTS,
         _card_facts,
@@ -137,7 +135,7 @@ def build(snapshot: Path) -> pa.Table:
     return pa.table(columns)
 
 
-def run(snapshot: Path) -> dict[str, Any]:
+def run(snapshot: Snapshot) -> dict[str, Any]:
     """Write `findings/attributes.parquet`; return the count and share of models with each attribute."""
     table = build(snapshot)
     write_finding(snapshot, "attributes", table)

@@ -9,7 +9,6 @@ absent, are `unknown`. Popularity deciles rank models by 30-day downloads (1 = l
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,17 +18,17 @@ import pyarrow.compute as pc
 
 from pipeline.measures.attributes import ALL_COLUMNS
 from pipeline.measures.scores import FACTOR_COLUMNS, SCORE_COLUMNS
-from pipeline.measures.tables import MODELS, findings_path, read_table, write_finding
+from pipeline.measures.tables import read_table, write_finding
+from pipeline.store.layout import Snapshot
 
 DIMENSIONS = ("task", "library", "author_kind", "year", "popularity_decile")
 MEASURES = ALL_COLUMNS + FACTOR_COLUMNS + SCORE_COLUMNS
-AUTHORS = "authors.parquet"
 # Groups per dimension listed in summary.json (the Parquet file keeps them all).
 SUMMARY_GROUPS = 15
 
 
-def author_kinds(snapshot: Path) -> dict[str, str]:
-    path = snapshot / AUTHORS
+def author_kinds(snapshot: Snapshot) -> dict[str, str]:
+    path = snapshot.authors
     if not path.exists():
         return {}
     table = read_table(path, ["author", "kind"])
@@ -61,10 +60,10 @@ def _categorical(labels: pa.ChunkedArray | pa.Array) -> pd.Categorical:
     return pd.Categorical.from_codes(rank[encoded.indices.to_numpy(zero_copy_only=False)], sorted(names))
 
 
-def frame(snapshot: Path) -> pd.DataFrame:
+def frame(snapshot: Snapshot) -> pd.DataFrame:
     """One row per model, in the row order of attributes and scores: its group on every dimension."""
     models = read_table(
-        snapshot / MODELS, ["model_id", "pipeline_tag", "library_name", "author", "created_at", "downloads"]
+        snapshot.models, ["model_id", "pipeline_tag", "library_name", "author", "created_at", "downloads"]
     )
     kinds = author_kinds(snapshot)
     authors = pc.dictionary_encode(models.column("author").combine_chunks())
@@ -86,13 +85,13 @@ def frame(snapshot: Path) -> pd.DataFrame:
     )
 
 
-def build(snapshot: Path, data: pd.DataFrame) -> pd.DataFrame:
+def build(snapshot: Snapshot, data: pd.DataFrame) -> pd.DataFrame:
     """Group means of every measure; measure columns are read one at a time, never all together."""
     codes = {dimension: data[dimension].cat.codes.to_numpy() for dimension in DIMENSIONS}
     means: dict[str, dict[str, pd.Series]] = {dimension: {} for dimension in DIMENSIONS}
     for table, names in (("attributes", ALL_COLUMNS), ("scores", FACTOR_COLUMNS + SCORE_COLUMNS)):
         for name in names:
-            values = read_table(findings_path(snapshot, table), [name]).column(name).to_pandas()
+            values = read_table(snapshot.finding(table), [name]).column(name).to_pandas()
             for dimension in DIMENSIONS:
                 means[dimension][name] = values.groupby(codes[dimension], sort=True).mean()
     parts = []
@@ -135,7 +134,7 @@ def describe(long: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def run(snapshot: Path) -> dict[str, Any]:
+def run(snapshot: Snapshot) -> dict[str, Any]:
     """Write `findings/breakdowns.parquet` (needs attributes and scores); return the largest groups."""
     long = build(snapshot, frame(snapshot))
     write_finding(snapshot, "breakdowns", pa.Table.from_pandas(long, preserve_index=False))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import heapq
 from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -27,15 +26,14 @@ import pyarrow.compute as pc
 
 from pipeline.measures.attributes import model_type
 from pipeline.measures.tables import (
-    MODELS,
     derive,
-    findings_path,
     iter_rows,
     left_join,
     load_json,
     strings,
     write_finding,
 )
+from pipeline.store.layout import Snapshot
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 TOP = 20
@@ -263,12 +261,12 @@ def _architectures(types: Counter[str | None], total: int) -> dict[str, Any]:
     }
 
 
-def _metric_entries(snapshot: Path) -> dict[str, Any]:
+def _metric_entries(snapshot: Snapshot) -> dict[str, Any]:
     entries: Counter[str] = Counter()
     models: dict[str, set[str]] = defaultdict(set)
     columns = ["model_id", "source", "dataset_type", "dataset_name", "counts"]
     for model_id, source, dataset_type, dataset_name, counts in iter_rows(
-        findings_path(snapshot, "claims"), columns
+        snapshot.finding("claims"), columns
     ):
         if source != "model-index" or not counts:
             continue
@@ -290,16 +288,14 @@ EDGE_COLUMNS = ("model_id", "base_model", "relation", "relation_source", "source
 _EDGES = pa.schema([(name, pa.string()) for name in EDGE_COLUMNS])
 
 
-def build(snapshot: Path) -> tuple[pa.Table, dict[str, Any]]:
+def build(snapshot: Snapshot) -> tuple[pa.Table, dict[str, Any]]:
     models = derive(
-        snapshot / MODELS,
+        snapshot.models,
         ["model_id", "tags", "config", "siblings", "library_name"],
         _MODEL_FACTS,
         _model_facts,
     )
-    cards = derive(
-        findings_path(snapshot, "parsed_cards"), ["model_id", "metadata"], _CARD_FACTS, _card_facts
-    )
+    cards = derive(snapshot.finding("parsed_cards"), ["model_id", "metadata"], _CARD_FACTS, _card_facts)
     joined = left_join(models, cards)
     del models, cards
 
@@ -491,7 +487,7 @@ def _chain(graph: Graph, depths: list[int], start: int, names: pa.StringArray) -
     return chain
 
 
-def run(snapshot: Path) -> dict[str, Any]:
+def run(snapshot: Snapshot) -> dict[str, Any]:
     """Write `findings/lineage.parquet`; return the architecture, dataset and lineage distributions."""
     lineage, summary = build(snapshot)
     write_finding(snapshot, "lineage", lineage)

@@ -41,7 +41,6 @@ patterns look for, so an unfilled template does not count as a factor.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -49,10 +48,7 @@ import pyarrow.compute as pc
 
 from pipeline.measures.dependencies import is_quantized
 from pipeline.measures.tables import (
-    CARDS,
-    MODELS,
     derive,
-    findings_path,
     iter_rows,
     left_join,
     load_json,
@@ -60,6 +56,7 @@ from pipeline.measures.tables import (
     read_table,
     write_finding,
 )
+from pipeline.store.layout import Snapshot
 
 PROVENANCE = ("dataset_details", "performance_table", "architecture_details", "training_logs")
 REPRODUCIBILITY = ("hardware", "training_config", "demos", "documentation", "environment")
@@ -236,18 +233,18 @@ def _text_facts(row: tuple[Any, ...]) -> tuple[Any, ...]:
     )
 
 
-def _quantized_bases(snapshot: Path) -> pa.Array:
-    lineage = read_table(findings_path(snapshot, "lineage"), ["base_model", "relation"])
+def _quantized_bases(snapshot: Snapshot) -> pa.Array:
+    lineage = read_table(snapshot.finding("lineage"), ["base_model", "relation"])
     quantized = lineage.filter(pc.equal(lineage.column("relation"), "quantized"))
     return pc.unique(quantized.column("base_model").combine_chunks())
 
 
-def _claimed_models(snapshot: Path) -> pa.Array:
+def _claimed_models(snapshot: Snapshot) -> pa.Array:
     """Models with a claim that counts, or with a value taken from the card's own results."""
     claimed = {
         model_id
         for model_id, source, value, counts in iter_rows(
-            findings_path(snapshot, "claims"), ["model_id", "source", "value", "counts"]
+            snapshot.finding("claims"), ["model_id", "source", "value", "counts"]
         )
         if counts or (source != "model-index" and value is not None)
     }
@@ -261,9 +258,9 @@ def _any(table: pa.Table, *names: str) -> pa.ChunkedArray:
     return result
 
 
-def build(snapshot: Path) -> pa.Table:
+def build(snapshot: Snapshot) -> pa.Table:
     attributes = read_table(
-        findings_path(snapshot, "attributes"),
+        snapshot.finding("attributes"),
         [
             "model_id",
             "has_datasets",
@@ -273,9 +270,9 @@ def build(snapshot: Path) -> pa.Table:
             "has_card_body",
         ],
     )
-    models = derive(snapshot / MODELS, ["model_id", "tags", "siblings"], _MODEL_FACTS, _model_facts)
+    models = derive(snapshot.models, ["model_id", "tags", "siblings"], _MODEL_FACTS, _model_facts)
     cards = derive(
-        findings_path(snapshot, "parsed_cards"),
+        snapshot.finding("parsed_cards"),
         [
             "model_id",
             "metadata",
@@ -287,7 +284,7 @@ def build(snapshot: Path) -> pa.Table:
         _CARD_FACTS,
         _card_facts,
     )
-    text = derive(snapshot / CARDS, ["model_id", "readme"], _TEXT_FACTS, _text_facts)
+    text = derive(snapshot.cards, ["model_id", "readme"], _TEXT_FACTS, _text_facts)
     t = left_join(left_join(left_join(attributes, models), cards), text)
     ids = t.column("model_id")
 
@@ -345,7 +342,7 @@ def describe(table: pa.Table) -> dict[str, Any]:
     return out
 
 
-def run(snapshot: Path) -> dict[str, Any]:
+def run(snapshot: Snapshot) -> dict[str, Any]:
     """Write `findings/scores.parquet` (needs attributes and lineage); return factor shares and scores."""
     table = build(snapshot)
     write_finding(snapshot, "scores", table)

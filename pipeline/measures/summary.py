@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -12,10 +11,10 @@ import pyarrow.compute as pc
 
 from pipeline.measures import paper
 from pipeline.measures.attributes import ALL_COLUMNS
-from pipeline.measures.tables import FINDINGS, MODELS, findings_path, iter_rows, read_table
+from pipeline.measures.tables import iter_rows, read_table
 from pipeline.store.files import write_json
+from pipeline.store.layout import Snapshot
 
-SUMMARY = "summary.json"
 FINDING_TABLES = ("parsed_cards", "claims", "attributes", "lineage", "scores", "breakdowns")
 FIG6_TOP = 10
 
@@ -28,20 +27,20 @@ def _side(count: int | None, total: int | None) -> dict[str, Any]:
     return {"count": count, "of": total, "share": _share(count, total)}
 
 
-def claims_summary(snapshot: Path) -> dict[str, Any]:
+def claims_summary(snapshot: Snapshot) -> dict[str, Any]:
     by_source: dict[str, int] = {}
     counting = 0
-    for source, counts in iter_rows(findings_path(snapshot, "claims"), ["source", "counts"]):
+    for source, counts in iter_rows(snapshot.finding("claims"), ["source", "counts"]):
         by_source[source] = by_source.get(source, 0) + 1
         counting += bool(counts)
     return {"n_claims": sum(by_source.values()), "by_source": by_source, "n_counting_model_index": counting}
 
 
-def claims_by_task(snapshot: Path) -> list[dict[str, Any]]:
+def claims_by_task(snapshot: Snapshot) -> list[dict[str, Any]]:
     """Fig. 7: models with model-index claims per task, paper vs snapshot; other tasks include none."""
     # attributes.parquet has one row per model of models.parquet, in the same order.
-    has_claims = read_table(findings_path(snapshot, "attributes"), ["has_eval_claims"]).column(0)
-    tags = read_table(snapshot / MODELS, ["pipeline_tag"]).column(0)
+    has_claims = read_table(snapshot.finding("attributes"), ["has_eval_claims"]).column(0)
+    tags = read_table(snapshot.models, ["pipeline_tag"]).column(0)
     known = pc.fill_null(pc.is_in(tags, value_set=pa.array(list(paper.CLAIMS_BY_TASK), pa.string())), False)
     grouped = (
         pa.table({"task": pc.if_else(known, tags, paper.OTHER_TASKS), "claims": has_claims})
@@ -71,9 +70,9 @@ def claims_by_task(snapshot: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def verified_organizations(snapshot: Path) -> dict[str, Any] | None:
+def verified_organizations(snapshot: Snapshot) -> dict[str, Any] | None:
     """Verified share of the snapshot's organizations; None unless the crawl asked (`--authors`)."""
-    path = snapshot / "authors.parquet"
+    path = snapshot.authors
     if not path.exists():
         return None
     kinds = read_table(path, ["kind", "verified"]).to_pylist()
@@ -81,7 +80,7 @@ def verified_organizations(snapshot: Path) -> dict[str, Any] | None:
     return _side(sum(1 for row in organizations if row["verified"]), len(organizations))
 
 
-def paper_comparison(sections: dict[str, Any], snapshot: Path) -> dict[str, Any]:
+def paper_comparison(sections: dict[str, Any], snapshot: Snapshot) -> dict[str, Any]:
     present = sections["attributes"]["present"]
     total = sections["attributes"]["n_models"]
     arch = sections["dependencies"]["architectures"]
@@ -160,20 +159,20 @@ def headline(sections: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write(snapshot: Path, snapshot_id: str, sections: dict[str, Any]) -> dict[str, Any]:
+def write(snapshot: Snapshot, sections: dict[str, Any]) -> dict[str, Any]:
     """Assemble the measures' sections into `findings/summary.json` and return it."""
     summary = {
-        "snapshot_id": snapshot_id,
+        "snapshot_id": snapshot.id,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "headline": headline(sections),
         **sections,
         "claims": claims_summary(snapshot),
         "paper_comparison": paper_comparison(sections, snapshot),
-        "files": {name: f"findings/{name}.parquet" for name in FINDING_TABLES},
+        "files": {name: str(snapshot.finding(name).relative_to(snapshot.dir)) for name in FINDING_TABLES},
     }
-    write_json(snapshot / FINDINGS / SUMMARY, summary)
+    write_json(snapshot.summary, summary)
     return summary
 
 
-def load(snapshot: Path) -> dict[str, Any]:
-    return json.loads((snapshot / FINDINGS / SUMMARY).read_text())
+def load(snapshot: Snapshot) -> dict[str, Any]:
+    return json.loads(snapshot.summary.read_text())

@@ -1,4 +1,4 @@
-"""Shared plumbing of the measures: batched column reads, JSON cells, emptiness, findings paths."""
+"""Shared plumbing of the measures: batched column reads, JSON cells, emptiness, writing findings."""
 
 from __future__ import annotations
 
@@ -13,18 +13,11 @@ import pyarrow.parquet as pq
 
 from pipeline.schemas import validate
 from pipeline.store.files import atomic_path
+from pipeline.store.layout import Snapshot
 
 # Rows per batch: large enough that Arrow does the heavy lifting, small enough that wide JSON
 # columns (config, card text) of a million-model snapshot never sit in memory at once.
 BATCH_ROWS = 20_000
-
-MODELS = "models.parquet"
-CARDS = "cards.parquet"
-FINDINGS = "findings"
-
-
-def findings_path(snapshot: Path, table: str) -> Path:
-    return snapshot / FINDINGS / f"{table}.parquet"
 
 
 def iter_columns(
@@ -121,9 +114,9 @@ def read_table(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
     return pq.read_table(path, columns=list(columns) if columns is not None else None)
 
 
-def write_finding(snapshot: Path, table: str, data: pa.Table) -> Path:
+def write_finding(snapshot: Snapshot, table: str, data: pa.Table) -> Path:
     """Validate `data` against `schemas/<table>.json` and write it atomically under `findings/`."""
-    path = findings_path(snapshot, table)
+    path = snapshot.finding(table)
     data = validate(table, data)
     with atomic_path(path) as tmp:
         pq.write_table(data, tmp, compression="zstd")

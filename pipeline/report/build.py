@@ -14,11 +14,11 @@ from pipeline.errors import SnapshotError
 from pipeline.measures import summary as summary_file
 from pipeline.measures.attributes import ALL_COLUMNS
 from pipeline.measures.scores import SCORE_COLUMNS, SCORES
-from pipeline.measures.tables import findings_path
 from pipeline.report import figures
 from pipeline.report.render import Block, Heading, Image, Para, Table, image_path, to_html, to_markdown
 from pipeline.store.files import atomic_open
-from pipeline.store.snapshot import resolve_snapshot, snapshot_dir
+from pipeline.store.layout import DataDir
+from pipeline.store.snapshot import resolve_snapshot
 
 REPORTS_DIR = Path("reports")
 
@@ -155,16 +155,16 @@ def _figures(
 
 def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str:
     matplotlib.use("Agg")
-    snapshot_id = resolve_snapshot(data_dir, snapshot_id)
-    snapshot = snapshot_dir(data_dir, snapshot_id)
+    snapshot = resolve_snapshot(DataDir(data_dir), snapshot_id)
+    snapshot_id = snapshot.id
     try:
         summary = summary_file.load(snapshot)
     except FileNotFoundError:
         raise SnapshotError(
             f"snapshot {snapshot_id!r} has no findings; run `hubmine analyze --snapshot {snapshot_id}`"
         ) from None
-    breakdowns = pd.read_parquet(findings_path(snapshot, "breakdowns"))
-    scores = pd.read_parquet(findings_path(snapshot, "scores"), columns=list(SCORE_COLUMNS))
+    breakdowns = pd.read_parquet(snapshot.finding("breakdowns"))
+    scores = pd.read_parquet(snapshot.finding("scores"), columns=list(SCORE_COLUMNS))
     out = out or REPORTS_DIR / snapshot_id
 
     images: dict[str, bytes] = {}

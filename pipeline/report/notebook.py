@@ -9,24 +9,23 @@ from typing import Any
 import pandas as pd
 
 from pipeline.measures import summary as summary_file
-from pipeline.measures.tables import findings_path
-from pipeline.store.snapshot import data_dir_from_env, resolve_snapshot, snapshot_dir
+from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.snapshot import data_dir_from_env, resolve_snapshot
 
 SNAPSHOT_ENV = "HUBMINE_SNAPSHOT_DIR"
 
 
-def locate_snapshot() -> Path:
+def locate_snapshot() -> Snapshot:
     """`$HUBMINE_SNAPSHOT_DIR`, else the newest complete snapshot under `$HUBMINE_DATA_DIR` (or data/)."""
     chosen = os.environ.get(SNAPSHOT_ENV)
     if chosen:
-        return Path(chosen)
-    data_dir = data_dir_from_env()
-    return snapshot_dir(data_dir, resolve_snapshot(data_dir, None))
+        return Snapshot(Path(chosen))
+    return resolve_snapshot(DataDir(data_dir_from_env()), None)
 
 
-def load_summary(snapshot: Path) -> dict[str, Any]:
+def load_summary(snapshot: Snapshot) -> dict[str, Any]:
     return summary_file.load(snapshot)
 
 
-def load_finding(snapshot: Path, table: str, columns: list[str] | None = None) -> pd.DataFrame:
-    return pd.read_parquet(findings_path(snapshot, table), columns=columns)
+def load_finding(snapshot: Snapshot, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+    return pd.read_parquet(snapshot.finding(table), columns=columns)

@@ -1,0 +1,104 @@
+"""The one place that names the files and folders of a data directory and of its snapshots.
+
+```
+DIR/
+  snapshots/<ID>/
+    manifest.json   state.json
+    models.parquet  cards.parquet  authors.parquet
+    raw/<kind>-<part>.jsonl.gz      raw/journal-<kind>.jsonl.gz
+    parts/<table>/part-<n>.parquet
+    findings/<table>.parquet        findings/summary.json
+```
+
+Every other module asks a `DataDir` or a `Snapshot` for a path instead of spelling one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import SnapshotError
+
+# Snapshot ids become folder names: no separators, no dot segments, nothing a shell or URL mangles.
+SNAPSHOT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# Tables a crawl writes at the top of a snapshot, by table (schema) name.
+SNAPSHOT_TABLES = ("models", "cards", "authors")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The files of one snapshot directory."""
+
+    dir: Path
+
+    @property
+    def id(self) -> str:
+        return self.dir.name
+
+    @property
+    def manifest(self) -> Path:
+        return self.dir / "manifest.json"
+
+    @property
+    def state(self) -> Path:
+        """The crawl's checkpoint, present only while a crawl is unfinished."""
+        return self.dir / "state.json"
+
+    def table(self, name: str) -> Path:
+        """A crawl table (`models`, `cards`, `authors`) or, for any other name, a finding."""
+        return self.dir / f"{name}.parquet" if name in SNAPSHOT_TABLES else self.finding(name)
+
+    @property
+    def models(self) -> Path:
+        return self.table("models")
+
+    @property
+    def cards(self) -> Path:
+        return self.table("cards")
+
+    @property
+    def authors(self) -> Path:
+        return self.table("authors")
+
+    @property
+    def raw(self) -> Path:
+        """The raw archive: every Hub response as received."""
+        return self.dir / "raw"
+
+    @property
+    def parts_root(self) -> Path:
+        return self.dir / "parts"
+
+    def parts(self, table: str) -> Path:
+        """Committed parts of `table` while a crawl writes it."""
+        return self.parts_root / table
+
+    @property
+    def findings(self) -> Path:
+        return self.dir / "findings"
+
+    def finding(self, table: str) -> Path:
+        return self.findings / f"{table}.parquet"
+
+    @property
+    def summary(self) -> Path:
+        return self.findings / "summary.json"
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """The files of a data directory: its snapshots, and what is computed across them."""
+
+    root: Path
+
+    @property
+    def snapshots(self) -> Path:
+        return self.root / "snapshots"
+
+    def snapshot(self, snapshot_id: str) -> Snapshot:
+        """The snapshot `snapshot_id`; an id that is not a plain name is refused, never made a path."""
+        if not SNAPSHOT_ID.fullmatch(snapshot_id) or set(snapshot_id) <= {"."}:
+            raise SnapshotError(f"snapshot id {snapshot_id!r} must be letters, digits, '.', '_' or '-'")
+        return Snapshot(self.snapshots / snapshot_id)
