@@ -33,8 +33,8 @@ test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: setup
-	$(BIN)/ruff check pipeline tests bench
-	$(BIN)/ruff format --check pipeline tests bench
+	$(BIN)/ruff check pipeline hubsim tests bench
+	$(BIN)/ruff format --check pipeline hubsim tests bench
 
 bench: setup
 	$(BIN)/python -m bench.crawl_bench

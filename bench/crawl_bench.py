@@ -23,8 +23,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from hubsim import Faults, HubSimulator, Quotas, Registry
 from pipeline.crawl import CrawlParams, run_crawl
-from pipeline.hubsim import Faults, HubSimulator, Quotas, Registry
 from pipeline.store.layout import DataDir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -1,17 +1,20 @@
-"""Parquet table schemas, loaded from the schema files under `schemas/` (the single source of truth)."""
+"""Parquet table schemas, loaded from the schema files under `schemas/` (the single source of truth).
+
+The files ship inside the package as `pipeline.schema_files`, so a plain wheel finds them too.
+"""
 
 from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 import pyarrow as pa
 
 from pipeline.errors import SchemaError
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_PACKAGE = "pipeline.schema_files"
 
 _SCALAR_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -37,11 +40,11 @@ def arrow_type(name: str) -> pa.DataType:
 @cache
 def load_schema(table: str) -> pa.Schema:
     """The Arrow schema of `table`, read from `schemas/<table>.json`."""
-    path = SCHEMA_DIR / f"{table}.json"
+    path = resources.files(SCHEMA_PACKAGE) / f"{table}.json"
     try:
-        spec = json.loads(path.read_text())
+        spec = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SchemaError(f"no schema file for table {table!r} at {path}") from None
+        raise SchemaError(f"no schema file for table {table!r} in {SCHEMA_PACKAGE}") from None
     fields = [
         pa.field(
             col["name"],

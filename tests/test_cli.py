@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from hubsim import HubSimulator, Registry
 from pipeline.cli import app
-from pipeline.hubsim import HubSimulator, Registry
 
 runner = CliRunner()
 

@@ -11,6 +11,7 @@ import pytest
 from crawl_helpers import crawl
 from huggingface_hub import HfApi
 
+from hubsim import Faults, HubSimulator, Registry
 from pipeline.analyze import run_analyze
 from pipeline.crawl import CrawlParams, run_crawl
 from pipeline.crawl.cards import CARD_PART_ROWS, card_row, card_url, fetch_card
@@ -18,7 +19,6 @@ from pipeline.crawl.listing import raise_for_listing
 from pipeline.errors import HubAuthError, HubResponseError, HubUnreachable
 from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.records import model_row
-from pipeline.hubsim import Faults, HubSimulator, Registry
 from pipeline.measures.summary import load
 from pipeline.store.archive import RawArchive, read_archive, record_body
 from pipeline.store.layout import DataDir, Snapshot

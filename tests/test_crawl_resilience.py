@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 from crawl_helpers import crawl, rows
 
+from hubsim import Faults, HubSimulator, Quotas, Registry
 from pipeline.crawl import CrawlParams, run_crawl
 from pipeline.crawl.state import CrawlState, write_manifest
-from pipeline.hubsim import Faults, HubSimulator, Quotas, Registry
 from pipeline.store.archive import read_archive
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.parts import PartSet

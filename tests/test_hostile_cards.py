@@ -7,9 +7,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from hubsim import HubSimulator, Registry
 from pipeline.analyze import run_analyze
 from pipeline.crawl import CrawlParams, run_crawl
-from pipeline.hubsim import HubSimulator, Registry
 from pipeline.report import run_report
 
 LAUGHS = "\n".join(

@@ -25,8 +25,8 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import parse_ratelimit_headers
 
-from pipeline.hubsim import Faults, HubSimulator, Quotas, Registry
-from pipeline.hubsim.fields import LISTING_FIELDS
+from hubsim import Faults, HubSimulator, Quotas, Registry
+from hubsim.fields import LISTING_FIELDS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -415,7 +415,7 @@ def test_runner_prints_url_and_serves() -> None:
         [
             sys.executable,
             "-m",
-            "pipeline.hubsim",
+            "hubsim",
             "--synthetic",
             "500",
             "--quota-api",

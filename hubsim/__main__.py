@@ -1,4 +1,4 @@
-"""Standalone simulator: `python -m pipeline.hubsim --synthetic 200000` prints its URL, then serves."""
+"""Standalone simulator: `python -m hubsim --synthetic 200000` prints its URL, then serves."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .server import HubSimulator
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipeline.hubsim", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m hubsim", description=__doc__)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--sample", type=Path, help="a hub-sample data directory (models.jsonl.gz, readmes.parquet)"
