@@ -25,12 +25,7 @@ from pipeline.store.snapshot import read_manifest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HUBMINE_BACKOFF_S", "0.01")
-    monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "12")
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.setenv("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 
 def assert_same_tables(a: Snapshot, b: Snapshot) -> None:

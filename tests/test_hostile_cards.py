@@ -38,11 +38,7 @@ HOSTILE: dict[str, bytes] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HUBMINE_BACKOFF_S", "0.01")
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.setenv("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 
 def test_hostile_cards_are_recorded_not_fatal(tmp_path: Path) -> None:

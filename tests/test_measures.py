@@ -10,7 +10,6 @@ import pyarrow.parquet as pq
 import pytest
 from measures_helpers import MODELS, SNAPSHOT_ID, build_snapshot
 
-from pipeline.analyze import measure_snapshot
 from pipeline.measures.attributes import ALL_COLUMNS
 from pipeline.measures.dependencies import chain_depths, model_edges, tag_bases
 from pipeline.measures.scores import FACTORS
@@ -19,10 +18,8 @@ from pipeline.store.layout import DataDir, Snapshot
 
 
 @pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
-    path = build_snapshot(tmp_path_factory.mktemp("data"))
-    measure_snapshot(path)
-    return path
+def snapshot(measured_snapshot: Snapshot) -> Snapshot:
+    return measured_snapshot
 
 
 def _by_model(path: Path) -> dict[str, dict[str, Any]]:

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from measures_helpers import SNAPSHOT_ID, build_snapshot
+from measures_helpers import SNAPSHOT_ID
 from nbclient import NotebookClient
 
-from pipeline.analyze import measure_snapshot
 from pipeline.store.layout import Snapshot
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -19,10 +18,8 @@ NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
-    path = build_snapshot(tmp_path_factory.mktemp("data"))
-    measure_snapshot(path)
-    return path
+def snapshot(measured_snapshot: Snapshot) -> Snapshot:
+    return measured_snapshot
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from measures_helpers import SNAPSHOT_ID, build_snapshot
 
-from pipeline.analyze import measure_snapshot
 from pipeline.errors import SnapshotError
 from pipeline.report import run_report
+from pipeline.store.layout import Snapshot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURES = {
@@ -27,10 +27,8 @@ FIGURES = {
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    measure_snapshot(build_snapshot(root))
-    return root
+def data_dir(measured_snapshot: Snapshot) -> Path:
+    return measured_snapshot.dir.parent.parent
 
 
 def test_report_files(data_dir: Path, tmp_path: Path) -> None:
