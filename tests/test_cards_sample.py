@@ -6,7 +6,7 @@ pure-Python `yaml.safe_load` and `ModelCardData`. Known, explained differences:
 - YAML 1.1 (`safe_load`) reads unquoted `no`/`yes`/`on`/`off` as booleans and dates as `date`
   objects; the parser reads YAML 1.2 as the Hub does, keeping strings.
 - libyaml accepts tabs as separation inside flow collections; the pure-Python scanner rejects them.
-- huggingface_hub's `model_index_to_eval_results` needs both dataset `type` and `name`; DESIGN's
+- huggingface_hub's `model_index_to_eval_results` needs both dataset `type` and `name`; hubmine's
   has_eval_claims needs either. On this sample the counts agree all the same.
 """
 

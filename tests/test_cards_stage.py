@@ -129,7 +129,7 @@ def test_missing_models_table(tmp_path: Path) -> None:
 
 
 def test_has_card_when_the_readme_was_not_read(tmp_path: Path) -> None:
-    """DESIGN: has_card is "a README.md exists and has a non-whitespace character". Without its
+    """docs/definitions.md: has_card is "a README.md exists and has a non-whitespace character". Without its
     text, the listing (siblings name README.md) or non-empty cardData (read from the README's own
     front matter) says the card exists; a README the Hub answered as missing, or one the listing
     lacks, is no card."""

@@ -5,7 +5,8 @@ name}, dataset: {type, name, config, split}, metrics: [{type, name, value, verif
 
 Reading never raises. Where a container has the wrong type, a problem code is recorded: a
 mapping where a list belongs is read as a one-item list (its rows are kept, but do not count);
-any other wrong value is skipped. A row `counts` when it meets DESIGN's `has_eval_claims` exactly:
+any other wrong value is skipped. A row `counts` when it meets `has_eval_claims` exactly (see
+docs/definitions.md):
 
 - it comes from the `model-index` key, through containers of the right types;
 - the metric has a non-empty `type` (a scalar with non-blank text) and a numeric `value`: a

@@ -98,7 +98,7 @@ def parse_card(
     """Parse one model's README (None when not fetched) and the Hub's cardData (JSON text or mapping).
 
     The metadata used by the measures is the front matter when the README was fetched, else
-    cardData (DESIGN). A README whose front matter is missing or unreadable has no metadata even
+    cardData (docs/definitions.md). A README whose front matter is missing or unreadable has no metadata even
     when cardData exists: the card is what the Hub renders.
     """
     card = ParsedCard(model_id=model_id)

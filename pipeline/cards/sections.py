@@ -29,8 +29,8 @@ Trainer writes, and their common variants:
 - citation: Citation, Cite, Citing, BibTeX, Reference(s)
 - how_to_use: How to get started / use / run / load, Usage, Quick start, Getting started,
   Example(s), Inference, Demo
-- beyond the eight DESIGN columns, for the provenance and portability factors: description
-  (Model description/details, Overview, About, Introduction, Abstract), architecture
+- beyond the eight has_sec_* columns (docs/definitions.md), for the provenance and portability
+  factors: description (Model description/details, Overview, About, Introduction, Abstract), architecture
   (Architecture, Technical specifications, Model structure), hardware (Hardware, Compute
   infrastructure), software (Framework versions, Software, Requirements, Dependencies,
   Installation, Environment), license, authors (Authors, Contact, Contributors, Team,
