@@ -1,61 +1,65 @@
-"""`hubmine analyze`: parse a snapshot's cards, run every measure, write `findings/summary.json`."""
+"""`hubmine analyze`: run every registered step on a snapshot, in the registry's order, and write
+`findings/summary.json`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
 from pipeline.errors import SnapshotError
-from pipeline.measures import attributes, breakdowns, dependencies, scores, summary
+from pipeline.measures import summary
+from pipeline.measures.attributes import AttributesSection
+from pipeline.measures.catalog import CARD_STAGE, REGISTRY
+from pipeline.measures.registry import Context, Registry, check_written
+from pipeline.measures.section import Section
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.snapshot import resolve_snapshot
 
-# In dependency order: scores read attributes and lineage; breakdowns read attributes and scores.
-MEASURES: tuple[tuple[str, Callable[[Snapshot], dict[str, Any]]], ...] = (
-    ("attributes", attributes.run),
-    ("dependencies", dependencies.run),
-    ("scores", scores.run),
-    ("breakdowns", breakdowns.run),
-)
+# Headline shares the command prints, with their words.
+SUMMARY_LINE_RATES = {
+    "share_has_card": "card",
+    "share_has_license": "license",
+    "share_has_eval_claims": "model-index claims",
+    "architecture_missing_share": "architecture missing",
+}
 
 
-def measure_snapshot(snapshot: Snapshot, cards: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run every measure on a snapshot whose cards are parsed; write and return the summary.
+def analyze_snapshot(snapshot: Snapshot, registry: Registry = REGISTRY) -> summary.Summary:
+    """Run the registry's measures in order; write and return the summary."""
+    snapshot.findings.mkdir(parents=True, exist_ok=True)
+    context = Context(snapshot, registry)
+    sections: dict[str, Section] = {}
+    with tqdm(registry.measures, desc="measures", unit="measure", disable=None) as progress:
+        for measure in progress:
+            progress.set_postfix_str(measure.name)
+            sections[measure.summary_key] = measure.run(context)
+            check_written(snapshot, measure)
+    result = summary.assemble(snapshot, sections, registry)
+    summary.write(snapshot, result)
+    return result
 
-    `cards` is what the card stage reported (its counts go into the summary as they are).
-    """
-    sections: dict[str, Any] = {} if cards is None else {"cards": cards}
-    with tqdm(MEASURES, desc="measures", unit="measure", disable=None) as progress:
-        for name, run in progress:
-            progress.set_postfix_str(name)
-            sections[name] = run(snapshot)
-    return summary.write(snapshot, sections)
+
+def measure_snapshot(snapshot: Snapshot, registry: Registry = REGISTRY) -> summary.Summary:
+    """Every measure but the card stage, on a snapshot whose cards are parsed already."""
+    return analyze_snapshot(snapshot, registry.without(CARD_STAGE))
 
 
-def summary_line(result: dict[str, Any], snapshot: Snapshot) -> str:
-    head = result["headline"]
-
-    def pct(value: float | None) -> str:
-        return "n/a" if value is None else f"{100 * value:.1f}%"
-
+def summary_line(result: summary.Summary, snapshot: Snapshot) -> str:
+    head = {item.key: item.value for item in result.headline()}
+    rates = ", ".join(f"{label} {_pct(head[key])}" for key, label in SUMMARY_LINE_RATES.items())
     return (
-        f"analyzed {head['n_models']} models of snapshot {result['snapshot_id']}: "
-        f"card {pct(head['share_has_card'])}, license {pct(head['share_has_license'])}, "
-        f"model-index claims {pct(head['share_has_eval_claims'])}, "
-        f"architecture missing {pct(head['architecture_missing_share'])}, "
-        f"{head['lineage_edges']} base-model edges; findings in {snapshot.findings}"
+        f"analyzed {result.section(AttributesSection).n_models} models of snapshot {result.snapshot_id}: "
+        f"{rates}, {head['lineage_edges']} base-model edges; findings in {snapshot.findings}"
     )
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
 def run_analyze(data_dir: Path, snapshot_id: str | None) -> str:
     snapshot = resolve_snapshot(DataDir(data_dir), snapshot_id)
     if not snapshot.models.exists():
         raise SnapshotError(f"snapshot {snapshot.id!r} has no {snapshot.models.name}")
-    # Imported here: card parsing pulls in YAML and Markdown machinery the measures do not need.
-    from pipeline.cards.stage import parse_snapshot
-
-    cards = parse_snapshot(snapshot)
-    return summary_line(measure_snapshot(snapshot, cards), snapshot)
+    return summary_line(analyze_snapshot(snapshot), snapshot)

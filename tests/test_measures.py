@@ -11,7 +11,8 @@ import pytest
 from measures_helpers import MODELS, SNAPSHOT_ID, build_snapshot
 
 from pipeline.measures.attributes import ALL_COLUMNS
-from pipeline.measures.dependencies import chain_depths, model_edges, tag_bases
+from pipeline.measures.graph import chain_depths
+from pipeline.measures.lineage import model_edges, tag_bases
 from pipeline.measures.scores import FACTORS
 from pipeline.measures.tables import non_empty
 from pipeline.store.layout import DataDir, Snapshot

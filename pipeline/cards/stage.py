@@ -36,6 +36,7 @@ import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ import pyarrow.parquet as pq
 
 from pipeline.cards.parse import parse_card
 from pipeline.errors import SnapshotError
+from pipeline.measures.registry import Context, Measure
+from pipeline.measures.section import Section
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.files import atomic_path
 from pipeline.store.layout import Snapshot
@@ -259,3 +262,37 @@ def parse_snapshot(snapshot: Snapshot, workers: int | None = None) -> dict[str, 
             claims_out.write_table(claims)
             tally.add(parsed, claims)
     return {**tally.summary(), **info, "workers": workers, "seconds": round(time.monotonic() - started, 3)}
+
+
+@dataclass(frozen=True)
+class CardsSection(Section):
+    """summary.json `cards`: what parse_snapshot counted."""
+
+    models: int
+    has_card: int
+    has_card_body: int
+    has_front_matter: int
+    models_with_eval_claims: int
+    claims: int
+    counting_claims: int
+    card_status: dict[str, int]
+    metadata_source: dict[str, int]
+    problems: dict[str, int]
+    join: str
+    orphan_cards: int
+    workers: int
+    seconds: float
+
+
+def run(context: Context) -> CardsSection:
+    return CardsSection.from_dict(parse_snapshot(context.snapshot))
+
+
+MEASURE = Measure(
+    name="cards",
+    run=run,
+    summary_key="cards",
+    section=CardsSection,
+    reads=("models", "cards"),
+    writes=("parsed_cards", "claims"),
+)

@@ -7,11 +7,14 @@ fetched and the Hub's cardData otherwise; tags, config and pipeline_tag come fro
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.measures.registry import Context, Measure
+from pipeline.measures.section import Count, HeadlineItem, Section, share
 from pipeline.measures.tables import (
     derive,
     left_join,
@@ -67,6 +70,31 @@ _CARD_FLAGS = (
     *SECTION_COLUMNS,
 )
 _CARD_FACTS = pa.schema([("model_id", pa.string())] + [(name, pa.bool_()) for name in _CARD_FLAGS])
+
+
+@dataclass(frozen=True)
+class AttributesSection(Section):
+    """summary.json `attributes`: the count and share of models with each attribute."""
+
+    n_models: int
+    present: dict[str, Count]
+
+    def headline(self) -> list[HeadlineItem]:
+        return [
+            HeadlineItem("n_models", self.n_models, "models", "count"),
+            *(
+                HeadlineItem(f"share_{name}", self.present[name].share, f"{label(name)} present", "share")
+                for name in ALL_COLUMNS
+            ),
+        ]
+
+
+def label(column: str) -> str:
+    """`has_sec_how_to_use` -> `how to use`: an attribute or factor column as words."""
+    for prefix in ("has_sec_", "has_", "factor_"):
+        if column.startswith(prefix):
+            return column[len(prefix) :].replace("_", " ")
+    return column.replace("_", " ")
 
 
 def model_type(config: Any) -> str | None:
@@ -135,17 +163,27 @@ def build(snapshot: Snapshot) -> pa.Table:
     return pa.table(columns)
 
 
-def run(snapshot: Snapshot) -> dict[str, Any]:
+def rates(table: pa.Table) -> AttributesSection:
+    total = table.num_rows
+    counts = {name: int(pc.sum(table.column(name)).as_py() or 0) for name in ALL_COLUMNS}
+    return AttributesSection(
+        n_models=total, present={name: Count(n, share(n, total)) for name, n in counts.items()}
+    )
+
+
+def run(context: Context) -> AttributesSection:
     """Write `findings/attributes.parquet`; return the count and share of models with each attribute."""
-    table = build(snapshot)
-    write_finding(snapshot, "attributes", table)
+    table = build(context.snapshot)
+    write_finding(context.snapshot, "attributes", table)
     return rates(table)
 
 
-def rates(table: pa.Table) -> dict[str, Any]:
-    total = table.num_rows
-    counts = {name: int(pc.sum(table.column(name)).as_py() or 0) for name in ALL_COLUMNS}
-    return {
-        "n_models": total,
-        "present": {name: {"count": n, "share": n / total if total else None} for name, n in counts.items()},
-    }
+MEASURE = Measure(
+    name="attributes",
+    run=run,
+    summary_key="attributes",
+    section=AttributesSection,
+    reads=("models", "parsed_cards"),
+    writes=("attributes",),
+    rates=ALL_COLUMNS,
+)

@@ -9,22 +9,45 @@ absent, are `unknown`. Popularity deciles rank models by 30-day downloads (1 = l
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.measures.attributes import ALL_COLUMNS
-from pipeline.measures.scores import FACTOR_COLUMNS, SCORE_COLUMNS
+from pipeline.measures.registry import Context, Measure, Rates
+from pipeline.measures.section import Section
 from pipeline.measures.tables import read_table, write_finding
 from pipeline.store.layout import Snapshot
 
 DIMENSIONS = ("task", "library", "author_kind", "year", "popularity_decile")
-MEASURES = ALL_COLUMNS + FACTOR_COLUMNS + SCORE_COLUMNS
 # Groups per dimension listed in summary.json (the Parquet file keeps them all).
 SUMMARY_GROUPS = 15
+
+
+@dataclass(frozen=True)
+class Group(Section):
+    group: str
+    n_models: int
+    rates: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Dimension(Section):
+    n_groups: int
+    groups: list[Group]
+
+
+@dataclass(frozen=True)
+class BreakdownsSection(Section):
+    """summary.json `breakdowns`: per dimension, its largest groups with every rate."""
+
+    task: Dimension
+    library: Dimension
+    author_kind: Dimension
+    year: Dimension
+    popularity_decile: Dimension
 
 
 def author_kinds(snapshot: Snapshot) -> dict[str, str]:
@@ -85,19 +108,20 @@ def frame(snapshot: Snapshot) -> pd.DataFrame:
     )
 
 
-def build(snapshot: Snapshot, data: pd.DataFrame) -> pd.DataFrame:
-    """Group means of every measure; measure columns are read one at a time, never all together."""
+def build(snapshot: Snapshot, data: pd.DataFrame, rates: list[Rates]) -> pd.DataFrame:
+    """Group means of every rate; rate columns are read one at a time, never all together."""
+    measures = [name for rate in rates for name in rate.columns]
     codes = {dimension: data[dimension].cat.codes.to_numpy() for dimension in DIMENSIONS}
     means: dict[str, dict[str, pd.Series]] = {dimension: {} for dimension in DIMENSIONS}
-    for table, names in (("attributes", ALL_COLUMNS), ("scores", FACTOR_COLUMNS + SCORE_COLUMNS)):
-        for name in names:
-            values = read_table(snapshot.finding(table), [name]).column(name).to_pandas()
+    for rate in rates:
+        for name in rate.columns:
+            values = read_table(snapshot.finding(rate.table), [name]).column(name).to_pandas()
             for dimension in DIMENSIONS:
                 means[dimension][name] = values.groupby(codes[dimension], sort=True).mean()
     parts = []
     for dimension in DIMENSIONS:
         groups = data[dimension].cat.categories
-        table = pd.DataFrame(means[dimension])[list(MEASURES)].astype(float)
+        table = pd.DataFrame(means[dimension])[measures].astype(float)
         table.index = groups[table.index]
         sizes = pd.Series(np.bincount(codes[dimension], minlength=len(groups)), index=groups)
         long = table.stack().rename("value").reset_index()
@@ -109,9 +133,10 @@ def build(snapshot: Snapshot, data: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[columns]
 
 
-def describe(long: pd.DataFrame) -> dict[str, Any]:
+def describe(long: pd.DataFrame) -> BreakdownsSection:
     """Per dimension: its largest groups with every measure's rate."""
-    out: dict[str, Any] = {}
+    measures = long["measure"].unique().tolist()
+    out: dict[str, Dimension] = {}
     for dimension in DIMENSIONS:
         part = long[long["dimension"] == dimension]
         sizes = part.drop_duplicates("group").set_index("group")["n_models"]
@@ -120,22 +145,26 @@ def describe(long: pd.DataFrame) -> dict[str, Any]:
         else:
             groups = sizes.sort_values(ascending=False, kind="stable").index[:SUMMARY_GROUPS].tolist()
         table = part.pivot(index="group", columns="measure", values="value")
-        out[dimension] = {
-            "n_groups": len(sizes),
-            "groups": [
-                {
-                    "group": g,
-                    "n_models": int(sizes[g]),
-                    "rates": table.loc[g, list(MEASURES)].round(4).to_dict(),
-                }
-                for g in groups
-            ],
-        }
-    return out
+        out[dimension] = Dimension(
+            n_groups=len(sizes),
+            groups=[Group(g, int(sizes[g]), table.loc[g, measures].round(4).to_dict()) for g in groups],
+        )
+    return BreakdownsSection(**out)
 
 
-def run(snapshot: Snapshot) -> dict[str, Any]:
-    """Write `findings/breakdowns.parquet` (needs attributes and scores); return the largest groups."""
-    long = build(snapshot, frame(snapshot))
-    write_finding(snapshot, "breakdowns", pa.Table.from_pandas(long, preserve_index=False))
+def run(context: Context) -> BreakdownsSection:
+    """Write `findings/breakdowns.parquet`; return the largest groups."""
+    long = build(context.snapshot, frame(context.snapshot), context.registry.rates())
+    write_finding(context.snapshot, "breakdowns", pa.Table.from_pandas(long, preserve_index=False))
     return describe(long)
+
+
+MEASURE = Measure(
+    name="breakdowns",
+    run=run,
+    summary_key="breakdowns",
+    section=BreakdownsSection,
+    reads=("models", "authors"),
+    writes=("breakdowns",),
+    reads_rates=True,
+)

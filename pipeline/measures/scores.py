@@ -41,12 +41,15 @@ patterns look for, so an unfilled template does not count as a factor.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.measures.dependencies import is_quantized
+from pipeline.measures.lineage import is_quantized
+from pipeline.measures.registry import Context, Measure
+from pipeline.measures.section import HeadlineItem, Section
 from pipeline.measures.tables import (
     derive,
     iter_rows,
@@ -74,6 +77,37 @@ SCORES = {"provenance": PROVENANCE, "reproducibility": REPRODUCIBILITY, "portabi
 FACTORS = tuple(dict.fromkeys(PROVENANCE + REPRODUCIBILITY + PORTABILITY))
 FACTOR_COLUMNS = tuple(f"factor_{name}" for name in FACTORS)
 SCORE_COLUMNS = tuple(f"{name}_score" for name in SCORES)
+
+
+@dataclass(frozen=True)
+class ScoreStats(Section):
+    mean: float | None
+    median: float | None
+    # Models per score value (scores are shares of a few factors, so they take few values).
+    distribution: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ScoresSection(Section):
+    """summary.json `scores`: each factor's share of models and each score's distribution."""
+
+    n_models: int
+    factors: dict[str, float | None]
+    score_factors: dict[str, list[str]]
+    provenance: ScoreStats
+    reproducibility: ScoreStats
+    portability: ScoreStats
+
+    def score(self, name: str) -> ScoreStats:
+        stats: ScoreStats = getattr(self, name)
+        return stats
+
+    def headline(self) -> list[HeadlineItem]:
+        return [
+            HeadlineItem(f"mean_{name}_score", self.score(name).mean, f"mean {name} score", "score")
+            for name in SCORES
+        ]
+
 
 HARDWARE_TEXT = re.compile(
     r"\b(?:nvidia|[ahvp]100|a10g?|a6000|l4|t4|rtx\s?\d{4}|gtx\s?\d{3,4}|tpu(?:\s?v\d)?s?|gpus?"
@@ -318,32 +352,44 @@ def build(snapshot: Snapshot) -> pa.Table:
     return pa.table(columns)
 
 
-def describe(table: pa.Table) -> dict[str, Any]:
+def describe(table: pa.Table) -> ScoresSection:
     """Factor shares and the distribution of each score."""
     total = table.num_rows
-    out: dict[str, Any] = {
-        "n_models": total,
-        "factors": {
-            name: (pc.sum(table.column(f"factor_{name}")).as_py() or 0) / total if total else None
-            for name in FACTORS
-        },
-        "score_factors": {score: list(members) for score, members in SCORES.items()},
-    }
+    stats = {}
     for score in SCORES:
         column = table.column(f"{score}_score")
         values = pc.value_counts(column.combine_chunks()).to_pylist()
-        out[score] = {
-            "mean": pc.mean(column).as_py(),
-            "median": pc.approximate_median(column).as_py(),
-            "distribution": {
+        stats[score] = ScoreStats(
+            mean=pc.mean(column).as_py(),
+            median=pc.approximate_median(column).as_py(),
+            distribution={
                 f"{v['values']:.3f}": v["counts"] for v in sorted(values, key=lambda v: v["values"])
             },
-        }
-    return out
+        )
+    return ScoresSection(
+        n_models=total,
+        factors={
+            name: (pc.sum(table.column(f"factor_{name}")).as_py() or 0) / total if total else None
+            for name in FACTORS
+        },
+        score_factors={score: list(members) for score, members in SCORES.items()},
+        **stats,
+    )
 
 
-def run(snapshot: Snapshot) -> dict[str, Any]:
-    """Write `findings/scores.parquet` (needs attributes and lineage); return factor shares and scores."""
-    table = build(snapshot)
-    write_finding(snapshot, "scores", table)
+def run(context: Context) -> ScoresSection:
+    """Write `findings/scores.parquet`; return factor shares and score distributions."""
+    table = build(context.snapshot)
+    write_finding(context.snapshot, "scores", table)
     return describe(table)
+
+
+MEASURE = Measure(
+    name="scores",
+    run=run,
+    summary_key="scores",
+    section=ScoresSection,
+    reads=("models", "cards", "parsed_cards", "claims", "attributes", "lineage"),
+    writes=("scores",),
+    rates=FACTOR_COLUMNS + SCORE_COLUMNS,
+)

@@ -1,178 +1,143 @@
-"""`findings/summary.json`: headline numbers of every finding and the paper-comparison tables."""
+"""`findings/summary.json`: every measure's section, the headline, and the comparison with the paper.
+
+The file is checked against `schemas/summary.schema.json` whenever it is written or read; readers
+get a typed `Summary` (`load_summary`) whose sections are the measures' own section classes.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from functools import cache
+from importlib import resources
+from typing import Any, TypeVar
 
-import pyarrow as pa
-import pyarrow.compute as pc
+import jsonschema
 
-from pipeline.measures import paper
-from pipeline.measures.attributes import ALL_COLUMNS
-from pipeline.measures.tables import iter_rows, read_table
+from pipeline.errors import SchemaError
+from pipeline.measures.architectures import ArchitecturesSection
+from pipeline.measures.attributes import AttributesSection
+from pipeline.measures.catalog import REGISTRY
+from pipeline.measures.comparison import PaperComparison, compare
+from pipeline.measures.datasets import DatasetsSection
+from pipeline.measures.registry import Registry
+from pipeline.measures.section import HeadlineItem, Section
+from pipeline.schemas import SCHEMA_PACKAGE
 from pipeline.store.files import write_json
 from pipeline.store.layout import Snapshot
 
-FINDING_TABLES = ("parsed_cards", "claims", "attributes", "lineage", "scores", "breakdowns")
-FIG6_TOP = 10
+SCHEMA_FILE = "summary.schema.json"
+S = TypeVar("S", bound=Section)
 
 
-def _share(count: int | None, total: int | None) -> float | None:
-    return count / total if count is not None and total else None
+def find_section(sections: dict[str, Section], kind: type[S]) -> S:
+    found = next((section for section in sections.values() if isinstance(section, kind)), None)
+    if found is None:
+        raise SchemaError(f"the summary has no {kind.__name__}")
+    return found
 
 
-def _side(count: int | None, total: int | None) -> dict[str, Any]:
-    return {"count": count, "of": total, "share": _share(count, total)}
+@dataclass(frozen=True)
+class Summary:
+    """summary.json, typed: the sections by their key (a dotted key nests in the file)."""
 
+    snapshot_id: str
+    generated_at: str
+    sections: dict[str, Section]
+    paper_comparison: PaperComparison
+    files: dict[str, str]
 
-def claims_summary(snapshot: Snapshot) -> dict[str, Any]:
-    by_source: dict[str, int] = {}
-    counting = 0
-    for source, counts in iter_rows(snapshot.finding("claims"), ["source", "counts"]):
-        by_source[source] = by_source.get(source, 0) + 1
-        counting += bool(counts)
-    return {"n_claims": sum(by_source.values()), "by_source": by_source, "n_counting_model_index": counting}
+    def section(self, kind: type[S]) -> S:
+        return find_section(self.sections, kind)
 
+    def headline(self) -> list[HeadlineItem]:
+        return [item for section in self.sections.values() for item in section.headline()]
 
-def claims_by_task(snapshot: Snapshot) -> list[dict[str, Any]]:
-    """Fig. 7: models with model-index claims per task, paper vs snapshot; other tasks include none."""
-    # attributes.parquet has one row per model of models.parquet, in the same order.
-    has_claims = read_table(snapshot.finding("attributes"), ["has_eval_claims"]).column(0)
-    tags = read_table(snapshot.models, ["pipeline_tag"]).column(0)
-    known = pc.fill_null(pc.is_in(tags, value_set=pa.array(list(paper.CLAIMS_BY_TASK), pa.string())), False)
-    grouped = (
-        pa.table({"task": pc.if_else(known, tags, paper.OTHER_TASKS), "claims": has_claims})
-        .group_by("task")
-        .aggregate([("claims", "sum"), ("claims", "count", pc.CountOptions(mode="all"))])
-    )
-    counts = {
-        task: (claims, models)
-        for task, claims, models in zip(
-            *(grouped.column(name).to_pylist() for name in ("task", "claims_sum", "claims_count")),
-            strict=True,
-        )
-    }
-    rows = []
-    for name, (p_claims, p_models) in [
-        *paper.CLAIMS_BY_TASK.items(),
-        (paper.OTHER_TASKS, paper.CLAIMS_OTHER_TASKS),
-    ]:
-        claims, models = counts.get(name, (0, 0))
-        rows.append(
-            {
-                "task": name,
-                "paper": _side(p_claims, p_models),
-                "snapshot": _side(claims, models),
-            }
-        )
-    return rows
-
-
-def verified_organizations(snapshot: Snapshot) -> dict[str, Any] | None:
-    """Verified share of the snapshot's organizations; None unless the crawl asked (`--authors`)."""
-    path = snapshot.authors
-    if not path.exists():
-        return None
-    kinds = read_table(path, ["kind", "verified"]).to_pylist()
-    organizations = [row for row in kinds if row["kind"] == "organization"]
-    return _side(sum(1 for row in organizations if row["verified"]), len(organizations))
-
-
-def paper_comparison(sections: dict[str, Any], snapshot: Snapshot) -> dict[str, Any]:
-    present = sections["attributes"]["present"]
-    total = sections["attributes"]["n_models"]
-    arch = sections["dependencies"]["architectures"]
-    top_name, top_share = paper.TOP_ARCHITECTURE
-    top_here = next((e for e in arch["top"] if e["model_type"] == top_name), None)
-    documentation = [
-        {"measure": "models", "paper": paper.MODELS_WITH_METADATA, "snapshot": total},
-        {
-            "measure": "models with model-index performance claims",
-            "paper": _side(paper.MODELS_WITH_CLAIMS, paper.MODELS_WITH_METADATA),
-            "snapshot": _side(present["has_eval_claims"]["count"], total),
-        },
-        {
-            "measure": "architecture (config.model_type) missing",
-            "paper": {"share": paper.ARCHITECTURE_MISSING_SHARE},
-            "snapshot": _side(arch["missing"]["count"], total),
-        },
-        {
-            "measure": f"{top_name} share of models",
-            "paper": {"share": top_share},
-            "snapshot": _side(top_here["count"] if top_here else 0, total),
-        },
-        {
-            "measure": "organizations verified",
-            "paper": _side(*paper.ORGANIZATIONS_VERIFIED),
-            "snapshot": verified_organizations(snapshot),
-        },
-    ]
-    documentation += [
-        {
-            "measure": f"{name} missing",
-            "paper": None,
-            "snapshot": _side(total - present[name]["count"], total),
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "snapshot_id": self.snapshot_id,
+            "generated_at": self.generated_at,
+            "headline": {item.key: item.value for item in self.headline()},
+            "paper_comparison": self.paper_comparison.to_dict(),
+            "files": self.files,
         }
-        for name in ALL_COLUMNS
-        if name not in ("has_eval_claims", "has_architecture")
-    ]
-    datasets = sections["dependencies"]["datasets"]
-    return {
-        "paper": f"Jiang et al., ICSE 2023, on the Hub of {paper.SNAPSHOT}",
-        "note": "paper null: the paper did not measure it (or its number is not in DESIGN.md)",
-        "documentation": documentation,
-        "fig6_architectures": {
-            "paper": {
-                "missing_share": paper.ARCHITECTURE_MISSING_SHARE,
-                "top": [{"model_type": top_name, "share": top_share}],
-            },
-            "snapshot": {"missing_share": arch["missing"]["share"], "top": arch["top"][:FIG6_TOP]},
+        for key, section in self.sections.items():
+            *parents, last = key.split(".")
+            place = data
+            for parent in parents:
+                place = place.setdefault(parent, {})
+            place[last] = section.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], registry: Registry = REGISTRY) -> Summary:
+        validate(data)
+        sections = {}
+        for kind, key in registry.section_keys().items():
+            place: Any = data
+            for part in key.split("."):
+                place = place.get(part) if isinstance(place, dict) else None
+            if place is not None:
+                sections[key] = kind.from_dict(place)
+        return cls(
+            snapshot_id=data["snapshot_id"],
+            generated_at=data["generated_at"],
+            sections=sections,
+            paper_comparison=PaperComparison.from_dict(data["paper_comparison"]),
+            files=data["files"],
+        )
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads((resources.files(SCHEMA_PACKAGE) / SCHEMA_FILE).read_text(encoding="utf-8"))
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    validator: jsonschema.protocols.Validator = validator_class(schema)
+    return validator
+
+
+def validate(data: dict[str, Any]) -> None:
+    """Raise SchemaError, naming the first place, when `data` does not match summary.schema.json."""
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "(top)"
+        raise SchemaError(f"summary.json does not match {SCHEMA_FILE} at {where}: {error.message}")
+
+
+def assemble(snapshot: Snapshot, sections: dict[str, Section], registry: Registry = REGISTRY) -> Summary:
+    """The summary of the measures' `sections` (by summary key) and the comparison with the paper."""
+    return Summary(
+        snapshot_id=snapshot.id,
+        generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        sections=sections,
+        paper_comparison=compare(
+            snapshot,
+            find_section(sections, AttributesSection),
+            find_section(sections, ArchitecturesSection),
+            find_section(sections, DatasetsSection),
+        ),
+        files={
+            table: str(snapshot.finding(table).relative_to(snapshot.dir))
+            for table in registry.finding_tables()
         },
-        "fig6_datasets": {
-            "note": datasets["metric_entries"]["note"],
-            "paper": None,
-            "snapshot_metric_entries": datasets["metric_entries"]["top"][:FIG6_TOP],
-            "snapshot_models": datasets["per_model"]["top"][:FIG6_TOP],
-        },
-        "fig7_claims_by_task": claims_by_task(snapshot),
-    }
+    )
 
 
-def headline(sections: dict[str, Any]) -> dict[str, Any]:
-    present = sections["attributes"]["present"]
-    lineage = sections["dependencies"]["lineage"]
-    most = sections["dependencies"]["datasets"]["per_model"]["most_downstream"]
-    return {
-        "n_models": sections["attributes"]["n_models"],
-        **{f"share_{name}": present[name]["share"] for name in ALL_COLUMNS},
-        "architecture_missing_share": sections["dependencies"]["architectures"]["missing"]["share"],
-        "mean_provenance_score": sections["scores"]["provenance"]["mean"],
-        "mean_reproducibility_score": sections["scores"]["reproducibility"]["mean"],
-        "mean_portability_score": sections["scores"]["portability"]["mean"],
-        "lineage_edges": lineage["n_edges"],
-        "models_with_base": lineage["models_with_base"],
-        "max_chain_depth": lineage["depth"]["max"],
-        "largest_family": lineage["families"]["top"][0] if lineage["families"]["top"] else None,
-        "dataset_with_most_downstream_models": most,
-    }
-
-
-def write(snapshot: Snapshot, sections: dict[str, Any]) -> dict[str, Any]:
-    """Assemble the measures' sections into `findings/summary.json` and return it."""
-    summary = {
-        "snapshot_id": snapshot.id,
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "headline": headline(sections),
-        **sections,
-        "claims": claims_summary(snapshot),
-        "paper_comparison": paper_comparison(sections, snapshot),
-        "files": {name: str(snapshot.finding(name).relative_to(snapshot.dir)) for name in FINDING_TABLES},
-    }
-    write_json(snapshot.summary, summary)
-    return summary
+def write(snapshot: Snapshot, summary: Summary) -> None:
+    """Validate `summary` and write it to `findings/summary.json`."""
+    data = summary.to_dict()
+    validate(data)
+    write_json(snapshot.summary, data)
 
 
 def load(snapshot: Snapshot) -> dict[str, Any]:
-    return json.loads(snapshot.summary.read_text())
+    """summary.json as JSON data."""
+    data: dict[str, Any] = json.loads(snapshot.summary.read_text())
+    return data
+
+
+def load_summary(snapshot: Snapshot, registry: Registry = REGISTRY) -> Summary:
+    """summary.json, checked against its schema, as a typed `Summary`."""
+    return Summary.from_dict(load(snapshot), registry)

@@ -11,9 +11,14 @@ import matplotlib
 import pandas as pd
 
 from pipeline.errors import SnapshotError
-from pipeline.measures import summary as summary_file
-from pipeline.measures.attributes import ALL_COLUMNS
-from pipeline.measures.scores import SCORE_COLUMNS, SCORES
+from pipeline.measures.attributes import AttributesSection
+from pipeline.measures.claims import ClaimsSection
+from pipeline.measures.comparison import Side
+from pipeline.measures.datasets import DatasetsSection
+from pipeline.measures.lineage import LineageSection
+from pipeline.measures.scores import SCORE_COLUMNS, ScoresSection
+from pipeline.measures.section import HeadlineItem
+from pipeline.measures.summary import Summary, load_summary
 from pipeline.report import figures
 from pipeline.report.render import Block, Heading, Image, Para, Table, image_path, to_html, to_markdown
 from pipeline.store.files import atomic_open
@@ -27,71 +32,104 @@ def pct(share: float | None) -> str:
     return "n/a" if share is None else f"{100 * share:.1f}%"
 
 
-def side(value: Any) -> str:
+def score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def side(value: Side | int | None) -> str:
     """A paper or snapshot cell: a count of a total with its share, a share, or a number."""
     if value is None:
         return "not measured"
-    if isinstance(value, dict):
-        if value.get("count") is None:
-            return pct(value.get("share"))
-        return f"{value['count']:,} / {value['of']:,} ({pct(value['share'])})"
+    if isinstance(value, Side):
+        if value.count is None or value.of is None:
+            return pct(value.share)
+        return f"{value.count:,} / {value.of:,} ({pct(value.share)})"
     return f"{value:,}"
 
 
-def _headline(summary: dict[str, Any]) -> list[Block]:
-    head = summary["headline"]
-    rows = [["models", f"{head['n_models']:,}"]]
-    rows += [[f"{figures.label(n)} present", pct(head[f"share_{n}"])] for n in ALL_COLUMNS]
-    rows += [[f"mean {name} score", f"{head[f'mean_{name}_score']:.3f}"] for name in SCORES]
-    rows += [
-        ["base-model edges", f"{head['lineage_edges']:,}"],
-        ["models with a base model edge", f"{head['models_with_base']:,}"],
-        ["longest base-model chain", str(head["max_chain_depth"])],
-    ]
+def headline_value(item: HeadlineItem) -> str:
+    if item.format == "count":
+        return f"{item.value:,}"
+    if item.format == "share":
+        return pct(item.value)
+    if item.format == "score":
+        return score(item.value)
+    return str(item.value)
+
+
+def _headline(summary: Summary) -> list[Block]:
+    rows = [[item.label, headline_value(item)] for item in summary.headline() if item.format != "detail"]
     return [Heading(2, "Headline"), Table(["measure", "value"], rows)]
 
 
-def _comparison(summary: dict[str, Any]) -> list[Block]:
-    comparison = summary["paper_comparison"]
+def _claims(summary: Summary) -> Para:
+    claims = summary.section(ClaimsSection)
+    if not claims.n_claims:
+        return Para("No model in this snapshot makes a model-index performance claim.")
+    return Para(
+        f"{plural(claims.n_claims, 'model-index claim')} in all, {claims.n_counting_model_index:,} "
+        "of them counting (numeric, with a metric, task and dataset)."
+    )
+
+
+def _comparison(summary: Summary) -> list[Block]:
+    comparison = summary.paper_comparison
+    datasets = comparison.fig6_datasets
+    datasets_text = f"Datasets: {datasets.note}; both counts are shown."
+    if not datasets.snapshot_models and not datasets.snapshot_metric_entries:
+        datasets_text = "No model in this snapshot declares a dataset, and no counting claim names one."
     return [
         Heading(2, "Comparison with the paper"),
-        Para(f"{comparison['paper']}; {comparison['note']}."),
+        Para(f"{comparison.paper}; {comparison.note}."),
         Table(
             ["measure", "paper", "this snapshot"],
-            [
-                [row["measure"], side(row["paper"]), side(row["snapshot"])]
-                for row in comparison["documentation"]
-            ],
+            [[row.measure, side(row.paper), side(row.snapshot)] for row in comparison.documentation],
         ),
         Heading(3, "Fig. 7: performance claims by task"),
+        _claims(summary),
         Table(
             ["task", "paper", "this snapshot"],
-            [[r["task"], side(r["paper"]), side(r["snapshot"])] for r in comparison["fig7_claims_by_task"]],
+            [[r.task, side(r.paper), side(r.snapshot)] for r in comparison.fig7_claims_by_task],
         ),
         Image(
             "claims_by_task", "Share of each task's models with model-index claims, paper vs this snapshot"
         ),
         Heading(3, "Fig. 6: architectures and datasets"),
         Image("architectures", "config.model_type shares; diamonds: the paper's reported values"),
-        Para(f"Datasets: {comparison['fig6_datasets']['note']}; both counts are shown."),
+        Para(datasets_text),
         Image("datasets", "Datasets by model-index metric entries and by declaring models"),
     ]
 
 
-def _missing() -> list[Block]:
+def _missing(summary: Summary) -> list[Block]:
+    attributes = summary.section(AttributesSection)
+    blocks: list[Block] = [Heading(2, "Missing attributes")]
+    if not attributes.n_models:
+        blocks.append(Para("The snapshot has no models, so no attribute is measured."))
+    elif not attributes.present["has_card_body"].count:
+        blocks.append(
+            Para(
+                "No model card text was read in this snapshot (a metadata-only crawl fetches no README), "
+                "so card bodies and card sections count as missing for every model."
+            )
+        )
     return [
-        Heading(2, "Missing attributes"),
+        *blocks,
         Image("attribute_rates", "Share of models missing each attribute and card section"),
         Image("missing_by_decile", "Missing attributes by popularity decile"),
         Image("missing_by_task", "Missing attributes by task"),
     ]
 
 
-def _scores(summary: dict[str, Any]) -> list[Block]:
-    scores = summary["scores"]
+def _scores(summary: Summary) -> list[Block]:
+    scores = summary.section(ScoresSection)
     rows = [
-        [name, ", ".join(factors), f"{scores[name]['mean']:.3f}", f"{scores[name]['median']:.3f}"]
-        for name, factors in scores["score_factors"].items()
+        [name, ", ".join(factors), score(scores.score(name).mean), score(scores.score(name).median)]
+        for name, factors in scores.score_factors.items()
     ]
     return [
         Heading(2, "Provenance, reproducibility and portability"),
@@ -101,44 +139,53 @@ def _scores(summary: dict[str, Any]) -> list[Block]:
     ]
 
 
-def _lineage(summary: dict[str, Any]) -> list[Block]:
-    lineage = summary["dependencies"]["lineage"]
-    most = summary["dependencies"]["datasets"]["per_model"]["most_downstream"]
-    relations = ", ".join(f"{name} {n:,}" for name, n in sorted(lineage["relations"].items()))
+def _lineage_text(lineage: LineageSection) -> str:
+    if not lineage.n_edges:
+        return "No model in this snapshot declares a base model."
+    relations = ", ".join(f"{name} {n:,}" for name, n in sorted(lineage.relations.items()))
     text = (
-        f"{lineage['n_edges']:,} base-model edges from {lineage['models_with_base']:,} models to "
-        f"{lineage['bases']['distinct']:,} bases ({relations}); longest chain {lineage['depth']['max']}: "
-        f"{' -> '.join(lineage['depth']['deepest_chain'])}."
+        f"{plural(lineage.n_edges, 'base-model edge')} from {plural(lineage.models_with_base, 'model')} "
+        f"to {plural(lineage.bases.distinct, 'base')} ({relations})"
     )
-    blocks: list[Block] = [Heading(2, "Base-model lineage"), Para(text)]
-    if most:
+    if lineage.depth.max:
+        chain = " -> ".join(lineage.depth.deepest_chain)
+        text += f"; the longest chain has {plural(lineage.depth.max, 'edge')}: {chain}"
+    return text + "."
+
+
+def _lineage(summary: Summary) -> list[Block]:
+    lineage = summary.section(LineageSection)
+    most = summary.section(DatasetsSection).per_model.most_downstream
+    blocks: list[Block] = [Heading(2, "Base-model lineage"), Para(_lineage_text(lineage))]
+    if most and most.downstream_models > most.models:
         blocks.append(
             Para(
-                f"One dataset, {most['dataset']}, has {most['downstream_models']:,} downstream models "
-                f"({most['models']:,} declaring it directly, the rest derived from those)."
+                f"One dataset, {most.dataset}, has {most.downstream_models:,} downstream models "
+                f"({most.models:,} declaring it directly, the rest derived from those)."
             )
         )
-    blocks += [
-        Table(
-            ["root", "in snapshot", "direct children", "descendants", "deepest"],
-            [
+    if lineage.families.top:
+        blocks.append(
+            Table(
+                ["root", "in snapshot", "direct children", "descendants", "deepest"],
                 [
-                    f["root"],
-                    "yes" if f["root_in_snapshot"] else "no",
-                    f"{f['direct_children']:,}",
-                    f"{f['descendants']:,}",
-                    str(f["max_depth"]),
-                ]
-                for f in lineage["families"]["top"]
-            ],
-        ),
-        Image("lineage_families", "Largest families and most reused bases"),
-    ]
+                    [
+                        f.root,
+                        "yes" if f.root_in_snapshot else "no",
+                        f"{f.direct_children:,}",
+                        f"{f.descendants:,}",
+                        str(f.max_depth),
+                    ]
+                    for f in lineage.families.top
+                ],
+            )
+        )
+    blocks.append(Image("lineage_families", "Largest families and most reused bases"))
     return blocks
 
 
 def _figures(
-    summary: dict[str, Any], breakdowns: pd.DataFrame, scores: pd.DataFrame
+    summary: Summary, breakdowns: pd.DataFrame, scores: pd.DataFrame
 ) -> dict[str, Callable[[], Any]]:
     return {
         "claims_by_task": lambda: figures.claims_by_task(summary),
@@ -158,7 +205,7 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str
     snapshot = resolve_snapshot(DataDir(data_dir), snapshot_id)
     snapshot_id = snapshot.id
     try:
-        summary = summary_file.load(snapshot)
+        summary = load_summary(snapshot)
     except FileNotFoundError:
         raise SnapshotError(
             f"snapshot {snapshot_id!r} has no findings; run `hubmine analyze --snapshot {snapshot_id}`"
@@ -176,12 +223,13 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str
             handle.write(images[name])
 
     title = f"hubmine report: snapshot {snapshot_id}"
+    n_models = summary.section(AttributesSection).n_models
     blocks: list[Block] = [
         Heading(1, title),
-        Para(f"{summary['headline']['n_models']:,} models; findings generated {summary['generated_at']}."),
+        Para(f"{plural(n_models, 'model')}; findings generated {summary.generated_at}."),
         *_headline(summary),
         *_comparison(summary),
-        *_missing(),
+        *_missing(summary),
         *_scores(summary),
         *_lineage(summary),
     ]

@@ -1,23 +1,25 @@
-"""The report's figures, drawn from summary.json and findings tables (also used by the notebooks).
+"""The report's figures, drawn from the typed summary and findings tables (also used by the notebooks).
 
 Each function returns a matplotlib `Figure` built without pyplot, so it needs no global backend
-state: the report saves it as PNG, a notebook displays it.
+state: the report saves it as PNG, a notebook displays it. A figure with nothing to show says so in
+place of its plot.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from pipeline.measures.attributes import ALL_COLUMNS, SECTION_COLUMNS
-from pipeline.measures.scores import SCORES
+from pipeline.measures.attributes import ALL_COLUMNS, SECTION_COLUMNS, AttributesSection, label
+from pipeline.measures.lineage import RELATIONS, LineageSection
+from pipeline.measures.scores import SCORES, ScoresSection
+from pipeline.measures.summary import Summary
 
 PAPER_COLOR = "#9e9e9e"
 SNAPSHOT_COLOR = "#1f77b4"
-RELATION_COLORS = {"finetune": "#1f77b4", "adapter": "#ff7f0e", "quantized": "#2ca02c", "merge": "#d62728"}
+RELATION_COLORS = dict(zip(RELATIONS, ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"), strict=True))
 # Attributes shown by popularity and task: the DESIGN columns a reuser looks for first.
 KEY_ATTRIBUTES = (
     "has_card_body",
@@ -32,49 +34,48 @@ KEY_ATTRIBUTES = (
 TOP_TASKS = 15
 
 
-def label(column: str) -> str:
-    """`has_sec_how_to_use` -> `how to use`: a column name as a figure label."""
-    for prefix in ("has_sec_", "has_", "factor_"):
-        if column.startswith(prefix):
-            column = column[len(prefix) :]
-            break
-    return column.replace("_", " ")
-
-
 def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), dpi=110, layout="constrained")
 
 
-def attribute_rates(summary: dict[str, Any]) -> Figure:
+def _no_data(ax: Axes, message: str) -> None:
+    """Put `message` where the plot would be."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#555555")
+
+
+def attribute_rates(summary: Summary) -> Figure:
     """Share of models missing each attribute and card section."""
-    present = summary["attributes"]["present"]
-    names = list(ALL_COLUMNS)[::-1]
-    missing = [1 - (present[n]["share"] or 0) for n in names]
+    attributes = summary.section(AttributesSection)
     fig = _figure(7, 6.5)
     ax = fig.add_subplot()
+    ax.set_title(f"Missing attributes (blue) and card sections (orange), {attributes.n_models:,} models")
+    if not attributes.n_models:
+        _no_data(ax, "no models in this snapshot")
+        return fig
+    names = list(ALL_COLUMNS)[::-1]
+    missing = [1 - (attributes.present[n].share or 0) for n in names]
     colors = ["#ff7f0e" if n in SECTION_COLUMNS else SNAPSHOT_COLOR for n in names]
     ax.barh([label(n) for n in names], missing, color=colors)
     for y, value in enumerate(missing):
         ax.text(value + 0.01, y, f"{100 * value:.1f}%", va="center", fontsize=8)
     ax.set_xlim(0, 1.12)
     ax.set_xlabel("share of models missing it")
-    ax.set_title(
-        f"Missing attributes (blue) and card sections (orange), {summary['headline']['n_models']:,} models"
-    )
     return fig
 
 
-def architectures(summary: dict[str, Any]) -> Figure:
+def architectures(summary: Summary) -> Figure:
     """Fig. 6 (left): config.model_type shares, snapshot bars with the paper's reported values."""
-    side = summary["paper_comparison"]["fig6_architectures"]
-    top = side["snapshot"]["top"]
-    names = ["(missing)"] + [e["model_type"] for e in top]
-    shares = [side["snapshot"]["missing_share"] or 0] + [e["share"] for e in top]
-    paper = {"(missing)": side["paper"]["missing_share"]} | {
-        e["model_type"]: e["share"] for e in side["paper"]["top"]
-    }
+    side = summary.paper_comparison.fig6_architectures
     fig = _figure(7, 4.5)
     ax = fig.add_subplot()
+    ax.set_title("Architectures (config.model_type)")
+    if side.snapshot.missing_share is None:
+        _no_data(ax, "no models in this snapshot")
+        return fig
+    names = ["(missing)"] + [e.model_type for e in side.snapshot.top]
+    shares = [side.snapshot.missing_share] + [e.share or 0 for e in side.snapshot.top]
+    paper = {"(missing)": side.paper.missing_share} | {e.model_type: e.share for e in side.paper.top}
     x = np.arange(len(names))
     ax.bar(x, shares, color=SNAPSHOT_COLOR, label="this snapshot")
     marked = [i for i, n in enumerate(names) if n in paper]
@@ -83,42 +84,48 @@ def architectures(summary: dict[str, Any]) -> Figure:
     )
     ax.set_xticks(x, names, rotation=45, ha="right")
     ax.set_ylabel("share of models")
-    ax.set_title("Architectures (config.model_type)")
     ax.legend()
     return fig
 
 
-def datasets(summary: dict[str, Any]) -> Figure:
+def datasets(summary: Summary) -> Figure:
     """Fig. 6 (right): datasets counted the paper's way (metric entries) and per model."""
-    side = summary["paper_comparison"]["fig6_datasets"]
+    side = summary.paper_comparison.fig6_datasets
     fig = _figure(11, 4.5)
     panels = [
-        (side["snapshot_metric_entries"], "entries", "model-index metric entries\n(the paper's count)"),
-        (side["snapshot_models"], "models", "models declaring it\n(metadata or dataset: tag)"),
+        (
+            [(e.dataset, e.entries) for e in side.snapshot_metric_entries],
+            "entries",
+            "model-index metric entries\n(the paper's count)",
+        ),
+        (
+            [(e.dataset, e.models) for e in side.snapshot_models],
+            "models",
+            "models declaring it\n(metadata or dataset: tag)",
+        ),
     ]
     for ax, (rows, key, title) in zip(fig.subplots(1, 2), panels, strict=True):
-        names = [r["dataset"] or "(unnamed)" for r in rows][::-1]
-        ax.barh(names, [r[key] for r in rows][::-1], color=SNAPSHOT_COLOR)
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel(key)
         if not rows:
-            ax.set_axis_off()
-            ax.text(0.5, 0.5, f"no {key} in this snapshot", ha="center", va="center", transform=ax.transAxes)
+            _no_data(ax, f"no {key} in this snapshot")
+            continue
+        ax.barh(
+            [name or "(unnamed)" for name, _ in rows][::-1], [n for _, n in rows][::-1], color=SNAPSHOT_COLOR
+        )
+        ax.set_xlabel(key)
     fig.suptitle("Datasets")
     return fig
 
 
-def claims_by_task(summary: dict[str, Any]) -> Figure:
+def claims_by_task(summary: Summary) -> Figure:
     """Fig. 7: share of models with model-index claims per task, paper vs snapshot."""
-    rows = summary["paper_comparison"]["fig7_claims_by_task"]
-    names = [r["task"] for r in rows]
-    paper = [r["paper"]["share"] or 0 for r in rows]
-    here = [r["snapshot"]["share"] or 0 for r in rows]
+    rows = summary.paper_comparison.fig7_claims_by_task
+    names = [r.task for r in rows]
     fig = _figure(9, 4.8)
     ax = fig.add_subplot()
     x = np.arange(len(names))
-    ax.bar(x - 0.2, paper, 0.4, color=PAPER_COLOR, label="paper (Aug 2022)")
-    ax.bar(x + 0.2, here, 0.4, color=SNAPSHOT_COLOR, label="this snapshot")
+    ax.bar(x - 0.2, [r.paper.share or 0 for r in rows], 0.4, color=PAPER_COLOR, label="paper (Aug 2022)")
+    ax.bar(x + 0.2, [r.snapshot.share or 0 for r in rows], 0.4, color=SNAPSHOT_COLOR, label="this snapshot")
     ax.set_xticks(x, names, rotation=40, ha="right")
     ax.set_ylabel("share of the task's models with claims")
     ax.set_title("Models with machine-readable performance claims, by task")
@@ -128,22 +135,25 @@ def claims_by_task(summary: dict[str, Any]) -> Figure:
 
 def _pivot(breakdowns: pd.DataFrame, dimension: str, measures: tuple[str, ...]) -> pd.DataFrame:
     part = breakdowns[(breakdowns["dimension"] == dimension) & breakdowns["measure"].isin(measures)]
-    return part.pivot(index="group", columns="measure", values="value")[list(measures)]
+    return part.pivot(index="group", columns="measure", values="value").reindex(columns=list(measures))
 
 
 def missing_by_decile(breakdowns: pd.DataFrame) -> Figure:
     """Missing-attribute rates by popularity decile (1 = least downloaded)."""
     table = 1 - _pivot(breakdowns, "popularity_decile", KEY_ATTRIBUTES)
-    table = table.loc[sorted(table.index, key=int)]
     fig = _figure(8, 4.8)
     ax = fig.add_subplot()
+    ax.set_title("Missing attributes by popularity")
+    if table.empty:
+        _no_data(ax, "no models in this snapshot")
+        return fig
+    table = table.loc[sorted(table.index, key=int)]
     for column in table.columns:
         ax.plot(table.index.astype(int), table[column], marker="o", label=label(column))
     ax.set_xticks(range(1, 11))
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("popularity decile by downloads (10 = most downloaded)")
     ax.set_ylabel("share of models missing it")
-    ax.set_title("Missing attributes by popularity")
     ax.legend(fontsize=8, ncols=2)
     return fig
 
@@ -153,9 +163,13 @@ def missing_by_task(breakdowns: pd.DataFrame) -> Figure:
     part = breakdowns[breakdowns["dimension"] == "task"]
     sizes = part.drop_duplicates("group").set_index("group")["n_models"].sort_values(ascending=False)
     tasks = sizes.index[:TOP_TASKS]
-    table = (1 - _pivot(breakdowns, "task", KEY_ATTRIBUTES)).loc[tasks]
     fig = _figure(9, 0.6 + 0.38 * max(len(tasks), 3))
     ax = fig.add_subplot()
+    ax.set_title("Missing attributes by task (%; models per task in brackets)")
+    if not len(tasks):
+        _no_data(ax, "no models in this snapshot")
+        return fig
+    table = (1 - _pivot(breakdowns, "task", KEY_ATTRIBUTES)).loc[tasks]
     image = ax.imshow(table.to_numpy(), cmap="Reds", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(table.columns)), [label(c) for c in table.columns], rotation=30, ha="right")
     ax.set_yticks(range(len(tasks)), [f"{t} ({sizes[t]:,})" for t in tasks])
@@ -163,7 +177,6 @@ def missing_by_task(breakdowns: pd.DataFrame) -> Figure:
         color = "white" if value > 0.6 else "black"
         ax.text(col, row, f"{100 * value:.0f}", ha="center", va="center", fontsize=7, color=color)
     fig.colorbar(image, ax=ax, label="share missing")
-    ax.set_title("Missing attributes by task (%; models per task in brackets)")
     return fig
 
 
@@ -172,9 +185,13 @@ def score_distributions(scores: pd.DataFrame) -> Figure:
     fig = _figure(11, 3.8)
     for ax, (name, factors) in zip(fig.subplots(1, len(SCORES), sharey=True), SCORES.items(), strict=True):
         values = scores[f"{name}_score"]
+        if values.empty:
+            ax.set_title(f"{name} ({len(factors)} factors)", fontsize=10)
+            _no_data(ax, "no models in this snapshot")
+            continue
         steps = np.arange(len(factors) + 1) / len(factors)
         counts = values.round(6).value_counts().reindex(steps.round(6), fill_value=0)
-        ax.bar(steps, counts.to_numpy() / max(len(values), 1), width=0.7 / len(factors), color=SNAPSHOT_COLOR)
+        ax.bar(steps, counts.to_numpy() / len(values), width=0.7 / len(factors), color=SNAPSHOT_COLOR)
         ax.set_title(f"{name} ({len(factors)} factors), mean {values.mean():.2f}", fontsize=10)
         ax.set_xlabel("score")
     fig.axes[0].set_ylabel("share of models")
@@ -182,37 +199,46 @@ def score_distributions(scores: pd.DataFrame) -> Figure:
     return fig
 
 
-def factor_rates(summary: dict[str, Any]) -> Figure:
+def factor_rates(summary: Summary) -> Figure:
     """Share of models with each Table I factor."""
-    shares = summary["scores"]["factors"]
-    names = list(shares)[::-1]
+    scores = summary.section(ScoresSection)
     fig = _figure(7, 5)
     ax = fig.add_subplot()
-    ax.barh([label(n) for n in names], [shares[n] or 0 for n in names], color=SNAPSHOT_COLOR)
+    ax.set_title("Table I factors")
+    if not scores.n_models:
+        _no_data(ax, "no models in this snapshot")
+        return fig
+    names = list(scores.factors)[::-1]
+    ax.barh([label(n) for n in names], [scores.factors[n] or 0 for n in names], color=SNAPSHOT_COLOR)
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of models with the factor")
-    ax.set_title("Table I factors")
     return fig
 
 
-def lineage_families(summary: dict[str, Any]) -> Figure:
+def lineage_families(summary: Summary) -> Figure:
     """Largest base-model families (descendants) and the most reused bases by relation."""
-    lineage = summary["dependencies"]["lineage"]
+    lineage = summary.section(LineageSection)
     fig = _figure(12, 5)
     left, right = fig.subplots(1, 2)
-    families = lineage["families"]["top"][::-1]
-    left.barh([f["root"] for f in families], [f["descendants"] for f in families], color=SNAPSHOT_COLOR)
-    left.set_xlabel("models descending from it")
     left.set_title("Largest families (root base models)", fontsize=10)
-    bases = lineage["bases"]["top"][::-1]
-    start = np.zeros(len(bases))
-    for relation, color in RELATION_COLORS.items():
-        counts = np.array([b[relation] for b in bases], dtype=float)
-        right.barh([b["base_model"] for b in bases], counts, left=start, color=color, label=relation)
-        start += counts
-    right.set_xlabel("direct children")
     right.set_title("Most reused base models, by relation", fontsize=10)
-    right.legend(fontsize=8)
+    families = lineage.families.top[::-1]
+    bases = lineage.bases.top[::-1]
+    if not families:
+        _no_data(left, "no base-model families in this snapshot")
+    else:
+        left.barh([f.root for f in families], [f.descendants for f in families], color=SNAPSHOT_COLOR)
+        left.set_xlabel("models descending from it")
+    if not bases:
+        _no_data(right, "no model in this snapshot declares a base model")
+    else:
+        start = np.zeros(len(bases))
+        for relation, color in RELATION_COLORS.items():
+            counts = np.array([b.by_relation()[relation] for b in bases], dtype=float)
+            right.barh([b.base_model for b in bases], counts, left=start, color=color, label=relation)
+            start += counts
+        right.set_xlabel("direct children")
+        right.legend(fontsize=8)
     for ax in (left, right):
         ax.tick_params(axis="y", labelsize=7)
     return fig

@@ -1,18 +1,19 @@
-"""What the notebooks share: which snapshot to open, and its findings as pandas frames."""
+"""What the notebooks share: which snapshot to open, its typed summary, and findings as pandas frames."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from pipeline.measures import summary as summary_file
+from pipeline.measures.summary import Summary, load_summary
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.snapshot import data_dir_from_env, resolve_snapshot
 
 SNAPSHOT_ENV = "HUBMINE_SNAPSHOT_DIR"
+
+__all__ = ["Summary", "load_finding", "load_summary", "locate_snapshot"]
 
 
 def locate_snapshot() -> Snapshot:
@@ -21,10 +22,6 @@ def locate_snapshot() -> Snapshot:
     if chosen:
         return Snapshot(Path(chosen))
     return resolve_snapshot(DataDir(data_dir_from_env()), None)
-
-
-def load_summary(snapshot: Snapshot) -> dict[str, Any]:
-    return summary_file.load(snapshot)
 
 
 def load_finding(snapshot: Snapshot, table: str, columns: list[str] | None = None) -> pd.DataFrame:

@@ -1,0 +1,22 @@
+"""Every step of `hubmine analyze`, registered once; the registry orders them by what they read."""
+
+from __future__ import annotations
+
+from pipeline.cards import stage
+from pipeline.measures import architectures, attributes, breakdowns, claims, datasets, lineage, scores
+from pipeline.measures.registry import Registry
+
+REGISTRY = Registry(
+    [
+        stage.MEASURE,
+        claims.MEASURE,
+        attributes.MEASURE,
+        architectures.MEASURE,
+        lineage.MEASURE,
+        datasets.MEASURE,
+        scores.MEASURE,
+        breakdowns.MEASURE,
+    ]
+)
+# The card stage's name, for runs on snapshots whose cards are already parsed.
+CARD_STAGE = stage.MEASURE.name
