@@ -8,7 +8,8 @@ from collections.abc import Hashable
 
 
 class Counters:
-    """Keys counted for each request:
+    """`"connections"` counts the TCP connections accepted (keep-alive clients reuse theirs); keys
+    counted for each request:
 
     - `"requests"`: every request that reached the server;
     - the bucket: `"api"`, `"resolvers"`, `"pages"` (anything else);

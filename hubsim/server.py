@@ -411,6 +411,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.server.track(self.connection, True)
+        self.server.sim._counters.add("connections")
 
     def finish(self) -> None:
         with contextlib.suppress(OSError):

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import json
-import time
 import tracemalloc
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -205,13 +205,11 @@ def test_any_model_index_shape_never_raises(model_index: Any) -> None:
     "yaml_text",
     [billion_laughs(levels=12), "a: " + "[" * 999 + "]" * 999, "- " * 999 + "x", "a: &a [*a, *a]"],
 )
-def test_hostile_yaml_is_bounded_in_time_and_memory(yaml_text: str) -> None:
+def test_hostile_yaml_is_bounded_in_work_and_memory(yaml_text: str, yaml_work: Counter[str]) -> None:
     tracemalloc.start()
-    started = time.perf_counter()
     card = parse_card("m", f"---\n{yaml_text}\n---\n", None)
-    elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert elapsed < 1.0
+    assert yaml_work["composed"] + yaml_work["built"] <= len(yaml_text)
     assert peak < 50 * 2**20
     assert card.metadata is None

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-import time
+from collections import Counter
 
 import pytest
 
@@ -112,12 +112,12 @@ def billion_laughs(levels: int = 10, width: int = 10) -> str:
         ("a: {x: 1}\nb:\n  <<: [1, 2]\n", "yaml_error"),
     ],
 )
-def test_guards(composer: type, text: str, code: str) -> None:
-    started = time.perf_counter()
+def test_guards(composer: type, text: str, code: str, yaml_work: Counter[str]) -> None:
     with pytest.raises(CardError) as raised:
         load_yaml(text, composer)
-    assert time.perf_counter() - started < 1.0
     assert raised.value.code == code
+    # Work grows with the text, never with what aliases would expand to (10**10 nodes for the laughs).
+    assert yaml_work["composed"] + yaml_work["built"] <= len(text)
     assert isinstance(raised.value, HubmineError)
     assert "\n" not in str(raised.value)
 
