@@ -1,29 +1,109 @@
 from __future__ import annotations
 
+import gzip
+import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml.composer
 from measures_helpers import build_snapshot
 from yaml.nodes import Node
 
+from hubsim import Registry
 from pipeline.analyze import measure_snapshot
 from pipeline.cards import yaml_safe
 from pipeline.store.layout import Snapshot
+from tests.test_cards_parse import MODEL_INDEX_CARD
+from tests.test_cards_training import TRAINER_CARD
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-HUB_SAMPLE = REPO_ROOT.parent / "shared" / "hub-sample"
+
+
+def _hub_sample() -> Path | None:
+    """The real Hub sample: HUBMINE_HUB_SAMPLE (a path, or `none` to test as on a fresh clone), else beside
+    the checkout."""
+    chosen = os.environ.get("HUBMINE_HUB_SAMPLE", "")
+    if chosen.lower() == "none":
+        return None
+    if chosen:
+        if not Path(chosen).is_dir():
+            raise pytest.UsageError(f"HUBMINE_HUB_SAMPLE={chosen} is not a folder")
+        return Path(chosen)
+    beside = REPO_ROOT.parent / "shared" / "hub-sample"
+    return beside if beside.is_dir() else None
+
+
+HUB_SAMPLE = _hub_sample()
+
+# Hand-written cards mixed into the synthetic stand-in for the 2022 sample: what real cards have and
+# generated ones lack (model-index claims, the Trainer's lists, `language: no`, tabs in flow YAML).
+EDGE_CARDS = {
+    "edge/model-index": MODEL_INDEX_CARD,
+    "edge/trainer": "---\nlicense: mit\n---\n" + TRAINER_CARD,
+    "edge/tabs": "---\nlicense: mit\ntags: [a,\tb]\n---\n# Tabs\n",
+}
+
+
+def write_sample(registry: Registry, directory: Path, readmes: bool = True) -> Path:
+    """`registry` in the layout of a hub-sample data directory, as `Registry.from_sample` reads it.
+
+    Records carry no `gated` field, as in the 2022 sample. Without `readmes` the directory is
+    metadata-only, as the 2024 sample: the simulator makes each card from its cardData.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    texts: dict[str, str] = {}
+    with gzip.open(directory / "models.jsonl.gz", "wt", encoding="utf-8") as handle:
+        for i in range(len(registry)):
+            record = {k: v for k, v in registry.model_info(i).items() if k != "gated"}
+            readme = registry.readme(i)
+            if readmes and readme is None:
+                record["_readme_missing"] = True
+            elif readmes and readme is not None:
+                texts[record["id"]] = readme.decode("utf-8", errors="replace")
+            handle.write(json.dumps(record) + "\n")
+    table = pa.table({"id": list(texts), "readme": pa.array(list(texts.values()), pa.large_string())})
+    pq.write_table(table, directory / "readmes.parquet")
+    return directory
 
 
 @pytest.fixture(scope="session")
 def hub_sample() -> Path:
-    """The real Hub sample beside the checkout; tests that need it skip when it is absent."""
-    if not HUB_SAMPLE.is_dir():
-        pytest.skip("../shared/hub-sample is not present")
+    """The real Hub sample, for comparisons with counts known of that very sample and no other."""
+    if HUB_SAMPLE is None:
+        pytest.skip("compares with known counts of the real Hub sample, which is absent (HUBMINE_HUB_SAMPLE)")
     return HUB_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def hub2022(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2022 sample's data directory; without the sample, a synthetic one of its size and layout."""
+    if HUB_SAMPLE is not None:
+        return HUB_SAMPLE / "hub2022-sample"
+    registry = Registry.synthetic(7322, seed=2022)
+    for model_id, text in EDGE_CARDS.items():
+        registry.add({"id": model_id, "siblings": [{"rfilename": "README.md"}]}, text.encode())
+    return write_sample(registry, tmp_path_factory.mktemp("hub2022-sample"))
+
+
+@pytest.fixture(scope="session")
+def hub2024(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The metadata-only 2024 sample's data directory; without the sample, a synthetic one like it."""
+    if HUB_SAMPLE is not None:
+        return HUB_SAMPLE / "hub2024-sample"
+    registry = Registry.synthetic(2000, seed=2024)
+    return write_sample(registry, tmp_path_factory.mktemp("hub2024-sample"), readmes=False)
+
+
+@pytest.fixture(scope="session")
+def sample_registry(hub2022: Path) -> Registry:
+    """The 2022 sample (real or synthetic) served as recorded; shared by the session, so read-only."""
+    return Registry.from_sample(hub2022)
 
 
 @pytest.fixture

@@ -455,14 +455,18 @@ def test_runner_prints_url_and_serves() -> None:
         proc.wait(timeout=10)
 
 
-# -- real sample --------------------------------------------------------------------------------
+# -- sample directories -------------------------------------------------------------------------
 
 
 def test_sample_registry_serves_recorded_data(
-    hub_sample: Path, hub_client: None, monkeypatch: pytest.MonkeyPatch
+    hub2022: Path,
+    hub2024: Path,
+    sample_registry: Registry,
+    hub_client: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    directory = hub_sample / "hub2022-sample"
-    reg = Registry.from_sample(directory)
+    directory = hub2022
+    reg = sample_registry
     with gzip.open(directory / "models.jsonl.gz", "rt") as fh:
         records = [json.loads(line) for line in fh]
     readmes = dict(
@@ -485,16 +489,16 @@ def test_sample_registry_serves_recorded_data(
         top = [m.id for m in api.list_models(sort="downloads", limit=10)]
         by_downloads = sorted(records, key=lambda r: -(r.get("downloads") or 0))
         assert top[0] == by_downloads[0]["id"]
-    reg2024 = Registry.from_sample(hub_sample / "hub2024-sample")
+    reg2024 = Registry.from_sample(hub2024)
     with HubSimulator(reg2024) as sim:
         use_endpoint(monkeypatch, sim.url)
-        first = reg2024.ids()[0]
+        first = next(m for i, m in enumerate(reg2024.ids()) if reg2024.has_readme(i))
         card = ModelCard.load(first)
         assert first.split("/")[-1] in card.content
 
 
-def test_synthetic_from_templates(hub_sample: Path) -> None:
-    reg = Registry.synthetic(5000, seed=1, templates=hub_sample / "hub2022-sample")
+def test_synthetic_from_templates(hub2022: Path) -> None:
+    reg = Registry.synthetic(5000, seed=1, templates=hub2022)
     assert len(set(reg.ids())) == 5000
     with_card = next(i for i in range(len(reg)) if reg.readme(i))
     info = reg.model_info(with_card)
