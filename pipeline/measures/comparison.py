@@ -67,7 +67,7 @@ class Fig6Architectures(Section):
 @dataclass(frozen=True)
 class Fig6Datasets(Section):
     note: str
-    # The paper's bars have no numbers in DESIGN.md: only the snapshot side is given.
+    # The paper's dataset bars are not compared: only the snapshot side is given.
     paper: None
     snapshot_metric_entries: list[DatasetEntries]
     snapshot_models: list[DatasetUse]

@@ -68,12 +68,6 @@ class Registry:
         self.given = tuple(given)
         self.measures = _ordered(list(measures), self.given)
 
-    def __iter__(self) -> Iterable[Measure]:
-        return iter(self.measures)
-
-    def __len__(self) -> int:
-        return len(self.measures)
-
     def register(self, measure: Measure) -> Registry:
         """This registry with `measure` added (checked and ordered like the others)."""
         return Registry([*self.measures, measure], self.given)
