@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench crawl analyze report clean
+.PHONY: setup run test test-fast lint bench crawl analyze report clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,10 @@ report: setup
 
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Everything but the tests marked slow (long crawls, resilience, the wheel, the notebooks).
+test-fast: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check pipeline hubsim tests bench

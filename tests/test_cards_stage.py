@@ -90,7 +90,11 @@ def _outputs(snapshot: Path) -> tuple[Any, Any]:
 
 @pytest.mark.parametrize(
     ("partition_bytes", "workers", "join"),
-    [(stage.PARTITION_BYTES, 1, "memory"), (1, 1, "partitioned:"), (1, 2, "partitioned:")],
+    [
+        (stage.PARTITION_BYTES, 1, "memory"),
+        (1, 1, "partitioned:"),
+        pytest.param(1, 2, "partitioned:", marks=pytest.mark.slow),  # starts a worker pool
+    ],
 )
 def test_cards_out_of_order_give_the_same_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, partition_bytes: int, workers: int, join: str

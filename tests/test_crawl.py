@@ -39,6 +39,7 @@ def sample_registry(hub_sample: Path) -> Registry:
     return Registry.from_sample(hub_sample / "hub2022-sample")
 
 
+@pytest.mark.slow
 def test_sample_crawl_writes_a_complete_snapshot(sample_registry: Registry, tmp_path: Path) -> None:
     with HubSimulator(sample_registry) as sim:
         result = crawl(sim.url, tmp_path, limit=1500, workers=8)
@@ -93,6 +94,7 @@ def test_unreachable_endpoint_fails_fast(tmp_path: Path) -> None:
     assert read_manifest(Snapshot(next(DataDir(tmp_path).snapshots.iterdir())))["status"] == "partial"
 
 
+@pytest.mark.slow
 def test_recrawl_reuses_unchanged_cards(tmp_path: Path) -> None:
     registry = Registry.synthetic(n=3000, seed=3)
     with HubSimulator(registry) as sim:
@@ -224,6 +226,7 @@ def test_verified_organizations_reach_the_paper_comparison(tmp_path: Path) -> No
     assert verified["snapshot"]["of"] == result.counts["authors"]["organization"]
 
 
+@pytest.mark.slow
 def test_each_card_archive_file_holds_the_responses_of_its_part(tmp_path: Path) -> None:
     # Cards are fetched ahead of the part being committed; their responses must still land in the
     # archive file of the part that holds their rows, or a resumed crawl archives them twice.

@@ -25,7 +25,7 @@ from pipeline.store.snapshot import read_manifest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-pytestmark = pytest.mark.usefixtures("quick_retries")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("quick_retries")]
 
 
 def assert_same_tables(a: Snapshot, b: Snapshot) -> None:

@@ -38,7 +38,7 @@ HOSTILE: dict[str, bytes] = {
 }
 
 
-pytestmark = pytest.mark.usefixtures("quick_retries")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("quick_retries")]
 
 
 def test_hostile_cards_are_recorded_not_fatal(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ from pipeline.store.layout import Snapshot
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def snapshot(measured_snapshot: Snapshot) -> Snapshot:

@@ -82,6 +82,7 @@ def test_the_search_finds_a_planted_token(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_the_token_is_never_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     registry = Registry.synthetic(n=300, seed=43)
     namespaces = sorted({m.split("/")[0] for m in registry.ids() if "/" in m})
