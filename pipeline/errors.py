@@ -40,3 +40,7 @@ class HubResponseError(HubError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class StorageError(HubmineError):
+    """The data directory could not be written: its disk is full, it is read-only, or permission is denied."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from pipeline.crawl import CrawlParams, CrawlResult, run_crawl
+from pipeline.store.layout import Snapshot
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Columns that record when something was fetched; they differ between two crawls of the same data.
 TIME_COLUMNS = {"fetched_at", "listed_at"}
@@ -24,3 +30,20 @@ def rows(path: Path, drop: set[str] | None = None) -> list[dict[str, Any]]:
     table = pq.read_table(path)
     keep = [c for c in table.column_names if c not in TIME_COLUMNS | (drop or set())]
     return table.select(keep).to_pylist()
+
+
+def assert_same_tables(a: Snapshot, b: Snapshot) -> None:
+    assert rows(a.models) == rows(b.models)
+    assert rows(b.cards) == rows(a.cards)
+
+
+def cli_crawl(data_dir: Path, url: str, *args: str) -> subprocess.Popen[bytes]:
+    """`hubmine crawl` in a child process (one a test can kill), against the simulator at `url`."""
+    env = {**os.environ, "HF_ENDPOINT": url, "HUBMINE_BACKOFF_S": "0.01"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "crawl", "--data-dir", str(data_dir), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -19,8 +22,9 @@ from pipeline.crawl.listing import raise_for_listing
 from pipeline.errors import HubAuthError, HubResponseError, HubUnreachable
 from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.records import model_row
+from pipeline.hub.responses import record_body
 from pipeline.measures.summary import load
-from pipeline.store.archive import RawArchive, read_archive, record_body
+from pipeline.store.archive import read_archive
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.snapshot import read_manifest
 
@@ -71,12 +75,12 @@ def test_sample_crawl_writes_a_complete_snapshot(sample_registry: Registry, tmp_
     # The archive holds every raw response; parsing it again rebuilds the models table.
     replayed = [
         model_row(entry, models.column("listed_at")[0].as_py())["model_id"]
-        for record in read_archive(snapshot.raw, "listing")
+        for record in read_archive(snapshot, "listing")
         if record["status"] == 200
         for entry in json.loads(record_body(record))
     ]
     assert replayed == models.column("model_id").to_pylist()
-    assert sum(1 for _ in read_archive(snapshot.raw, "cards")) == len(cards)
+    assert sum(1 for _ in read_archive(snapshot, "cards")) == len(cards)
 
 
 def test_bad_token_is_one_clear_error(sample_registry: Registry, tmp_path: Path, monkeypatch) -> None:
@@ -167,14 +171,13 @@ def test_renamed_repo_is_followed(tmp_path: Path) -> None:
     old = next(m for m in registry.ids() if readme_of(registry, m) is not None)
     sha = registry.sha(registry.index_of(old))
     registry.rename(old, "new-owner/renamed")
+    records: list[Mapping[str, Any]] = []
     with HubSimulator(registry) as sim:
         client = HubClient(sim.url, retry=None)
-        archive = RawArchive(tmp_path, "cards", 0)
-        row = fetch_card(client, archive, old, sha)
-        archive.close(keep=True)
+        row = fetch_card(client, SimpleNamespace(write=records.append), old, sha)
     assert row["status"] == "ok"
     assert row["readme"].encode() == readme_of(registry, "new-owner/renamed")
-    record = next(read_archive(tmp_path, "cards"))
+    record = records[-1]
     assert record["url"].endswith("/new-owner/renamed/resolve/" + sha + "/README.md")
 
 
@@ -235,7 +238,7 @@ def test_each_card_archive_file_holds_the_responses_of_its_part(tmp_path: Path) 
         result = crawl(sim.url, tmp_path, workers=16)
     cards = pq.read_table(result.snapshot.cards).to_pylist()
     assert len(cards) > 2000
-    files = sorted(result.snapshot.raw.glob("cards-*.jsonl.gz"))
+    files = result.snapshot.raw_parts("cards")
     assert len(files) == -(-len(cards) // CARD_PART_ROWS)
     for k, path in enumerate(files):
         with gzip.open(path, "rt", encoding="utf-8") as handle:

@@ -2,46 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pyarrow.parquet as pq
 import pytest
-from crawl_helpers import crawl, rows
+from crawl_helpers import assert_same_tables, cli_crawl, crawl, rows
 
 from hubsim import Faults, HubSimulator, Quotas, Registry
 from pipeline.crawl import CrawlParams, run_crawl
 from pipeline.crawl.state import CrawlState, write_manifest
 from pipeline.store.archive import read_archive
-from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.layout import DataDir
 from pipeline.store.parts import PartSet
 from pipeline.store.snapshot import read_manifest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("quick_retries")]
-
-
-def assert_same_tables(a: Snapshot, b: Snapshot) -> None:
-    assert rows(a.models) == rows(b.models)
-    assert rows(b.cards) == rows(a.cards)
-
-
-def _cli(data_dir: Path, url: str, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HF_ENDPOINT": url, "HUBMINE_BACKOFF_S": "0.01"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "crawl", "--data-dir", str(data_dir), *args],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
 
 
 @pytest.mark.parametrize("phase_dir", ["models", "cards"])
@@ -50,7 +28,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_crawl(tmp_path: Path, phas
     with HubSimulator(registry, latency_s=0.005) as sim:
         clean = crawl(sim.url, tmp_path / "clean", workers=4)
         data_dir = tmp_path / "killed"
-        proc = _cli(data_dir, sim.url, "--snapshot", "s1", "--workers", "4")
+        proc = cli_crawl(data_dir, sim.url, "--snapshot", "s1", "--workers", "4")
         snapshot = DataDir(data_dir).snapshot("s1")
         # Kill once the phase under test has committed work, as abruptly as a crash.
         marker = snapshot.parts(phase_dir) / "part-000001.parquet"
@@ -63,7 +41,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_crawl(tmp_path: Path, phas
         assert read_manifest(snapshot)["status"] == "running"
         assert not snapshot.cards.exists()
 
-        resumed = _cli(data_dir, sim.url, "--resume")
+        resumed = cli_crawl(data_dir, sim.url, "--resume")
         out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err.decode()
     assert "snapshot s1 complete" in out.decode()
@@ -77,7 +55,7 @@ def test_resume_before_the_first_checkpoint_still_reuses_the_previous_snapshot(t
         crawl(sim.url, tmp_path, snapshot="first")
         # The first listing page takes long enough for the kill to come before any checkpoint.
         sim.latency_s = 5.0
-        proc = _cli(tmp_path, sim.url, "--snapshot", "second")
+        proc = cli_crawl(tmp_path, sim.url, "--snapshot", "second")
         snapshot = DataDir(tmp_path).snapshot("second")
         deadline = time.monotonic() + 30
         while read_manifest(snapshot) is None and time.monotonic() < deadline and proc.poll() is None:
@@ -89,7 +67,7 @@ def test_resume_before_the_first_checkpoint_still_reuses_the_previous_snapshot(t
 
         sim.latency_s = 0.0
         sim.reset_counters()
-        resumed = _cli(tmp_path, sim.url, "--resume", "--snapshot", "second")
+        resumed = cli_crawl(tmp_path, sim.url, "--resume", "--snapshot", "second")
         _, err = resumed.communicate(timeout=120)
         card_requests = sim.counters["resolvers"]
     assert resumed.returncode == 0, err.decode()
@@ -162,7 +140,7 @@ def test_listing_page_size_shrinks_on_timeouts_and_grows_back(
         faulty = crawl(sim.url, tmp_path / "faulty", cards=False)
     sizes = [
         int(dict(parse_qsl(urlsplit(r["url"]).query))["limit"])
-        for r in read_archive(faulty.snapshot.raw, "listing")
+        for r in read_archive(faulty.snapshot, "listing")
     ]
     assert faulty.counts["failures"].get("timeout", 0) > 0
     assert min(sizes) < 1000, sizes

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import gzip
+import heapq
 import json
-import time
+import math
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
+
+import pytest
 
 from pipeline.crawl.authors import overview_url
 from pipeline.crawl.cards import README_CAP_BYTES, card_url, decode_readme, repo_path
 from pipeline.hub.client import RetryPolicy
-from pipeline.hub.ratelimit import Pacer, RateLimitInfo, parse_rate_limit
+from pipeline.hub.ratelimit import Pacer, RateLimitInfo, Ticket, parse_rate_limit
 from pipeline.hub.records import lists_readme, model_row
+from pipeline.hub.responses import public_url
 from pipeline.schemas import table_from_rows
-from pipeline.store.archive import public_url
 
 NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
 
@@ -29,22 +33,76 @@ def test_rate_limit_headers_are_read() -> None:
     assert parse_rate_limit({"RateLimit": "garbage"}) is None
 
 
-def test_pacer_spreads_the_remaining_quota_over_the_window() -> None:
-    pacer = Pacer(reserve=0)
-    pacer.update(RateLimitInfo("api", remaining=10, reset_s=0.5))
-    started = time.monotonic()
-    for _ in range(10):
+class FakeClock:
+    """Time that passes only when the pacer sleeps or the test says so."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
+def paced_run(quota: int, window_s: int, requests: int, workers: int, start: float) -> tuple[float, int]:
+    """Send `requests` through a pacer to a fixed-window quota with `workers` in flight and 5 ms of
+    latency, on a fake clock; (seconds taken, requests the quota refused)."""
+    latency = 0.005
+    clock = FakeClock(start)
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    pacer.plan(requests)
+    used: Counter[int] = Counter()
+    refused = 0
+    in_flight: list[tuple[float, int, Ticket, RateLimitInfo]] = []
+    for n in range(requests):
+        if len(in_flight) >= workers:
+            clock.now = max(clock.now, in_flight[0][0])
+        while in_flight and in_flight[0][0] <= clock.now:
+            _, _, ticket, info = heapq.heappop(in_flight)
+            pacer.done(ticket, info)
+        ticket = pacer.wait()
+        hit = clock.now + latency / 2
+        window = int(hit // window_s)
+        if used[window] < quota:
+            used[window] += 1
+        else:
+            refused += 1
+        reset = max(1, math.ceil((window + 1) * window_s - hit))  # whole seconds, rounded up
+        info = RateLimitInfo("resolvers", quota - used[window], reset, quota, float(window_s))
+        heapq.heappush(in_flight, (clock.now + latency, n, ticket, info))
+    return clock.now - start, refused
+
+
+@pytest.mark.parametrize(("window_s", "start"), [(2, 0.3), (2, 1.7), (1, 0.5), (300, 17.0)])
+def test_pacer_uses_a_tight_quota_to_the_full_without_tripping_it(window_s: int, start: float) -> None:
+    quota, requests = 300, 2838
+    taken, refused = paced_run(quota, window_s, requests, workers=16, start=start)
+    assert refused == 0
+    # The whole crawl may not take longer than the quota allows, less 10%, plus the window it began in.
+    assert taken <= (requests / quota * window_s) / 0.9 + window_s - start % window_s
+
+
+def test_pacer_takes_no_count_from_a_response_older_than_its_estimate() -> None:
+    clock = FakeClock()
+    pacer = Pacer(reserve=0, clock=clock, sleep=clock.sleep)
+    first, second = pacer.wait(), pacer.wait()
+    pacer.done(second, RateLimitInfo("api", remaining=8, reset_s=10.0))
+    # The first request's answer arrives late, counted before the second; it must not raise the estimate.
+    pacer.done(first, RateLimitInfo("api", remaining=12, reset_s=10.0))
+    for _ in range(8):
         pacer.wait()
-    # Ten requests over half a second: the tenth may not go before ~0.45 s.
-    assert time.monotonic() - started >= 0.4
+    # Eight requests left over ten seconds: the eighth goes at 7 x 10/8 s, not sooner.
+    assert clock.now == pytest.approx(7 * 10 / 8)
 
 
 def test_pacer_pause_holds_senders_back() -> None:
-    pacer = Pacer()
+    clock = FakeClock()
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     pacer.pause(0.3)
-    started = time.monotonic()
     pacer.wait()
-    assert time.monotonic() - started >= 0.25
+    assert clock.now == pytest.approx(0.3)
 
 
 def test_model_row_coerces_wrong_types_to_null() -> None:
@@ -136,19 +194,17 @@ def test_backoff_stays_capped_after_very_many_tries() -> None:
 
 
 def test_pacer_sends_planned_work_at_once_when_it_fits_the_quota() -> None:
-    spread, planned = Pacer(reserve=0), Pacer(reserve=0)
-    for pacer in (spread, planned):
-        pacer.update(RateLimitInfo("resolvers", remaining=100, reset_s=10.0))
-    planned.plan(10)
-    started = time.monotonic()
-    for _ in range(10):
-        planned.wait()
-    assert time.monotonic() - started < 0.5
+    clocks = {"spread": FakeClock(), "planned": FakeClock()}
+    for name, clock in clocks.items():
+        pacer = Pacer(reserve=0, clock=clock, sleep=clock.sleep)
+        pacer.done(pacer.wait(), RateLimitInfo("resolvers", remaining=100, reset_s=10.0))
+        if name == "planned":
+            pacer.plan(10)
+        for _ in range(10):
+            pacer.wait()
+    assert clocks["planned"].now == 0.0
     # Without a plan the same ten requests are spread: one every 10 s / 100.
-    started = time.monotonic()
-    for _ in range(10):
-        spread.wait()
-    assert time.monotonic() - started >= 0.85
+    assert clocks["spread"].now == pytest.approx(9 * 10.0 / 100)
 
 
 def test_odd_namespaces_never_become_other_paths() -> None:

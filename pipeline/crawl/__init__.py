@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import Counter
@@ -17,10 +18,11 @@ from pipeline.crawl.listing import crawl_listing
 from pipeline.crawl.params import CrawlParams
 from pipeline.crawl.reuse import PreviousCards
 from pipeline.crawl.state import CrawlState, versions, write_manifest
-from pipeline.errors import SnapshotError
+from pipeline.errors import SnapshotError, StorageError
 from pipeline.hub.client import DEFAULT_ENDPOINT, HubClient, utc_now
 from pipeline.hub.records import lists_readme
-from pipeline.store.archive import public_url
+from pipeline.hub.responses import public_url
+from pipeline.store.files import storage_errors
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.parts import PartSet
 from pipeline.store.snapshot import list_snapshots, read_manifest
@@ -170,8 +172,10 @@ def run_crawl(
         if data.snapshot(snapshot_id).dir.exists():
             raise SnapshotError(f"snapshot {snapshot_id!r} exists; continue it with --resume")
     snapshot = data.snapshot(snapshot_id)
-    snapshot.dir.mkdir(parents=True, exist_ok=True)
+    with storage_errors(snapshot.dir):
+        snapshot.dir.mkdir(parents=True, exist_ok=True)
     state = CrawlState.load(snapshot)
+    state.roll_back_damaged_parts(snapshot)
     if not resume:
         wants_previous = params.cards or params.authors
         state.since = _previous_snapshot(data, since, snapshot_id) if wants_previous else None
@@ -217,15 +221,19 @@ def run_crawl(
         if params.authors and not snapshot.authors.exists():
             crawl_authors(client, snapshot, earlier, params.workers)
     except BaseException as exc:
-        # Whatever stopped the crawl, what was committed stays resumable and the manifest says so.
-        checkpoint()
-        write_manifest(
-            snapshot,
-            status="partial",
-            finished_at=utc_now().isoformat(),
-            error=str(exc) or type(exc).__name__,
-            counts={"requests": _merged_requests(state.requests, client)},
-        )
+        # Whatever stopped the crawl, what was committed stays resumable and the manifest says so;
+        # on a full or read-only disk that record may not be writable either, and the journal suffices.
+        with contextlib.suppress(StorageError):
+            checkpoint()
+            write_manifest(
+                snapshot,
+                status="partial",
+                finished_at=utc_now().isoformat(),
+                error=str(exc) or type(exc).__name__,
+                counts={"requests": _merged_requests(state.requests, client)},
+            )
+        if isinstance(exc, StorageError):
+            raise StorageError(f"{exc}, then continue with `hubmine crawl --resume`") from exc
         raise
     finally:
         client.close()

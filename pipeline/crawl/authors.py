@@ -15,11 +15,14 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from pipeline.crawl.cards import ordered_map, path_segment
+from pipeline.crawl.replay import replayed
 from pipeline.errors import HubResponseError
 from pipeline.hub.client import BadBody, HubClient, Response, utc_now
+from pipeline.hub.responses import ResponseSink
 from pipeline.schemas import table_from_rows
-from pipeline.store.archive import RawArchive
+from pipeline.store.archive import write_raw_part
 from pipeline.store.files import write_parquet
+from pipeline.store.journal import Journal
 from pipeline.store.layout import Snapshot
 
 KNOWN_KINDS = frozenset({"organization", "user"})
@@ -52,7 +55,7 @@ def _check_profile(response: Response) -> None:
         raise BadBody(f"organization overview for {response.url} is not a JSON object")
 
 
-def fetch_author(client: HubClient, archive: RawArchive, name: str) -> dict[str, Any]:
+def fetch_author(client: HubClient, archive: ResponseSink, name: str) -> dict[str, Any]:
     try:
         response = client.get(
             overview_url(client.endpoint, name), bucket="api", archive=archive, check=_check_profile
@@ -87,24 +90,35 @@ def previous_authors(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def crawl_authors(client: HubClient, snapshot: Snapshot, previous: Snapshot | None, workers: int) -> None:
-    """Write `authors.parquet` for every namespace of `models.parquet` (the whole phase reruns on resume)."""
-    known = previous_authors(previous.authors) if previous else {}
-    archive = RawArchive(snapshot.raw, "authors", 0)
+    """Write `authors.parquet` for every namespace of `models.parquet`.
 
-    def work(name: str) -> dict[str, Any]:
+    The phase is one part: a resumed crawl runs it again, replaying the responses the journal holds.
+    """
+    known = previous_authors(previous.authors) if previous else {}
+    journal = Journal(snapshot.journal("authors"), committed=0)
+
+    def work(item: tuple[int, str]) -> dict[str, Any]:
+        seq, name = item
         if name in known:
             return {**known[name], "reused": True}
-        return fetch_author(client, archive, name)
+        response = replayed(journal, seq, (name,), check=_check_profile)
+        if response is not None:
+            return author_row(name, response)
+        return fetch_author(client, journal.recorder(seq, (name,)), name)
 
     names = distinct_authors(snapshot.models)
     client.pacer("api").plan(sum(1 for name in names if name not in known))
     rows = []
-    with (
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="author") as pool,
-        tqdm(total=len(names), unit="author", desc="authors", mininterval=1, delay=1) as bar,
-    ):
-        for row in ordered_map(pool, work, names, window=workers * 4):
-            rows.append(row)
-            bar.update(1)
-    write_parquet(snapshot.authors, table_from_rows("authors", rows))
-    archive.close(keep=True)
+    try:
+        with (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="author") as pool,
+            tqdm(total=len(names), unit="author", desc="authors", mininterval=1, delay=1) as bar,
+        ):
+            for row in ordered_map(pool, work, enumerate(names), window=workers * 4):
+                rows.append(row)
+                bar.update(1)
+        write_raw_part(snapshot, "authors", 0, journal.records_before(len(names)))
+        write_parquet(snapshot.authors, table_from_rows("authors", rows))
+    finally:
+        journal.close()
+    journal.remove()

@@ -2,13 +2,14 @@
 
 Cards are fetched concurrently over the client's connection pool but committed in listing order,
 one Parquet part per `CARD_PART_ROWS` models, so a resumed crawl knows exactly where it stopped
-and its tables equal those of an uninterrupted crawl.
+and its tables equal those of an uninterrupted crawl. Every response reaches the journal as it
+arrives, so a resumed crawl replays the cards fetched after the last commit instead of asking again.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,16 @@ from urllib.parse import quote
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from pipeline.crawl.replay import replayed
 from pipeline.crawl.reuse import PreviousCards
 from pipeline.crawl.state import CrawlState
 from pipeline.errors import HubResponseError, one_line
 from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.records import lists_readme
+from pipeline.hub.responses import ResponseSink
 from pipeline.schemas import table_from_rows
-from pipeline.store.archive import RawArchive, RecordBuffer
+from pipeline.store.archive import drop_raw_beyond, write_raw_part
+from pipeline.store.journal import Journal
 from pipeline.store.layout import Snapshot
 from pipeline.store.parts import PartSet
 
@@ -94,9 +98,7 @@ def card_row(model_id: str, sha: str | None, response: Response) -> dict[str, An
     return row
 
 
-def fetch_card(
-    client: HubClient, archive: RawArchive | RecordBuffer, model_id: str, sha: str | None
-) -> dict[str, Any]:
+def fetch_card(client: HubClient, archive: ResponseSink, model_id: str, sha: str | None) -> dict[str, Any]:
     try:
         response = client.get(
             card_url(client.endpoint, model_id, sha),
@@ -173,26 +175,33 @@ def crawl_cards(
     models_path = snapshot.models
     parts = PartSet(snapshot.parts("cards"), "cards")
     parts.drop_beyond(state.card_parts)
-    archive = RawArchive(snapshot.raw, "cards", state.card_parts)
-    todo = (c for i, c in enumerate(candidates(models_path)) if i >= state.cards_done)
+    drop_raw_beyond(snapshot, "cards", state.card_parts)
+    journal = Journal(snapshot.journal("cards"), committed=state.cards_done)
+    # A candidate's position among all candidates orders its journal entries as its row.
+    todo = ((i, c) for i, c in enumerate(candidates(models_path)) if i >= state.cards_done)
 
-    def work(candidate: Candidate) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
+    def work(item: tuple[int, Candidate]) -> dict[str, Any]:
+        seq, candidate = item
         earlier = previous.reusable(candidate.model_id, candidate.sha) if previous else None
         if earlier is not None:
-            return reused_row(earlier), []
-        # Work runs ahead of the commits: its responses reach the archive with its row, so each
-        # archive file holds exactly the responses of its part.
-        responses = RecordBuffer()
-        return fetch_card(client, responses, candidate.model_id, candidate.sha), responses.records
+            return reused_row(earlier)
+        key = (candidate.model_id, candidate.sha)
+        response = replayed(journal, seq, key)
+        if response is not None:
+            return card_row(candidate.model_id, candidate.sha, response)
+        return fetch_card(client, journal.recorder(seq, key), candidate.model_id, candidate.sha)
 
     block: list[dict[str, Any]] = []
 
     def commit() -> None:
+        done = state.cards_done + len(block)
         parts.write(state.card_parts, table_from_rows("cards", block))
-        archive.rotate(state.card_parts + 1)
+        write_raw_part(snapshot, "cards", state.card_parts, journal.records_before(done))
         state.card_parts += 1
-        state.cards_done += len(block)
+        state.cards_done = done
         checkpoint()
+        # Only once the checkpoint counts the part: a kill before leaves its responses to replay.
+        journal.forget_before(done)
         block.clear()
 
     total, to_fetch = count_work(models_path, state.cards_done, previous)
@@ -201,9 +210,7 @@ def crawl_cards(
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="card") as pool:
             try:
-                for row, records in ordered_map(pool, work, todo, window=workers * 4):
-                    for record in records:
-                        archive.write(record)
+                for row in ordered_map(pool, work, todo, window=workers * 4):
                     block.append(row)
                     bar.update(1)
                     if len(block) >= CARD_PART_ROWS:
@@ -215,7 +222,8 @@ def crawl_cards(
             if block:
                 commit()
     finally:
-        archive.close()
+        journal.close()
         bar.close()
+    journal.remove()
     state.cards_finished = True
     checkpoint()

@@ -11,12 +11,15 @@ from requests.utils import parse_header_links
 from tqdm import tqdm
 
 from pipeline.crawl.params import CrawlParams
+from pipeline.crawl.replay import replayed
 from pipeline.crawl.state import CrawlState
 from pipeline.errors import HubAuthError, HubResponseError
 from pipeline.hub.client import BadBody, HubClient, Response
 from pipeline.hub.records import LISTING_EXPAND, model_id_of, model_row
+from pipeline.hub.responses import public_url
 from pipeline.schemas import table_from_rows
-from pipeline.store.archive import RawArchive, public_url
+from pipeline.store.archive import drop_raw_beyond, write_raw_part
+from pipeline.store.journal import Journal
 from pipeline.store.layout import Snapshot
 from pipeline.store.parts import PartSet
 
@@ -104,7 +107,9 @@ def crawl_listing(
     """List models page by page until the listing (or `--limit`) ends, committing a part per page."""
     parts = PartSet(snapshot.parts("models"), "models")
     parts.drop_beyond(state.listing_parts)
-    archive = RawArchive(snapshot.raw, "listing", state.listing_parts)
+    drop_raw_beyond(snapshot, "listing", state.listing_parts)
+    # A page's part number orders its journal entries; the URL asked for names the request.
+    journal = Journal(snapshot.journal("listing"), committed=state.listing_parts)
     page_size = PageSize()
     # After the first committed page, no next URL means the listing has ended, not that it never began.
     url = state.next_url if state.listing_parts else first_page_url(client.endpoint, params)
@@ -113,27 +118,32 @@ def crawl_listing(
     bar = tqdm(total=params.limit, initial=state.listed, unit="model", desc="models", mininterval=1, delay=1)
     try:
         while url and remaining() > 0:
-            response = client.get(
-                lambda page_url=url: with_limit(page_url, min(page_size.value, remaining())),
-                bucket="api",
-                archive=archive,
-                check=_check_page,
-                on_retry=page_size.shrink,
-            )
+            page = state.listing_parts
+            response = replayed(journal, page, (url,), check=_check_page)
+            if response is None:
+                response = client.get(
+                    lambda page_url=url: with_limit(page_url, min(page_size.value, remaining())),
+                    bucket="api",
+                    archive=journal.recorder(page, (url,)),
+                    check=_check_page,
+                    on_retry=page_size.shrink,
+                )
             raise_for_listing(response, has_token)
             entries = response.json[: remaining()]
             rows = [model_row(e, response.fetched_at) for e in entries if model_id_of(e) is not None]
-            parts.write(state.listing_parts, table_from_rows("models", rows))
-            archive.rotate(state.listing_parts + 1)
+            parts.write(page, table_from_rows("models", rows))
+            write_raw_part(snapshot, "listing", page, journal.records_before(page + 1))
             url = next_page_url(response) if entries else None
             state.listing_parts += 1
             state.listed += len(entries)
             state.next_url = url
             checkpoint()
+            journal.forget_before(state.listing_parts)
             page_size.succeeded()
             bar.update(len(entries))
     finally:
-        archive.close()
+        journal.close()
         bar.close()
+    journal.remove()
     state.listing_done = True
     checkpoint()

@@ -11,6 +11,7 @@ from typing import Any
 from pipeline import __version__
 from pipeline.store.files import write_json
 from pipeline.store.layout import Snapshot
+from pipeline.store.parts import PartSet
 from pipeline.store.snapshot import read_manifest
 
 
@@ -39,6 +40,18 @@ class CrawlState:
     def save(self, snapshot: Snapshot, requests: dict[str, int]) -> None:
         """Write the checkpoint with `requests`, the tallies of this and earlier runs."""
         write_json(snapshot.state, {**asdict(self), "requests": requests})
+
+    def roll_back_damaged_parts(self, snapshot: Snapshot) -> None:
+        """Count only the committed parts that still read: a damaged one is done again, and all after it."""
+        if not snapshot.models.exists():
+            good = PartSet(snapshot.parts("models"), "models").readable_rows(self.listing_parts)
+            if len(good) < self.listing_parts:
+                # The link to the page after the last good one went with the damaged part: list again.
+                self.listing_parts, self.listed, self.next_url, self.listing_done = 0, 0, None, False
+        if not snapshot.cards.exists():
+            good = PartSet(snapshot.parts("cards"), "cards").readable_rows(self.card_parts)
+            if len(good) < self.card_parts:
+                self.card_parts, self.cards_done, self.cards_finished = len(good), sum(good), False
 
 
 def versions() -> dict[str, str]:

@@ -21,17 +21,23 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 
 from pipeline import __version__
 from pipeline.errors import HubResponseError, HubUnreachable
 from pipeline.hub.ratelimit import Pacer, parse_rate_limit
-from pipeline.store.archive import RawArchive, RecordBuffer, public_url, response_record
+from pipeline.hub.responses import ResponseSink, public_url, record_body, response_record
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
 
 class BadBody(ValueError):
     """A 200 response whose body cannot be used (cut or malformed); worth another try."""
+
+
+def is_retried(status: int) -> bool:
+    """Whether the client asks again after a response with this status, rather than returning it."""
+    return status == 429 or status >= 500
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,18 @@ class Response:
     body: bytes
     fetched_at: datetime
     truncated: bool = False
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Response:
+        """The response a raw record was made from, as far as the record keeps it (its headers)."""
+        return cls(
+            url=str(record["url"]),
+            status=int(record["status"]),
+            headers=CaseInsensitiveDict(record.get("headers") or {}),
+            body=record_body(record),
+            fetched_at=datetime.fromisoformat(record["fetched_at"]),
+            truncated=bool(record.get("truncated")),
+        )
 
     @cached_property
     def json(self) -> Any:
@@ -116,7 +134,6 @@ class HubClient:
         if token:
             self._session.headers["Authorization"] = f"Bearer {token}"
         self._pacers: dict[str, Pacer] = {}
-        self._pacer_reserve = concurrency
         self._pacers_lock = threading.Lock()
         self._reached = threading.Event()
 
@@ -126,7 +143,7 @@ class HubClient:
     def pacer(self, bucket: str) -> Pacer:
         with self._pacers_lock:
             if bucket not in self._pacers:
-                self._pacers[bucket] = Pacer(reserve=self._pacer_reserve)
+                self._pacers[bucket] = Pacer()
             return self._pacers[bucket]
 
     def get(
@@ -134,7 +151,7 @@ class HubClient:
         url: str | Callable[[], str],
         *,
         bucket: str,
-        archive: RawArchive | RecordBuffer | None = None,
+        archive: ResponseSink | None = None,
         max_bytes: int | None = None,
         check: Callable[[Response], object] | None = None,
         on_retry: Callable[[str], None] | None = None,
@@ -144,17 +161,21 @@ class HubClient:
         while True:
             attempt += 1
             target = url() if callable(url) else url
-            self.pacer(bucket).wait()
+            pacer = self.pacer(bucket)
+            ticket = pacer.wait()
             self.stats.add(f"requests.{bucket}")
             try:
                 response = self._send(target, max_bytes)
             except requests.RequestException as exc:
+                pacer.done(ticket, None)
                 reason = _transport_reason(exc)
                 self.stats.add(f"failures.{reason}")
                 if not self._reached.is_set() and isinstance(exc, requests.ConnectionError) and attempt >= 2:
                     raise HubUnreachable(f"cannot reach {self.endpoint}: {_connection_cause(exc)}") from None
                 self._retry_or_raise(attempt, reason, f"{reason} on {public_url(target)}", None, on_retry)
                 continue
+            # The response tells about the quota this request counted against, whatever its name.
+            pacer.done(ticket, parse_rate_limit(response.headers))
             self._reached.set()
             if archive is not None:
                 archive.write(
@@ -165,16 +186,14 @@ class HubClient:
                         response.body,
                         response.fetched_at.isoformat(),
                         attempt,
+                        response.truncated,
                     )
                 )
             self.stats.add(f"status.{response.status}")
-            limit = parse_rate_limit(response.headers)
-            if limit is not None:
-                self.pacer(limit.bucket).update(limit)
-            if response.status == 429 or response.status >= 500:
+            if is_retried(response.status):
                 retry_after = _retry_after(response.headers)
                 if response.status == 429 and retry_after is not None:
-                    self.pacer(bucket).pause(retry_after)
+                    pacer.pause(retry_after)
                 reason = "429" if response.status == 429 else "5xx"
                 self._retry_or_raise(
                     attempt,

@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.errors import StorageError
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+@contextmanager
+def storage_errors(path: Path) -> Iterator[None]:
+    """Turn a write of `path` refused for space or permission into a `StorageError` that says what to do."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _FULL:
+            fix = "free space on its disk"
+        elif exc.errno in _NOT_WRITABLE:
+            fix = "make the data directory writable"
+        else:
+            raise
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}; {fix}") from exc
+
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary sibling of `path`; on success it is fsynced and renamed onto `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        with storage_errors(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            yield tmp
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        # Best effort: on a read-only disk the leftover cannot go either, and must not hide why.
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 @contextmanager

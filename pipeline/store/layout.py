@@ -67,6 +67,18 @@ class Snapshot:
         """The raw archive: every Hub response as received."""
         return self.dir / "raw"
 
+    def raw_part(self, kind: str, part: int) -> Path:
+        """The raw responses of one committed part of `kind` (`listing`, `cards`, `authors`)."""
+        return self.raw / f"{kind}-{part:06d}.jsonl.gz"
+
+    def raw_parts(self, kind: str) -> list[Path]:
+        """Every committed raw archive file of `kind`, in part order."""
+        return sorted(self.raw.glob(f"{kind}-[0-9]*.jsonl.gz"))
+
+    def journal(self, kind: str) -> Path:
+        """Responses of `kind` not yet in a committed part, appended as they arrive."""
+        return self.raw / f"journal-{kind}.jsonl.gz"
+
     @property
     def parts_root(self) -> Path:
         return self.dir / "parts"

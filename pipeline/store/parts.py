@@ -1,7 +1,8 @@
 """A table written in numbered parts while a crawl runs, merged into one Parquet file when it ends.
 
 Parts are committed atomically and in order; the crawl's checkpoint counts committed parts, so a
-part beyond the checkpoint (written just before a kill) is simply written again on resume.
+part beyond the checkpoint (written just before a kill) is simply written again on resume, and so
+is a committed part that no longer reads, with every part after it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ class PartSet:
         for child in self.directory.iterdir():
             if child.name not in keep:
                 child.unlink()
+
+    def readable_rows(self, count: int) -> list[int]:
+        """Row counts of parts 0..count-1, up to the first one that cannot be read (cut or garbled)."""
+        rows = []
+        for path in self.paths(count):
+            try:
+                rows.append(pq.ParquetFile(path).metadata.num_rows)
+            except (OSError, pa.ArrowException):
+                break
+        return rows
 
     def iter_batches(self, count: int, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
         for path in self.paths(count):

@@ -1,0 +1,178 @@
+"""A crawl stopped mid-cards (killed, its files damaged, its disk full) resumes without asking again for
+what it had received, and ends with the tables of an uninterrupted crawl."""
+
+from __future__ import annotations
+
+import errno
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from crawl_helpers import assert_same_tables, cli_crawl, crawl
+from typer.testing import CliRunner
+
+from hubsim import HubSimulator, Registry
+from pipeline.cli import app
+from pipeline.crawl import CrawlParams, run_crawl
+from pipeline.crawl.cards import CARD_PART_ROWS
+from pipeline.crawl.state import CrawlState
+from pipeline.errors import StorageError
+from pipeline.store import files
+from pipeline.store.journal import Journal
+from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.snapshot import read_manifest
+
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
+WORKERS = 4
+
+
+def kill_mid_cards(sim: HubSimulator, data_dir: Path, after_requests: int) -> Snapshot:
+    """Start a crawl in a child process and SIGKILL it once it has asked for `after_requests` READMEs."""
+    proc = cli_crawl(data_dir, sim.url, "--snapshot", "s1", "--workers", str(WORKERS))
+    # A safety net only: the kill waits on the request count, whatever the machine's speed.
+    deadline = time.monotonic() + 120
+    while sim.counters["resolvers"] < after_requests and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert sim.counters["resolvers"] >= after_requests
+    return DataDir(data_dir).snapshot("s1")
+
+
+def resume(sim: HubSimulator, data_dir: Path) -> None:
+    resumed = cli_crawl(data_dir, sim.url, "--resume")
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err.decode()
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_asks_for_no_readme_it_had_received(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=3000, seed=11)
+    with HubSimulator(registry, latency_s=0.002) as sim:
+        clean = crawl(sim.url, tmp_path / "clean", workers=WORKERS)
+        readmes = clean.counts["cards_asked"]
+        sim.reset_counters()
+        snapshot = kill_mid_cards(sim, tmp_path / "killed", after_requests=CARD_PART_ROWS * 3 // 2)
+        asked_before_kill = sim.counters["resolvers"]
+        committed = CrawlState.load(snapshot).cards_done
+        resume(sim, tmp_path / "killed")
+        asked = sim.counters["resolvers"]
+    # The kill left received cards that no part held yet; the resumed crawl replayed them.
+    assert asked_before_kill > committed + WORKERS
+    # Only requests in flight at the kill (one per worker at most) are asked again.
+    assert asked <= readmes + WORKERS
+    assert read_manifest(snapshot)["status"] == "complete"
+    assert not snapshot.journal("cards").exists()
+    assert_same_tables(clean.snapshot, snapshot)
+
+
+@pytest.mark.slow
+def test_damaged_journal_tail_and_parts_are_fetched_again(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=2600, seed=12)
+    with HubSimulator(registry, latency_s=0.002) as sim:
+        clean = crawl(sim.url, tmp_path / "clean", workers=WORKERS)
+        readmes = clean.counts["cards_asked"]
+        sim.reset_counters()
+        snapshot = kill_mid_cards(sim, tmp_path / "killed", after_requests=CARD_PART_ROWS * 3 // 2)
+        state = CrawlState.load(snapshot)
+        assert state.card_parts >= 1
+        # What a kill or a failing disk can leave: the journal's last entry cut in half and followed
+        # by garbage, the first committed part cut short, and a half-written part beyond the checkpoint.
+        journal = snapshot.journal("cards")
+        data = journal.read_bytes()
+        journal.write_bytes(data[: len(data) - 40] + b"\x1f\x8b garbage")
+        committed_part = snapshot.parts("cards") / "part-000000.parquet"
+        committed_part.write_bytes(committed_part.read_bytes()[:-100])
+        (snapshot.parts("cards") / f"part-{state.card_parts:06d}.parquet").write_bytes(b"PAR1 cut")
+        asked_before = sim.counters["resolvers"]
+        resume(sim, tmp_path / "killed")
+        asked_on_resume = sim.counters["resolvers"] - asked_before
+    # The damaged part's cards are asked for again; the journal's whole entries are not.
+    assert asked_on_resume >= CARD_PART_ROWS
+    assert asked_before + asked_on_resume <= readmes + CARD_PART_ROWS + WORKERS + 1
+    assert read_manifest(snapshot)["status"] == "complete"
+    assert_same_tables(clean.snapshot, snapshot)
+
+
+def test_a_cut_journal_keeps_its_whole_entries(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl.gz"
+    journal = Journal(path, committed=0)
+    for seq in range(5):
+        journal.recorder(seq, (f"m{seq}", "sha")).write({"status": 200, "body": "x" * 100 * seq})
+    journal.close()
+    path.write_bytes(path.read_bytes()[:-7])
+    reopened = Journal(path, committed=1)
+    assert reopened.last_record(0, ("m0", "sha")) is None  # committed: dropped
+    assert [reopened.last_record(seq, (f"m{seq}", "sha")) is not None for seq in range(1, 5)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert reopened.last_record(1, ("other", "sha")) is None  # a replay answers only its own request
+    assert [r["body"] for r in reopened.records_before(4)] == ["x" * 100, "x" * 200, "x" * 300]
+    reopened.close()
+
+
+def fail_after(calls: int, real: Callable[..., Any]) -> Callable[..., Any]:
+    """`real`, until it has been called `calls` times; then a full disk."""
+    count = 0
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        nonlocal count
+        count += 1
+        if count > calls:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    return failing
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("writer", ["journal", "part"])
+def test_a_full_disk_stops_the_crawl_in_one_line_and_resume_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
+) -> None:
+    registry = Registry.synthetic(n=2600, seed=14)
+    with HubSimulator(registry) as sim:
+        clean = crawl(sim.url, tmp_path / "clean", workers=WORKERS)
+        readmes = clean.counts["cards_asked"]
+        sim.reset_counters()
+        with monkeypatch.context() as patch:
+            if writer == "journal":
+                # The listing's three pages, then half the cards.
+                patch.setattr(Journal, "_append", fail_after(3 + readmes // 2, Journal._append))
+            else:
+                # Three listing parts, then the first card part; the second does not fit.
+                patch.setattr(files.pq, "write_table", fail_after(4, files.pq.write_table))
+            patch.setenv("HF_ENDPOINT", sim.url)
+            args = ["--data-dir", str(tmp_path / "full"), "--snapshot", "s1", "--workers", str(WORKERS)]
+            result = CliRunner().invoke(app, ["crawl", *args])
+        assert result.exit_code == 1
+        # Progress bars aside, the error is one line.
+        assert "Traceback" not in result.stderr
+        message = result.stderr.strip().splitlines()[-1]
+        assert message.startswith("hubmine: error: cannot write ")
+        assert "No space left on device" in message and "free space" in message
+        assert "hubmine crawl --resume" in message and str(tmp_path / "full") in message
+        assert isinstance(result.exception, SystemExit)
+        snapshot = DataDir(tmp_path / "full").snapshot("s1")
+        resumed = run_crawl(tmp_path / "full", CrawlParams(), snapshot_id="s1", resume=True, endpoint=sim.url)
+        asked = sim.counters["resolvers"]
+    assert resumed.status == "complete"
+    # Whatever was received before the disk filled up is not asked for again.
+    assert asked <= readmes + WORKERS
+    assert_same_tables(clean.snapshot, snapshot)
+
+
+def test_storage_errors_name_the_path_and_the_fix(tmp_path: Path) -> None:
+    for code, fix in ((errno.ENOSPC, "free space"), (errno.EROFS, "writable"), (errno.EACCES, "writable")):
+        with pytest.raises(StorageError) as err, files.storage_errors(tmp_path / "x"):
+            raise OSError(code, "refused")
+        assert str(tmp_path / "x") in str(err.value) and fix in str(err.value)
+    with pytest.raises(FileNotFoundError), files.storage_errors(tmp_path / "x"):
+        raise FileNotFoundError(errno.ENOENT, "not a write failure")
