@@ -1,6 +1,6 @@
 """Crawl benchmarks against the Hub simulator, each figure a ratio or count measured in this one run.
 
-    python -m bench.crawl_bench [--quick] [metadata cards quota recrawl faults]
+    python -m bench.crawl_bench [--quick] [metadata cards quota tight recrawl faults sigkill]
 
 Prints a Markdown table (for docs/benchmarks.md) and writes bench/results/crawl.json.
 """
@@ -122,25 +122,82 @@ def bench_cards(n: int, work: Path, latency_s: float = 0.02) -> dict[str, Any]:
     }
 
 
-def bench_quota(n: int, work: Path, window_s: float) -> dict[str, Any]:
-    """Anonymous quotas (500 API / 3,000 resolver calls per window), window scaled down."""
+def bench_quota(n: int, work: Path, window_s: float, resolvers: int = 3000) -> dict[str, Any]:
+    """Cards under a resolver quota (the Hub's anonymous one: 3,000 calls per window), window scaled down."""
     registry = Registry.synthetic(n=n, seed=3)
-    quotas = Quotas(api=500, resolvers=3000, window_s=window_s)
+    quotas = Quotas(api=500, resolvers=resolvers, window_s=window_s)
     with HubSimulator(registry, quotas=quotas) as sim:
         result, elapsed = _crawl(sim.url, work, workers=32)
         throttled = sim.counters["429"]
-        resolvers = sim.counters["resolvers"]
-    quota_rate = 3000 / window_s
-    rate = resolvers / elapsed
+        calls = sim.counters["resolvers"]
+    quota_rate = resolvers / window_s
+    rate = calls / elapsed
     return {
         "models": n,
-        "resolver_requests": resolvers,
+        "quota": f"{resolvers} resolver calls / {window_s:g} s",
+        "resolver_requests": calls,
         "responses_429": throttled,
         "seconds": round(elapsed, 1),
+        "ideal_s": round(calls / quota_rate, 1),
         "resolver_rate_per_s": round(rate),
         "quota_rate_per_s": round(quota_rate),
         "rate_vs_quota": round(rate / quota_rate, 3),
         "status": result.status,
+    }
+
+
+def bench_sigkill(n: int, work: Path, workers: int = 16, kill_at: float = 0.4) -> dict[str, Any]:
+    """SIGKILL a child crawl once it has asked for `kill_at` of the READMEs, then `--resume` it."""
+    registry = Registry.synthetic(n=n, seed=8)
+    with HubSimulator(registry, latency_s=0.005) as sim:
+        clean, _ = _crawl(sim.url, work / "clean", workers=workers)
+        readmes = clean.counts["cards_asked"]
+        sim.reset_counters()
+        data_dir = work / "killed"
+        env = {**_env(sim.url, str(work / "cache")), "HUBMINE_BACKOFF_S": "0.05"}
+        args = [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "crawl",
+            "--data-dir",
+            str(data_dir),
+            "--workers",
+            str(workers),
+        ]
+        child = subprocess.Popen(
+            [*args, "--snapshot", "s1"],
+            cwd=REPO_ROOT,
+            env=env,
+            stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 600
+        while (
+            sim.counters["resolvers"] < kill_at * readmes
+            and child.poll() is None
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.002)
+        child.kill()
+        child.wait()
+        before_kill = sim.counters["resolvers"]
+        subprocess.run([*args, "--resume"], cwd=REPO_ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        both_runs = sim.counters["resolvers"]
+    resumed = DataDir(data_dir).snapshot("s1")
+    same = all(
+        _rows(clean.snapshot.table(name)) == _rows(resumed.table(name)) for name in ("models", "cards")
+    )
+    return {
+        "models": n,
+        "readmes": readmes,
+        "workers": workers,
+        "requests_before_kill": before_kill,
+        "requests_after_resume": both_runs - before_kill,
+        "requests_both_runs": both_runs,
+        "bound": readmes + workers,
+        "within_bound": both_runs <= readmes + workers,
+        "tables_equal": same,
     }
 
 
@@ -194,7 +251,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("scenarios", nargs="*", default=["metadata", "cards", "quota", "recrawl", "faults"])
+    parser.add_argument(
+        "scenarios",
+        nargs="*",
+        default=["metadata", "cards", "quota", "tight", "recrawl", "faults", "sigkill"],
+    )
     parser.add_argument("--quick", action="store_true", help="Small sizes, for a smoke run.")
     args = parser.parse_args()
     os.environ.setdefault("HUBMINE_BACKOFF_S", "0.05")
@@ -203,6 +264,8 @@ def main() -> None:
         "metadata": lambda w: bench_metadata(200_000 // scale, w),
         "cards": lambda w: bench_cards(5_000 // scale, w),
         "quota": lambda w: bench_quota(30_000 // scale, w, window_s=5.0),
+        "tight": lambda w: bench_quota(3_000 // scale, w, window_s=2.0, resolvers=300),
+        "sigkill": lambda w: bench_sigkill(3_000 // scale, w),
         "recrawl": lambda w: bench_recrawl(20_000 // scale, w),
         "faults": lambda w: bench_faults(10_000 // scale, w),
     }
