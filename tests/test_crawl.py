@@ -38,11 +38,6 @@ def readme_of(registry: Registry, model_id: str) -> bytes | None:
 pytestmark = pytest.mark.usefixtures("quick_retries")
 
 
-@pytest.fixture(scope="module")
-def sample_registry(hub_sample: Path) -> Registry:
-    return Registry.from_sample(hub_sample / "hub2022-sample")
-
-
 @pytest.mark.slow
 def test_sample_crawl_writes_a_complete_snapshot(sample_registry: Registry, tmp_path: Path) -> None:
     with HubSimulator(sample_registry) as sim:

@@ -130,8 +130,8 @@ def test_model_row_coerces_wrong_types_to_null() -> None:
     table_from_rows("models", [row])
 
 
-def test_real_records_fit_the_models_schema(hub_sample: Path) -> None:
-    with gzip.open(hub_sample / "hub2024-sample" / "models.jsonl.gz", "rt") as handle:
+def test_real_records_fit_the_models_schema(hub2024: Path) -> None:
+    with gzip.open(hub2024 / "models.jsonl.gz", "rt") as handle:
         records = [json.loads(line) for line in handle]
     rows = [model_row(r, NOW) for r in records]
     table = table_from_rows("models", rows)
