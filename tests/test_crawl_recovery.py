@@ -51,12 +51,12 @@ def resume(sim: HubSimulator, data_dir: Path) -> None:
 
 @pytest.mark.slow
 def test_resume_after_sigkill_asks_for_no_readme_it_had_received(tmp_path: Path) -> None:
-    registry = Registry.synthetic(n=3000, seed=11)
+    registry = Registry.synthetic(n=1300, seed=11)
     with HubSimulator(registry, latency_s=0.002) as sim:
         clean = crawl(sim.url, tmp_path / "clean", workers=WORKERS)
         readmes = clean.counts["cards_asked"]
         sim.reset_counters()
-        snapshot = kill_mid_cards(sim, tmp_path / "killed", after_requests=CARD_PART_ROWS * 3 // 2)
+        snapshot = kill_mid_cards(sim, tmp_path / "killed", after_requests=CARD_PART_ROWS + 100)
         asked_before_kill = sim.counters["resolvers"]
         committed = CrawlState.load(snapshot).cards_done
         resume(sim, tmp_path / "killed")
@@ -72,12 +72,12 @@ def test_resume_after_sigkill_asks_for_no_readme_it_had_received(tmp_path: Path)
 
 @pytest.mark.slow
 def test_damaged_journal_tail_and_parts_are_fetched_again(tmp_path: Path) -> None:
-    registry = Registry.synthetic(n=2600, seed=12)
+    registry = Registry.synthetic(n=1300, seed=12)
     with HubSimulator(registry, latency_s=0.002) as sim:
         clean = crawl(sim.url, tmp_path / "clean", workers=WORKERS)
         readmes = clean.counts["cards_asked"]
         sim.reset_counters()
-        snapshot = kill_mid_cards(sim, tmp_path / "killed", after_requests=CARD_PART_ROWS * 3 // 2)
+        snapshot = kill_mid_cards(sim, tmp_path / "killed", after_requests=CARD_PART_ROWS + 100)
         state = CrawlState.load(snapshot)
         assert state.card_parts >= 1
         # What a kill or a failing disk can leave: the journal's last entry cut in half and followed
@@ -137,18 +137,18 @@ def fail_after(calls: int, real: Callable[..., Any]) -> Callable[..., Any]:
 def test_a_full_disk_stops_the_crawl_in_one_line_and_resume_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
 ) -> None:
-    registry = Registry.synthetic(n=2600, seed=14)
+    registry = Registry.synthetic(n=1300, seed=14)
     with HubSimulator(registry) as sim:
         clean = crawl(sim.url, tmp_path / "clean", workers=WORKERS)
         readmes = clean.counts["cards_asked"]
         sim.reset_counters()
         with monkeypatch.context() as patch:
             if writer == "journal":
-                # The listing's three pages, then half the cards.
-                patch.setattr(Journal, "_append", fail_after(3 + readmes // 2, Journal._append))
+                # The listing's two pages, then half the cards.
+                patch.setattr(Journal, "_append", fail_after(2 + readmes // 2, Journal._append))
             else:
-                # Three listing parts, then the first card part; the second does not fit.
-                patch.setattr(files.pq, "write_table", fail_after(4, files.pq.write_table))
+                # Two listing parts, then the first card part; the second does not fit.
+                patch.setattr(files.pq, "write_table", fail_after(3, files.pq.write_table))
             patch.setenv("HF_ENDPOINT", sim.url)
             args = ["--data-dir", str(tmp_path / "full"), "--snapshot", "s1", "--workers", str(WORKERS)]
             result = CliRunner().invoke(app, ["crawl", *args])

@@ -22,31 +22,39 @@ from pipeline.store.snapshot import read_manifest
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("quick_retries")]
 
 
-@pytest.mark.parametrize("phase_dir", ["models", "cards"])
-def test_resume_after_sigkill_equals_an_uninterrupted_crawl(tmp_path: Path, phase_dir: str) -> None:
-    registry = Registry.synthetic(n=3000, seed=11)
-    with HubSimulator(registry, latency_s=0.005) as sim:
-        clean = crawl(sim.url, tmp_path / "clean", workers=4)
+def test_resume_after_sigkill_in_the_listing_equals_an_uninterrupted_crawl(tmp_path: Path) -> None:
+    """Killed between listing pages, as abruptly as a crash (a kill mid-cards: test_crawl_recovery)."""
+    registry = Registry.synthetic(n=4000, seed=11)
+    with HubSimulator(registry) as sim:
+        clean = crawl(sim.url, tmp_path / "clean", cards=False)
+        # Each page takes long enough that the kill lands after the first checkpoint, before the last.
+        sim.latency_s = 0.3
         data_dir = tmp_path / "killed"
-        proc = cli_crawl(data_dir, sim.url, "--snapshot", "s1", "--workers", "4")
+        proc = cli_crawl(data_dir, sim.url, "--snapshot", "s1", "--no-cards")
         snapshot = DataDir(data_dir).snapshot("s1")
-        # Kill once the phase under test has committed work, as abruptly as a crash.
-        marker = snapshot.parts(phase_dir) / "part-000001.parquet"
         deadline = time.monotonic() + 60
-        while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.005)
+        while (
+            CrawlState.load(snapshot).listing_parts < 1
+            and time.monotonic() < deadline
+            and proc.poll() is None
+        ):
+            time.sleep(0.002)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        assert marker.exists()
+        state = CrawlState.load(snapshot)
+        assert 1 <= state.listing_parts < 4 and not state.listing_done
         assert read_manifest(snapshot)["status"] == "running"
-        assert not snapshot.cards.exists()
 
+        sim.latency_s = 0.0
+        sim.reset_counters()
         resumed = cli_crawl(data_dir, sim.url, "--resume")
         out, err = resumed.communicate(timeout=120)
+        listing_requests = sim.counters["listing"]
     assert resumed.returncode == 0, err.decode()
     assert "snapshot s1 complete" in out.decode()
-    assert read_manifest(snapshot)["status"] == "complete"
-    assert_same_tables(clean.snapshot, snapshot)
+    # The committed pages are not asked for again.
+    assert listing_requests <= 4 - state.listing_parts
+    assert rows(snapshot.models) == rows(clean.snapshot.models)
 
 
 def test_resume_before_the_first_checkpoint_still_reuses_the_previous_snapshot(tmp_path: Path) -> None:
@@ -100,10 +108,10 @@ def test_resume_after_the_last_listing_page_lists_nothing_again(tmp_path: Path) 
 
 
 def test_injected_faults_do_not_change_the_tables(tmp_path: Path) -> None:
-    registry = Registry.synthetic(n=2500, seed=13)
+    registry = Registry.synthetic(n=1000, seed=13)
     with HubSimulator(registry) as sim:
         clean = crawl(sim.url, tmp_path / "clean")
-    faults = Faults(rate=0.1, seed=1, kinds=("5xx", "reset", "truncate", "bad_json"))
+    faults = Faults(rate=0.2, seed=1, kinds=("5xx", "reset", "truncate", "bad_json"))
     with HubSimulator(registry, faults=faults) as sim:
         faulty = crawl(sim.url, tmp_path / "faulty")
         injected = sim.counters["faults"]
@@ -117,25 +125,22 @@ def test_quota_is_paced_without_tripping_it(tmp_path: Path) -> None:
     registry = Registry.synthetic(n=1200, seed=17)
     quotas = Quotas(api=500, resolvers=300, window_s=1.0)
     with HubSimulator(registry, quotas=quotas) as sim:
-        started = time.monotonic()
         result = crawl(sim.url, tmp_path, workers=16)
-        elapsed = time.monotonic() - started
         throttled = sim.counters["429"]
     assert result.status == "complete"
+    # The cards outlast three windows of 300 resolver calls; unpaced, 16 workers would trip each one.
+    assert result.counts["cards_asked"] > 3 * 300
     assert throttled <= 3
-    cards = result.counts["cards_asked"]
-    # 300 resolver calls a second: the cards cannot take less than this, and pacing wastes little.
-    assert elapsed >= (cards - 300) / 300
 
 
 def test_listing_page_size_shrinks_on_timeouts_and_grows_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registry = Registry.synthetic(n=20000, seed=19)
+    registry = Registry.synthetic(n=8000, seed=19)
     with HubSimulator(registry) as sim:
         clean = crawl(sim.url, tmp_path / "clean", cards=False)
     monkeypatch.setenv("HUBMINE_TIMEOUT_S", "0.3")
-    faults = Faults(rate=0.1, seed=2, kinds=("slow",), slow_s=1.0)
+    faults = Faults(rate=0.2, seed=8, kinds=("slow",), slow_s=1.0)
     with HubSimulator(registry, faults=faults) as sim:
         faulty = crawl(sim.url, tmp_path / "faulty", cards=False)
     sizes = [
