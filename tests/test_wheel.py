@@ -7,6 +7,7 @@ fall back on, no Hub simulator inside it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -23,11 +24,17 @@ SCHEMAS = sorted(p.name for p in (REPO_ROOT / "schemas").glob("*.json"))
 pytestmark = pytest.mark.slow
 
 
+# What a build must not see: a stale build/ folder would put removed modules back into the wheel.
+NOT_SOURCE = shutil.ignore_patterns(".*", "build", "dist", "data", "reports", "*.egg-info", "__pycache__")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = tmp_path_factory.mktemp("source") / "hubmine"
+    shutil.copytree(REPO_ROOT, source, ignore=NOT_SOURCE)
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(REPO_ROOT)],
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(source)],
         check=True,
         capture_output=True,
     )

@@ -1,4 +1,6 @@
-"""The missing-attribute matrix: `findings/attributes.parquet`, one row per model, DESIGN's definitions.
+"""The missing-attribute matrix: `findings/attributes.parquet`, one row per model.
+
+Each column's definition is in docs/definitions.md.
 
 Card facts (has_card, has_card_body, sections, claim counts, the metadata mapping) come from
 `findings/parsed_cards.parquet`, where "metadata" is already the front matter when the README was

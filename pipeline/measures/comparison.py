@@ -164,7 +164,7 @@ def compare(
     ]
     return PaperComparison(
         paper=f"Jiang et al., ICSE 2023, on the Hub of {paper.SNAPSHOT}",
-        note="paper null: the paper did not measure it (or its number is not in DESIGN.md)",
+        note="paper null: the paper did not measure it, or did not publish the number",
         documentation=documentation,
         fig6_architectures=Fig6Architectures(
             paper=PaperArchitectures(paper.ARCHITECTURE_MISSING_SHARE, [TypeShare(top_name, top_share)]),

@@ -1,4 +1,4 @@
-"""What Jiang et al. (ICSE 2023) measured on the Hub of August 2022, as reported in DESIGN.md."""
+"""What Jiang et al. (ICSE 2023) measured on the Hub of August 2022, as the paper reports it."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from pipeline.measures.summary import Summary
 PAPER_COLOR = "#9e9e9e"
 SNAPSHOT_COLOR = "#1f77b4"
 RELATION_COLORS = dict(zip(RELATIONS, ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"), strict=True))
-# Attributes shown by popularity and task: the DESIGN columns a reuser looks for first.
+# Attributes shown by popularity and task: the contract's columns a reuser looks for first.
 KEY_ATTRIBUTES = (
     "has_card_body",
     "has_license",
