@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.crawl.authors import overview_url
 from pipeline.crawl.cards import README_CAP_BYTES, card_url, decode_readme, repo_path
-from pipeline.hub.client import RetryPolicy
+from pipeline.hub.client import HubClient, RetryPolicy
 from pipeline.hub.ratelimit import Pacer, RateLimitInfo, Ticket, parse_rate_limit
 from pipeline.hub.records import lists_readme, model_row
 from pipeline.hub.responses import public_url
@@ -210,3 +210,16 @@ def test_pacer_sends_planned_work_at_once_when_it_fits_the_quota() -> None:
 def test_odd_namespaces_never_become_other_paths() -> None:
     assert overview_url("http://hub", "..") == "http://hub/api/organizations/%2E%2E/overview"
     assert overview_url("http://hub", "a/b") == "http://hub/api/organizations/a%2Fb/overview"
+
+
+def test_proxies_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("https_proxy", "no_proxy", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    monkeypatch.setenv("NO_PROXY", "mirror.internal")
+    proxied = HubClient("https://hub.example")
+    direct = HubClient("https://mirror.internal")
+    assert proxied._session.proxies["https"] == "http://127.0.0.1:3128"
+    assert direct._session.proxies == {}
+    # requests would otherwise scan the environment again on every request.
+    assert not proxied._session.trust_env
