@@ -44,3 +44,19 @@ class HubResponseError(HubError):
 
 class StorageError(HubmineError):
     """The data directory could not be written: its disk is full, it is read-only, or permission is denied."""
+
+
+class DamagedFileError(HubmineError):
+    """A file hubmine wrote no longer reads: cut short, emptied or overwritten."""
+
+    def __init__(self, path: object, problem: str, remedy: str) -> None:
+        super().__init__(f"{path} is damaged ({problem}); {remedy}")
+        self.path = path
+
+
+class BusyError(HubmineError):
+    """Another hubmine run holds the data directory."""
+
+
+class SettingError(HubmineError):
+    """An environment variable holds a value hubmine cannot use."""

@@ -1,7 +1,8 @@
 """`findings/summary.json`: every measure's section, the headline, and the comparison with the paper.
 
-The file is checked against `schemas/summary.schema.json` whenever it is written or read; readers
-get a typed `Summary` (`load_summary`) whose sections are the measures' own section classes.
+The file is checked whenever it is written or read against `schemas/summary.schema.json`, the
+envelope, with each section's schema derived from its section class at its key; readers get a typed
+`Summary` (`load_summary`) whose sections are the measures' own section classes.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import jsonschema
 from pipeline.errors import SchemaError
 from pipeline.measures.architectures import ArchitecturesSection
 from pipeline.measures.attributes import AttributesSection
-from pipeline.measures.catalog import REGISTRY
+from pipeline.measures.catalog import CARD_STAGE, REGISTRY
 from pipeline.measures.comparison import PaperComparison, compare
 from pipeline.measures.datasets import DatasetsSection
 from pipeline.measures.registry import Registry
 from pipeline.measures.section import HeadlineItem, Section
+from pipeline.measures.section_schema import section_schema
 from pipeline.schemas import SCHEMA_PACKAGE
+from pipeline.store.damage import read_json_object, reanalyze_remedy
 from pipeline.store.files import write_json
 from pipeline.store.layout import Snapshot
 
@@ -72,7 +75,7 @@ class Summary:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], registry: Registry = REGISTRY) -> Summary:
-        validate(data)
+        validate(data, registry)
         sections = {}
         for kind, key in registry.section_keys().items():
             place: Any = data
@@ -89,18 +92,66 @@ class Summary:
         )
 
 
+def _require(schema: dict[str, Any], name: str) -> None:
+    required = schema.setdefault("required", [])
+    if name not in required:
+        required.append(name)
+
+
+def summary_schema(registry: Registry = REGISTRY) -> dict[str, Any]:
+    """The schema of summary.json as `registry` writes it."""
+    return _schema(tuple(_sections(registry).items()), _optional(registry))
+
+
+def _sections(registry: Registry) -> dict[str, type[Section]]:
+    return {key: kind for kind, key in registry.section_keys().items()}
+
+
+def _optional(registry: Registry) -> frozenset[str]:
+    """The card stage is skipped on snapshots whose cards are parsed already (`measure_snapshot`), so its
+    section may be absent."""
+    return frozenset(m.summary_key for m in registry.measures if m.name == CARD_STAGE)
+
+
+def _schema(sections: tuple[tuple[str, type[Section]], ...], optional: frozenset[str]) -> dict[str, Any]:
+    """The envelope with the schema of each section at its key (a dotted key nests), each required but
+    the `optional` ones."""
+    schema: dict[str, Any] = json.loads(
+        (resources.files(SCHEMA_PACKAGE) / SCHEMA_FILE).read_text(encoding="utf-8")
+    )
+    schema["properties"]["paper_comparison"] = section_schema(PaperComparison)
+    for key, kind in sections:
+        *parents, last = key.split(".")
+        place = schema
+        for parent in parents:
+            if key not in optional:
+                _require(place, parent)
+            place = place["properties"].setdefault(parent, {"type": "object", "properties": {}})
+        place["properties"][last] = section_schema(kind)
+        if key not in optional:
+            _require(place, last)
+    return schema
+
+
 @cache
-def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads((resources.files(SCHEMA_PACKAGE) / SCHEMA_FILE).read_text(encoding="utf-8"))
+def _validator(
+    sections: tuple[tuple[str, type[Section]], ...], optional: frozenset[str]
+) -> jsonschema.protocols.Validator:
+    schema = _schema(sections, optional)
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)
     validator: jsonschema.protocols.Validator = validator_class(schema)
     return validator
 
 
-def validate(data: dict[str, Any]) -> None:
-    """Raise SchemaError, naming the first place, when `data` does not match summary.schema.json."""
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+def validate(data: dict[str, Any], registry: Registry = REGISTRY) -> None:
+    """Raise SchemaError, naming the first place, when `data` does not match summary.json as `registry`
+    writes it."""
+    _check(data, _sections(registry), _optional(registry))
+
+
+def _check(data: dict[str, Any], sections: dict[str, type[Section]], optional: frozenset[str]) -> None:
+    error = jsonschema.exceptions.best_match(_validator(tuple(sections.items()), optional).iter_errors(data))
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(top)"
         raise SchemaError(f"summary.json does not match {SCHEMA_FILE} at {where}: {error.message}")
@@ -126,16 +177,17 @@ def assemble(snapshot: Snapshot, sections: dict[str, Section], registry: Registr
 
 
 def write(snapshot: Snapshot, summary: Summary) -> None:
-    """Validate `summary` and write it to `findings/summary.json`."""
+    """Validate `summary`, each section against its own class's schema, and write it to
+    `findings/summary.json`."""
     data = summary.to_dict()
-    validate(data)
+    _check(data, {key: type(section) for key, section in summary.sections.items()}, frozenset())
     write_json(snapshot.summary, data)
 
 
 def load(snapshot: Snapshot) -> dict[str, Any]:
-    """summary.json as JSON data."""
-    data: dict[str, Any] = json.loads(snapshot.summary.read_text())
-    return data
+    """summary.json as JSON data; FileNotFoundError when there is none, `DamagedFileError` when it does not
+    read."""
+    return read_json_object(snapshot.summary, reanalyze_remedy(snapshot.id))
 
 
 def load_summary(snapshot: Snapshot, registry: Registry = REGISTRY) -> Summary:

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.schemas import validate
+from pipeline.store.damage import open_parquet, reading, table_remedy
 from pipeline.store.files import atomic_path
 from pipeline.store.layout import Snapshot
 
@@ -25,17 +26,19 @@ def iter_columns(
 ) -> Iterator[list[list[Any]]]:
     """Column lists of `columns`, one batch at a time; a column the file lacks reads as all-null.
 
-    A missing file yields nothing (cards.parquet is absent from metadata-only snapshots).
+    A missing file yields nothing (cards.parquet is absent from metadata-only snapshots); a damaged one
+    raises `DamagedFileError`.
     """
     if not path.exists():
         return
-    parquet = pq.ParquetFile(path)
+    parquet = open_parquet(path, table_remedy(path))
     present = [name for name in columns if name in parquet.schema_arrow.names]
     if not present:
         return
-    for batch in parquet.iter_batches(batch_size=batch_rows, columns=present):
-        lists = {name: batch.column(name).to_pylist() for name in present}
-        yield [lists[name] if name in lists else [None] * batch.num_rows for name in columns]
+    with reading(path, table_remedy(path)):
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=present):
+            lists = {name: batch.column(name).to_pylist() for name in present}
+            yield [lists[name] if name in lists else [None] * batch.num_rows for name in columns]
 
 
 def iter_rows(path: Path, columns: Sequence[str], batch_rows: int = BATCH_ROWS) -> Iterator[tuple[Any, ...]]:
@@ -111,7 +114,9 @@ def strings(value: Any) -> list[str]:
 
 
 def read_table(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
-    return pq.read_table(path, columns=list(columns) if columns is not None else None)
+    """`path` read whole (or `columns` of it); a damaged file raises `DamagedFileError`."""
+    with reading(path, table_remedy(path)):
+        return pq.read_table(path, columns=list(columns) if columns is not None else None)
 
 
 def write_finding(snapshot: Snapshot, table: str, data: pa.Table) -> Path:

@@ -1,12 +1,13 @@
 """A table written in numbered parts while a crawl runs, merged into one Parquet file when it ends.
 
-Parts are committed atomically and in order; the crawl's checkpoint counts committed parts, so a
-part beyond the checkpoint (written just before a kill) is simply written again on resume, and so
-is a committed part that no longer reads, with every part after it.
+Parts are committed atomically and in order; the crawl's checkpoint counts committed parts and records
+each one's checksum, so a part beyond the checkpoint (written just before a kill) is simply written
+again on resume, and so is a committed part whose bytes changed since, with every part after it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,11 +42,17 @@ class PartSet:
             if child.name not in keep:
                 child.unlink()
 
-    def readable_rows(self, count: int) -> list[int]:
-        """Row counts of parts 0..count-1, up to the first one that cannot be read (cut or garbled)."""
+    def checksums(self, start: int, count: int) -> list[str]:
+        """Checksums of parts start..count-1, as the checkpoint records them once they are committed."""
+        return [checksum(path) for path in self.paths(count)[start:]]
+
+    def intact_rows(self, checksums: list[str]) -> list[int]:
+        """Row counts of the parts `checksums` describe, up to the first one whose bytes changed."""
         rows = []
-        for path in self.paths(count):
+        for path, expected in zip(self.paths(len(checksums)), checksums, strict=True):
             try:
+                if checksum(path) != expected:
+                    break
                 rows.append(pq.ParquetFile(path).metadata.num_rows)
             except (OSError, pa.ArrowException):
                 break
@@ -71,6 +78,14 @@ class PartSet:
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _first_occurrences(data: pa.Table, key: str, seen: set[str]) -> pa.Table:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import SnapshotError
+from pipeline.errors import DamagedFileError, SnapshotError
+from pipeline.store.damage import read_json_object, warn
 from pipeline.store.layout import DataDir, Snapshot
 
 DEFAULT_DATA_DIR = "data"
@@ -18,21 +18,26 @@ def data_dir_from_env() -> Path:
 
 
 def read_manifest(snapshot: Snapshot) -> dict[str, Any] | None:
-    """The manifest of `snapshot`, or None when there is none (or it is unreadable)."""
+    """The manifest of `snapshot`, or None when there is none; `DamagedFileError` when it does not read."""
+    remedy = f"restore it from a backup, or remove {snapshot.dir} and crawl again"
     try:
-        manifest = json.loads(snapshot.manifest.read_text())
-    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return read_json_object(snapshot.manifest, remedy)
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    return manifest if isinstance(manifest, dict) else None
 
 
 def list_snapshots(data: DataDir, status: str | None = None) -> list[str]:
-    """Snapshot ids under `data`, oldest first by start time (not by name: ids may be chosen)."""
+    """Snapshot ids under `data`, oldest first by start time (not by name: ids may be chosen); a snapshot
+    whose manifest is damaged is left out with a warning."""
     if not data.snapshots.is_dir():
         return []
     found = []
     for child in data.snapshots.iterdir():
-        manifest = read_manifest(Snapshot(child)) if child.is_dir() else None
+        try:
+            manifest = read_manifest(Snapshot(child)) if child.is_dir() else None
+        except DamagedFileError as exc:
+            warn(f"skipping snapshot {child.name}: {exc}")
+            continue
         if manifest is not None and (status is None or manifest.get("status") == status):
             found.append((str(manifest.get("started_at") or ""), child.name))
     return [name for _, name in sorted(found)]
