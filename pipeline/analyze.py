@@ -14,6 +14,7 @@ from pipeline.measures.catalog import CARD_STAGE, REGISTRY
 from pipeline.measures.registry import Context, Registry, check_written
 from pipeline.measures.section import Section
 from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.lock import holding_lock
 from pipeline.store.snapshot import resolve_snapshot
 
 # Headline shares the command prints, with their words.
@@ -59,7 +60,9 @@ def _pct(value: float | None) -> str:
 
 
 def run_analyze(data_dir: Path, snapshot_id: str | None) -> str:
-    snapshot = resolve_snapshot(DataDir(data_dir), snapshot_id)
+    data = DataDir(data_dir)
+    snapshot = resolve_snapshot(data, snapshot_id)
     if not snapshot.models.exists():
         raise SnapshotError(f"snapshot {snapshot.id!r} has no {snapshot.models.name}")
-    return summary_line(analyze_snapshot(snapshot), snapshot)
+    with holding_lock(data, "analyze"):
+        return summary_line(analyze_snapshot(snapshot), snapshot)

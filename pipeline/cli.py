@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -28,9 +32,40 @@ SnapshotId = Annotated[
 ]
 
 
-def _fail(exc: HubmineError) -> typer.Exit:
-    typer.echo(f"hubmine: error: {exc}", err=True)
+# What a folder given on the command line can be instead of a writable folder: a file, or not ours.
+_BAD_FOLDER = (NotADirectoryError, FileExistsError, IsADirectoryError, PermissionError)
+
+
+def _fail(message: object) -> typer.Exit:
+    typer.echo(f"hubmine: error: {message}", err=True)
     return typer.Exit(1)
+
+
+@contextmanager
+def _one_line_errors(folders: str) -> Iterator[None]:
+    """Every error a user can meet, as one line and exit status 1; `folders` names the options to check."""
+    try:
+        yield
+    except HubmineError as exc:
+        raise _fail(exc) from None
+    except _BAD_FOLDER as exc:
+        raise _fail(
+            f"cannot use {exc.filename}: {exc.strerror}; {folders} must name a folder you can write"
+        ) from None
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler's stop, `kill`) ends a crawl as Ctrl-C does: resumable, with the hint."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command(
@@ -76,23 +111,21 @@ def crawl(
     from pipeline.crawl import CrawlParams, run_crawl
 
     try:
-        params = CrawlParams(
-            limit=limit,
-            sort=sort.value,
-            author=author,
-            filters=tuple(filter or ()),
-            cards=cards,
-            authors=authors,
-            workers=workers,
-        )
-        result = run_crawl(
-            data_dir or data_dir_from_env(), params, snapshot_id=snapshot, resume=resume, since=since
-        )
-    except HubmineError as exc:
-        raise _fail(exc) from None
+        with _one_line_errors("--data-dir"), _terminate_as_interrupt():
+            params = CrawlParams(
+                limit=limit,
+                sort=sort.value,
+                author=author,
+                filters=tuple(filter or ()),
+                cards=cards,
+                authors=authors,
+                workers=workers,
+            )
+            result = run_crawl(
+                data_dir or data_dir_from_env(), params, snapshot_id=snapshot, resume=resume, since=since
+            )
     except KeyboardInterrupt:
-        typer.echo("hubmine: error: interrupted; continue with `hubmine crawl --resume`", err=True)
-        raise typer.Exit(1) from None
+        raise _fail("interrupted; continue with `hubmine crawl --resume`") from None
     typer.echo(result.summary_line())
     raise typer.Exit(result.exit_code)
 
@@ -102,10 +135,8 @@ def analyze(data_dir: DataDir = None, snapshot: SnapshotId = None) -> None:
     """Parse the model cards of a snapshot and write its findings (Parquet and summary.json)."""
     from pipeline.analyze import run_analyze
 
-    try:
+    with _one_line_errors("--data-dir"):
         line = run_analyze(data_dir or data_dir_from_env(), snapshot)
-    except HubmineError as exc:
-        raise _fail(exc) from None
     typer.echo(line)
 
 
@@ -118,10 +149,8 @@ def report(
     """Write a Markdown and HTML report with PNG figures from a snapshot's findings."""
     from pipeline.report import run_report
 
-    try:
+    with _one_line_errors("--data-dir and --out"):
         line = run_report(data_dir or data_dir_from_env(), snapshot, out)
-    except HubmineError as exc:
-        raise _fail(exc) from None
     typer.echo(line)
 
 

@@ -16,14 +16,15 @@ from pipeline.crawl.authors import crawl_authors
 from pipeline.crawl.cards import crawl_cards
 from pipeline.crawl.listing import crawl_listing
 from pipeline.crawl.params import CrawlParams
-from pipeline.crawl.reuse import PreviousCards
+from pipeline.crawl.reuse import PreviousCards, previous_cards
 from pipeline.crawl.state import CrawlState, versions, write_manifest
 from pipeline.errors import SnapshotError, StorageError
-from pipeline.hub.client import DEFAULT_ENDPOINT, HubClient, utc_now
+from pipeline.hub.client import DEFAULT_ENDPOINT, HubClient, RetryPolicy, utc_now
 from pipeline.hub.records import lists_readme
 from pipeline.hub.responses import public_url
-from pipeline.store.files import storage_errors
+from pipeline.store.files import remove_leftovers, storage_errors
 from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.lock import holding_lock
 from pipeline.store.parts import PartSet
 from pipeline.store.snapshot import list_snapshots, read_manifest
 
@@ -85,7 +86,7 @@ def _resume_target(data: DataDir, snapshot_id: str | None) -> str:
         if not unfinished:
             raise SnapshotError(f"no unfinished snapshot to resume under {data.snapshots}")
         return unfinished[-1]
-    manifest = read_manifest(data.snapshot(snapshot_id))
+    manifest = read_manifest(data.snapshot(snapshot_id))  # a damaged one says so, and what to do
     if manifest is None:
         raise SnapshotError(f"no snapshot {snapshot_id!r} to resume under {data.snapshots}")
     if manifest.get("status") == "complete":
@@ -164,16 +165,31 @@ def run_crawl(
     data = DataDir(data_dir)
     if snapshot_id is not None:
         data.snapshot(snapshot_id)  # refuses an id that is not a plain name
+    RetryPolicy.from_env()  # a bad setting stops the crawl before it writes anything
+    with holding_lock(data, "crawl"):
+        return _run_crawl_holding_lock(data, params, snapshot_id, resume, since, endpoint)
+
+
+def _run_crawl_holding_lock(
+    data: DataDir,
+    params: CrawlParams,
+    snapshot_id: str | None,
+    resume: bool,
+    since: str | None,
+    endpoint: str,
+) -> CrawlResult:
     if resume:
         snapshot_id = _resume_target(data, snapshot_id)
         params = CrawlParams.from_json(read_manifest(data.snapshot(snapshot_id))["params"])
     else:
         snapshot_id = snapshot_id or _new_snapshot_id(data)
         if data.snapshot(snapshot_id).dir.exists():
+            read_manifest(data.snapshot(snapshot_id))  # a damaged one is reported as such, with what to do
             raise SnapshotError(f"snapshot {snapshot_id!r} exists; continue it with --resume")
     snapshot = data.snapshot(snapshot_id)
     with storage_errors(snapshot.dir):
         snapshot.dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(snapshot.dir)
     state = CrawlState.load(snapshot)
     state.roll_back_damaged_parts(snapshot)
     if not resume:
@@ -183,7 +199,7 @@ def run_crawl(
         # Killed before its first checkpoint: the manifest still names the snapshot it builds on.
         state.since = (read_manifest(snapshot) or {}).get("since")
     earlier = data.snapshot(state.since) if state.since else None
-    previous = PreviousCards(earlier.cards) if earlier and earlier.cards.exists() else None
+    previous = previous_cards(data, state.since) if state.since and params.cards else None
 
     started = time.monotonic()
     manifest = read_manifest(snapshot) or {}
@@ -220,6 +236,8 @@ def run_crawl(
             cards_parts.remove()
         if params.authors and not snapshot.authors.exists():
             crawl_authors(client, snapshot, earlier, params.workers)
+        with contextlib.suppress(FileNotFoundError):
+            snapshot.parts_root.rmdir()
     except BaseException as exc:
         # Whatever stopped the crawl, what was committed stays resumable and the manifest says so;
         # on a full or read-only disk that record may not be writable either, and the journal suffices.
@@ -241,4 +259,5 @@ def run_crawl(
     counts = _tally(snapshot, previous, _merged_requests(state.requests, client))
     write_manifest(snapshot, status="complete", finished_at=utc_now().isoformat(), counts=counts, error=None)
     snapshot.state.unlink(missing_ok=True)
+    remove_leftovers(snapshot.dir)
     return CrawlResult(snapshot, "complete", counts, time.monotonic() - started)

@@ -1,4 +1,11 @@
-"""Cards of the previous snapshot, looked up by model id, so an unchanged `sha` costs no request."""
+"""Cards of earlier snapshots, looked up by model id, so an unchanged `sha` costs no request.
+
+Each model's card is taken from the newest complete snapshot that holds it at that `sha`. The
+snapshots consulted are the complete ones with cards, newest first from the one the crawl builds on,
+down to the newest that listed the whole registry (no `--limit`, `--author` or `--filter`: older ones
+hold no card it lacks but a reverted one) and at most `MAX_SOURCES` of them, so memory stays a few
+snapshots' ids and shas however many snapshots the data directory keeps.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from pipeline.errors import DamagedFileError
+from pipeline.store.damage import open_parquet, reading, recrawl_remedy, warn
+from pipeline.store.layout import DataDir
+from pipeline.store.snapshot import list_snapshots, read_manifest
 
 # A card is reused only when its outcome depends on the revision alone; errors are always retried.
 REUSABLE_STATUSES = frozenset({"ok", "missing", "gated"})
+MAX_SOURCES = 4
 
 
-class PreviousCards:
+class CardFile:
     """Random access to an earlier `cards.parquet`: ids, shas and statuses in memory, READMEs on demand."""
 
     def __init__(self, path: Path, cached_groups: int = 8) -> None:
-        self._file = pq.ParquetFile(path)
-        head = self._file.read(columns=["model_id", "sha", "status"])
+        self._path = path
+        self._file = open_parquet(path, recrawl_remedy())
+        with reading(path, recrawl_remedy()):
+            head = self._file.read(columns=["model_id", "sha", "status"])
         self._row_of = {mid: i for i, mid in enumerate(head.column("model_id").to_pylist())}
         self._sha = head.column("sha").to_pylist()
         self._status = head.column("status").to_pylist()
@@ -53,8 +67,12 @@ class PreviousCards:
         if row is None:
             return None
         group = bisect.bisect_right(self._group_starts, row) - 1
-        with self._lock:
-            table = self._group(group)
+        try:
+            with self._lock, reading(self._path, recrawl_remedy()):
+                table = self._group(group)
+        except DamagedFileError as exc:
+            warn(f"not reusing cards from it: {exc}")
+            return None
         return table.slice(row - self._group_starts[group], 1).to_pylist()[0]
 
     def _group(self, group: int) -> pa.Table:
@@ -66,3 +84,44 @@ class PreviousCards:
             if len(self._groups) > self._cached_groups:
                 self._groups.popitem(last=False)
         return self._groups[group]
+
+
+class PreviousCards:
+    """The cards of several earlier snapshots, newest first: each lookup is answered by the first that
+    holds the model (at that `sha`, for reuse)."""
+
+    def __init__(self, files: list[CardFile]) -> None:
+        self._files = files
+
+    def status(self, model_id: str) -> str | None:
+        return next((s for f in self._files if (s := f.status(model_id)) is not None), None)
+
+    def can_reuse(self, model_id: str, sha: str | None) -> bool:
+        return any(f.can_reuse(model_id, sha) for f in self._files)
+
+    def reusable(self, model_id: str, sha: str | None) -> dict[str, Any] | None:
+        return next((r for f in self._files if (r := f.reusable(model_id, sha)) is not None), None)
+
+
+def previous_cards(data: DataDir, since: str) -> PreviousCards | None:
+    """The cards of `since` and the complete snapshots before it, as the module's rule chooses them."""
+    complete = list_snapshots(data, "complete")
+    newest_first = [since, *reversed(complete[: complete.index(since)] if since in complete else [])]
+    files = []
+    for snapshot_id in newest_first:
+        snapshot = data.snapshot(snapshot_id)
+        if not snapshot.cards.exists():
+            continue
+        try:
+            files.append(CardFile(snapshot.cards))
+            manifest = read_manifest(snapshot) or {}
+        except DamagedFileError as exc:
+            warn(f"not reusing cards of snapshot {snapshot_id}: {exc}")
+            continue
+        if len(files) == MAX_SOURCES or _listed_everything(manifest.get("params") or {}):
+            break
+    return PreviousCards(files) if files else None
+
+
+def _listed_everything(params: dict[str, Any]) -> bool:
+    return not (params.get("limit") or params.get("author") or params.get("filters"))

@@ -15,6 +15,8 @@ import pyarrow.parquet as pq
 
 from pipeline.errors import StorageError
 
+# A file being written is a hidden sibling `.<name>.tmp-<pid>` until it is renamed onto its name.
+_TMP_MARK = ".tmp-"
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
 
@@ -37,7 +39,7 @@ def storage_errors(path: Path) -> Iterator[None]:
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary sibling of `path`; on success it is fsynced and renamed onto `path`."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
     try:
         with storage_errors(path):
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,14 @@ def atomic_path(path: Path) -> Iterator[Path]:
         # Best effort: on a read-only disk the leftover cannot go either, and must not hide why.
         with suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def remove_leftovers(directory: Path) -> None:
+    """Delete the temporary files that runs killed mid-write left anywhere under `directory`; call it
+    only while holding the data directory's lock, when no write of another run can be in progress."""
+    with storage_errors(directory):
+        for leftover in directory.rglob(f".*{_TMP_MARK}*"):
+            leftover.unlink(missing_ok=True)
 
 
 @contextmanager

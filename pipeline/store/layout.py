@@ -2,6 +2,7 @@
 
 ```
 DIR/
+  hubmine.lock      while a crawl or an analysis writes to DIR
   snapshots/<ID>/
     manifest.json   state.json
     models.parquet  cards.parquet  authors.parquet
@@ -108,6 +109,11 @@ class DataDir:
     @property
     def snapshots(self) -> Path:
         return self.root / "snapshots"
+
+    @property
+    def lock(self) -> Path:
+        """Held (flock) by the run that writes to this data directory; names it for the next run."""
+        return self.root / "hubmine.lock"
 
     def snapshot(self, snapshot_id: str) -> Snapshot:
         """The snapshot `snapshot_id`; an id that is not a plain name is refused, never made a path."""
