@@ -24,6 +24,7 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from pipeline import __version__
+from pipeline.env import env_number
 from pipeline.errors import HubResponseError, HubUnreachable
 from pipeline.hub.ratelimit import Pacer, parse_rate_limit
 from pipeline.hub.responses import ResponseSink, public_url, record_body, response_record
@@ -51,11 +52,10 @@ class RetryPolicy:
     @classmethod
     def from_env(cls) -> RetryPolicy:
         """Defaults, overridable with HUBMINE_MAX_ATTEMPTS, HUBMINE_BACKOFF_S and HUBMINE_TIMEOUT_S."""
-        env = os.environ
         return cls(
-            max_attempts=int(env.get("HUBMINE_MAX_ATTEMPTS", cls.max_attempts)),
-            backoff_base_s=float(env.get("HUBMINE_BACKOFF_S", cls.backoff_base_s)),
-            read_timeout_s=float(env.get("HUBMINE_TIMEOUT_S", cls.read_timeout_s)),
+            max_attempts=env_number("HUBMINE_MAX_ATTEMPTS", cls.max_attempts, minimum=1),
+            backoff_base_s=env_number("HUBMINE_BACKOFF_S", cls.backoff_base_s, minimum=0.0),
+            read_timeout_s=env_number("HUBMINE_TIMEOUT_S", cls.read_timeout_s, minimum=0.001),
         )
 
     def backoff(self, attempt: int) -> float:
