@@ -2,15 +2,20 @@
 
 Each function returns a matplotlib `Figure` built without pyplot, so it needs no global backend
 state: the report saves it as PNG, a notebook displays it. A figure with nothing to show says so in
-place of its plot.
+place of its plot. Labels are Hub data (model types, dataset names, tasks), so no text of these
+figures is ever parsed as math: a `$` shows as `$`, whenever and wherever the figure is drawn.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from pipeline.measures.attributes import ALL_COLUMNS, SECTION_COLUMNS, AttributesSection, label
 from pipeline.measures.lineage import RELATIONS, LineageSection
@@ -34,8 +39,23 @@ KEY_ATTRIBUTES = (
 TOP_TASKS = 15
 
 
+class PlainTextFigure(Figure):
+    """A figure that draws every text as plain text, never as math.
+
+    A text's `parse_math` is fixed when the text is made, and matplotlib makes tick labels as late as
+    the draw (a notebook draws when it displays the figure), so both the texts there are and those the
+    draw makes are set here, the one place every drawing goes through.
+    """
+
+    def draw(self, renderer: Any) -> None:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            for text in self.findobj(Text):
+                text.set_parse_math(False)
+            super().draw(renderer)
+
+
 def _figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), dpi=110, layout="constrained")
+    return PlainTextFigure(figsize=(width, height), dpi=110, layout="constrained")
 
 
 def _no_data(ax: Axes, message: str) -> None:

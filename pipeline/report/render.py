@@ -1,10 +1,17 @@
 """A report as a list of blocks, rendered to Markdown (figures as files) and to one HTML page
-(figures embedded as base64 data URIs, so the page is self-contained)."""
+(figures embedded as base64 data URIs, so the page is self-contained).
+
+Every string in a block is plain text, the report's words and Hub data alike: model ids, dataset
+names and tasks are whatever a model's author typed. The renderers escape every string they are
+given, so a block cannot carry markup; the report's structure (headings, tables, figures, the
+italic caption) is written by the renderers alone.
+"""
 
 from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass
 
 
@@ -39,26 +46,50 @@ def image_path(name: str) -> str:
     return f"{FIGURES_DIR}/{name}.png"
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+# Characters that open or close Markdown on their own (emphasis, code, links, headings, table cells,
+# GFM strikethrough, math where a viewer renders `$...$`), and the escape character itself. `(`, `)`
+# and `!` only mean something beside a `[` or `]`, which are always escaped.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]#|$~])")
+# What starts a list item (or a thematic break) at the start of a paragraph: `-`, `+`, or digits with
+# `.` or `)`. Headings and table cells hold inline text only, where these mean nothing.
+_LIST_MARKER = re.compile(r"^(?:([-+])|(\d+)([.)]))")
+
+
+def markdown_text(text: str) -> str:
+    """`text` as inline Markdown (a heading, a table cell) that renders as exactly that text (whitespace
+    runs, line breaks included, become one space, as Markdown shows them): HTML as entities, Markdown
+    punctuation escaped."""
+    text = " ".join(text.split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
+def markdown_paragraph(text: str) -> str:
+    """`text` as a Markdown paragraph that renders as exactly that text."""
+    return _LIST_MARKER.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", markdown_text(text))
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(map(markdown_text, cells)) + " |"
 
 
 def to_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
     for block in blocks:
         if isinstance(block, Heading):
-            out.append(f"{'#' * block.level} {block.text}")
+            out.append(f"{'#' * block.level} {markdown_text(block.text)}")
         elif isinstance(block, Para):
-            out.append(block.text)
+            out.append(markdown_paragraph(block.text))
         elif isinstance(block, Table):
             lines = [
-                "| " + " | ".join(map(_md_cell, block.headers)) + " |",
+                _md_row(block.headers),
                 "|" + "---|" * len(block.headers),
-                *("| " + " | ".join(map(_md_cell, row)) + " |" for row in block.rows),
+                *(_md_row(row) for row in block.rows),
             ]
             out.append("\n".join(lines))
         else:
-            out.append(f"![{block.caption}]({image_path(block.name)})\n\n*{block.caption}*")
+            caption = markdown_text(block.caption)
+            out.append(f"![{caption}]({image_path(block.name)})\n\n*{caption}*")
     return "\n\n".join(out) + "\n"
 
 
