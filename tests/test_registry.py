@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,8 +16,9 @@ from pipeline.analyze import measure_snapshot
 from pipeline.errors import SchemaError
 from pipeline.measures.catalog import REGISTRY
 from pipeline.measures.registry import Context, Measure, Registry, RegistryError
-from pipeline.measures.section import Section
-from pipeline.measures.summary import load, load_summary
+from pipeline.measures.section import Section, Share
+from pipeline.measures.section_schema import section_schema
+from pipeline.measures.summary import load, load_summary, summary_schema
 from pipeline.measures.tables import read_table, write_finding
 from pipeline.store.files import write_parquet
 from pipeline.store.layout import SNAPSHOT_TABLES
@@ -29,6 +29,16 @@ TOY_SCHEMA = pa.schema([("model_id", pa.string()), ("toy_in_family", pa.bool_())
 @dataclass(frozen=True)
 class ToySection(Section):
     derived: int
+
+
+@dataclass(frozen=True)
+class HintsSection(Section):
+    count: int
+    share: Share | None
+    names: list[str]
+    nested: ToySection | None
+    by_key: dict[str, bool]
+    mean: float = 0.0
 
 
 def _toy(name: str = "toy", reads: tuple[str, ...] = (), writes: tuple[str, ...] = ()) -> Measure:
@@ -69,12 +79,33 @@ def test_unknown_input_cycle_and_double_writer_are_refused() -> None:
 
 
 def test_every_section_has_its_place_in_the_summary_schema() -> None:
-    schema = json.loads((resources.files(schemas.SCHEMA_PACKAGE) / "summary.schema.json").read_text())
+    schema = summary_schema(REGISTRY)
     for measure in REGISTRY.measures:
         place = schema
         for part in measure.summary_key.split("."):
             place = place["properties"][part]
         assert place["type"] == "object", measure.name
+        assert set(place["required"]) == {f.name for f in dataclasses.fields(measure.section)}, measure.name
+
+
+def test_a_section_schema_follows_the_type_hints() -> None:
+    schema = section_schema(HintsSection)
+    assert schema["required"] == ["count", "share", "names", "nested", "by_key"]
+    assert schema["properties"] == {
+        "count": {"type": "integer", "minimum": 0},
+        "share": {"anyOf": [{"type": "number", "minimum": 0, "maximum": 1}, {"type": "null"}]},
+        "names": {"type": "array", "items": {"type": "string"}},
+        "nested": {"anyOf": [section_schema(ToySection), {"type": "null"}]},
+        "by_key": {"type": "object", "additionalProperties": {"type": "boolean"}},
+        "mean": {"type": "number"},
+    }
+    assert section_schema(ToySection) == {
+        "type": "object",
+        "required": ["derived"],
+        "properties": {"derived": {"type": "integer", "minimum": 0}},
+    }
+    with pytest.raises(SchemaError, match="cannot hold"):
+        section_schema(set[str])
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 
 from pipeline.measures.attributes import model_type
 from pipeline.measures.registry import Context, Measure
-from pipeline.measures.section import Count, HeadlineItem, Section, share
+from pipeline.measures.section import Count, HeadlineItem, Section, Share, share
 from pipeline.measures.tables import derive, load_json
 from pipeline.store.layout import Snapshot
 
@@ -20,7 +20,7 @@ TOP = 20
 class TypeCount(Section):
     model_type: str
     count: int
-    share: float | None
+    share: Share | None
 
 
 @dataclass(frozen=True)

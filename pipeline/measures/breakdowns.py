@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.measures.registry import Context, Measure, Rates
-from pipeline.measures.section import Section
+from pipeline.measures.section import Section, Share
 from pipeline.measures.tables import read_table, write_finding
 from pipeline.store.layout import Snapshot
 
@@ -30,7 +30,7 @@ SUMMARY_GROUPS = 15
 class Group(Section):
     group: str
     n_models: int
-    rates: dict[str, float]
+    rates: dict[str, Share]
 
 
 @dataclass(frozen=True)

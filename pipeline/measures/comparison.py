@@ -11,7 +11,7 @@ from pipeline.measures import paper
 from pipeline.measures.architectures import ArchitecturesSection, TypeCount
 from pipeline.measures.attributes import ALL_COLUMNS, AttributesSection
 from pipeline.measures.datasets import DatasetEntries, DatasetsSection, DatasetUse
-from pipeline.measures.section import Section, share
+from pipeline.measures.section import Section, Share, share
 from pipeline.measures.tables import read_table
 from pipeline.store.layout import Snapshot
 
@@ -24,7 +24,7 @@ class Side(Section):
 
     count: int | None = None
     of: int | None = None
-    share: float | None = None
+    share: Share | None = None
 
 
 def side(count: int | None, total: int | None) -> Side:
@@ -43,18 +43,18 @@ class ComparisonRow(Section):
 @dataclass(frozen=True)
 class TypeShare(Section):
     model_type: str
-    share: float
+    share: Share
 
 
 @dataclass(frozen=True)
 class PaperArchitectures(Section):
-    missing_share: float
+    missing_share: Share
     top: list[TypeShare]
 
 
 @dataclass(frozen=True)
 class SnapshotArchitectures(Section):
-    missing_share: float | None
+    missing_share: Share | None
     top: list[TypeCount]
 
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from pipeline.measures.graph import Graph, encode
 from pipeline.measures.registry import Context, Measure
-from pipeline.measures.section import HeadlineItem, Section, share
+from pipeline.measures.section import HeadlineItem, Section, Share, share
 from pipeline.measures.tables import derive, iter_rows, left_join, load_json, read_table, strings
 from pipeline.store.layout import Snapshot
 
@@ -27,7 +27,7 @@ METRIC_ENTRIES_NOTE = "the paper's dataset bars counted model-index metric entri
 class DatasetUse(Section):
     dataset: str
     models: int
-    share: float | None
+    share: Share | None
     # Models trained on it directly or derived from one that was, through base_model.
     downstream_models: int
 

@@ -49,7 +49,7 @@ import pyarrow.compute as pc
 
 from pipeline.measures.lineage import is_quantized
 from pipeline.measures.registry import Context, Measure
-from pipeline.measures.section import HeadlineItem, Section
+from pipeline.measures.section import HeadlineItem, Section, Share
 from pipeline.measures.tables import (
     derive,
     iter_rows,
@@ -81,8 +81,8 @@ SCORE_COLUMNS = tuple(f"{name}_score" for name in SCORES)
 
 @dataclass(frozen=True)
 class ScoreStats(Section):
-    mean: float | None
-    median: float | None
+    mean: Share | None
+    median: Share | None
     # Models per score value (scores are shares of a few factors, so they take few values).
     distribution: dict[str, int]
 
@@ -92,7 +92,7 @@ class ScoresSection(Section):
     """summary.json `scores`: each factor's share of models and each score's distribution."""
 
     n_models: int
-    factors: dict[str, float | None]
+    factors: dict[str, Share | None]
     score_factors: dict[str, list[str]]
     provenance: ScoreStats
     reproducibility: ScoreStats

@@ -2,7 +2,8 @@
 
 A section is a plain dataclass deriving from `Section`; its fields are JSON values, other sections,
 or lists and string-keyed dicts of them. `from_dict` follows the type hints, so a reader gets typed
-objects all the way down instead of nested dictionary paths.
+objects all the way down instead of nested dictionary paths, and summary.json is checked against
+the JSON Schema the same hints give (`pipeline.measures.section_schema`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,23 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, Union
+from typing import Annotated, Any, Literal, TypeAlias, TypeVar, Union
 
 from pipeline.errors import SchemaError
 
 S = TypeVar("S", bound="Section")
+
+
+@dataclass(frozen=True)
+class Range:
+    """Bounds of a number field, for its JSON Schema: `Annotated[float, Range(0, 1)]`."""
+
+    minimum: float
+    maximum: float
+
+
+# A share of models, from 0 to 1 (`X | None` where there may be nothing to take a share of).
+Share: TypeAlias = Annotated[float, Range(0, 1)]
 
 # How the report shows a headline value.
 HeadlineFormat = Literal["count", "share", "score", "number", "detail"]
@@ -59,7 +72,7 @@ class Count(Section):
     """How many models have something, and their share of all models."""
 
     count: int
-    share: float | None
+    share: Share | None
 
 
 def _decode(kind: Any, value: Any, where: str) -> Any:
