@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from hubsim import HubSimulator, Registry
 from pipeline.cli import app
 from pipeline.crawl import CrawlParams, run_crawl
+from pipeline.crawl import cards as cards_module
 from pipeline.crawl.cards import CARD_PART_ROWS
 from pipeline.crawl.state import CrawlState
-from pipeline.errors import StorageError
+from pipeline.errors import HubUnreachable, StorageError
 from pipeline.store import files
 from pipeline.store.journal import Journal
 from pipeline.store.layout import DataDir, Snapshot
@@ -176,3 +177,49 @@ def test_storage_errors_name_the_path_and_the_fix(tmp_path: Path) -> None:
         assert str(tmp_path / "x") in str(err.value) and fix in str(err.value)
     with pytest.raises(FileNotFoundError), files.storage_errors(tmp_path / "x"):
         raise FileNotFoundError(errno.ENOENT, "not a write failure")
+
+
+def test_a_committed_part_garbled_inside_is_fetched_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small parts, so a crawl of a small registry commits several before the disk fills up.
+    monkeypatch.setattr(cards_module, "CARD_PART_ROWS", 10)
+    registry = Registry.synthetic(n=60, seed=15)
+    with HubSimulator(registry) as sim:
+        clean = crawl(sim.url, tmp_path / "clean", workers=WORKERS)
+        with monkeypatch.context() as patch, pytest.raises(StorageError):
+            # The listing's page, then 35 cards: three parts committed, the fourth cut off.
+            patch.setattr(Journal, "_append", fail_after(1 + 35, Journal._append))
+            crawl(sim.url, tmp_path / "cut", snapshot="s1", workers=1)
+        snapshot = DataDir(tmp_path / "cut").snapshot("s1")
+        assert CrawlState.load(snapshot).card_parts == 3
+        # Bytes changed between the header and the footer: the part still opens, but no longer holds
+        # what was committed.
+        part = snapshot.parts("cards") / "part-000001.parquet"
+        data = bytearray(part.read_bytes())
+        middle = len(data) // 2
+        data[middle : middle + 16] = bytes(16)
+        part.write_bytes(bytes(data))
+        sim.reset_counters()
+        run_crawl(tmp_path / "cut", CrawlParams(), snapshot_id="s1", resume=True, endpoint=sim.url)
+        asked_on_resume = sim.counters["resolvers"]
+    # Parts 1 and 2 are fetched again: only part 0 (10 cards) and the journal's 5 cards are not.
+    assert asked_on_resume >= clean.counts["cards_asked"] - 10 - 5
+    assert read_manifest(snapshot)["status"] == "complete"
+    assert_same_tables(clean.snapshot, snapshot)
+
+
+def test_a_finished_crawl_leaves_no_temporary_file_and_no_parts(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=40, seed=16)
+    with HubSimulator(registry) as sim:
+        with pytest.raises(HubUnreachable):
+            crawl("http://127.0.0.1:9", tmp_path, snapshot="s1")
+        snapshot = DataDir(tmp_path).snapshot("s1")
+        # What runs killed mid-write leave: a table and a raw archive file under their temporary names.
+        (snapshot.dir / f".{snapshot.models.name}.tmp-99999").write_bytes(b"PAR1")
+        snapshot.raw.mkdir(exist_ok=True)
+        (snapshot.raw / ".cards-000000.jsonl.gz.tmp-99999").write_bytes(b"\x1f\x8b")
+        run_crawl(tmp_path, CrawlParams(), snapshot_id="s1", resume=True, endpoint=sim.url)
+    left = sorted(str(p.relative_to(snapshot.dir)) for p in snapshot.dir.rglob("*"))
+    assert not [name for name in left if ".tmp-" in name or name.startswith("parts")]
+    assert not DataDir(tmp_path).lock.exists()
