@@ -43,3 +43,83 @@ def test_crawl_analyze_report_from_the_command_line(tmp_path: Path, monkeypatch:
     assert reported.exit_code == 0, reported.output
     assert (tmp_path / "reports" / "s1" / "report.html").exists()
     assert (tmp_path / "reports" / "s1" / "report.md").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["analyze", "--snapshot", "../../x"],
+        ["report", "--snapshot", "../x"],
+        ["crawl", "--since", "../x", "--limit", "5"],
+        ["crawl", "--snapshot", "..", "--limit", "5"],
+    ],
+)
+def test_snapshot_ids_that_are_not_plain_names_are_refused(tmp_path: Path, args: list[str]) -> None:
+    data = tmp_path / "a" / "b" / "data"
+    data.mkdir(parents=True)
+    result = runner.invoke(app, [*args, "--data-dir", str(data)], env={"HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "must be letters, digits" in result.stderr
+    assert [p.name for p in tmp_path.rglob("*")] == ["a", "b", "data"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "accepts"),
+    [
+        ("HUBMINE_MAX_ATTEMPTS", "abc", "a whole number of at least 1"),
+        ("HUBMINE_TIMEOUT_S", "-1", "a number"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_it(tmp_path: Path, variable: str, value: str, accepts: str) -> None:
+    result = runner.invoke(app, ["crawl", "--data-dir", str(tmp_path)], env={variable: value})
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"hubmine: error: {variable}={value!r}: set it to {accepts}")
+    assert result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["crawl"], ["analyze"], ["report"]])
+def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path, command: list[str]) -> None:
+    file = tmp_path / "data"
+    file.write_text("not a folder")
+    result = runner.invoke(
+        app, [*command, "--data-dir", str(file)], env={"HF_ENDPOINT": "http://127.0.0.1:9"}
+    )
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
+    assert result.stderr.startswith("hubmine: error: ")
+
+
+def test_a_damaged_manifest_is_named_the_same_way_by_every_command(tmp_path: Path) -> None:
+    manifest = tmp_path / "snapshots" / "k" / "manifest.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text("[1, 2]")
+    env = {"HF_ENDPOINT": "http://127.0.0.1:9"}
+    for args in (
+        ["crawl", "--snapshot", "k"],
+        ["crawl", "--resume", "--snapshot", "k"],
+        ["analyze", "--snapshot", "k"],
+    ):
+        result = runner.invoke(app, [*args, "--data-dir", str(tmp_path)], env=env)
+        assert result.exit_code == 1
+        assert result.stderr == (
+            f"hubmine: error: {manifest} is damaged (a JSON list, not an object); "
+            f"restore it from a backup, or remove {manifest.parent} and crawl again\n"
+        )
+    result = runner.invoke(app, ["analyze", "--data-dir", str(tmp_path)])
+    assert result.stderr.startswith(f"hubmine: warning: skipping snapshot k: {manifest} is damaged")
+    assert result.stderr.splitlines()[-1].startswith("hubmine: error: no complete snapshot")
+
+
+def test_a_report_out_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=30, seed=32)
+    with HubSimulator(registry) as sim:
+        assert (
+            runner.invoke(app, ["crawl", "--data-dir", str(tmp_path)], env={"HF_ENDPOINT": sim.url}).exit_code
+            == 0
+        )
+    assert runner.invoke(app, ["analyze", "--data-dir", str(tmp_path)]).exit_code == 0
+    out = tmp_path / "out"
+    out.write_text("a file")
+    result = runner.invoke(app, ["report", "--data-dir", str(tmp_path), "--out", str(out)])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
+    assert str(out) in result.stderr and "--out must name a folder you can write" in result.stderr

@@ -19,7 +19,7 @@ from pipeline.crawl.params import CrawlParams
 from pipeline.crawl.reuse import PreviousCards, previous_cards
 from pipeline.crawl.state import CrawlState, versions, write_manifest
 from pipeline.errors import SnapshotError, StorageError
-from pipeline.hub.client import DEFAULT_ENDPOINT, HubClient, RetryPolicy, utc_now
+from pipeline.hub.client import HubClient, check_settings, utc_now
 from pipeline.hub.records import lists_readme
 from pipeline.hub.responses import public_url
 from pipeline.store.files import remove_leftovers, storage_errors
@@ -161,11 +161,12 @@ def run_crawl(
     since: str | None = None,
     endpoint: str | None = None,
 ) -> CrawlResult:
-    endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    # HF_ENDPOINT and the client's settings: a bad one stops the crawl before it writes anything.
+    endpoint = check_settings(endpoint)
     data = DataDir(data_dir)
-    if snapshot_id is not None:
-        data.snapshot(snapshot_id)  # refuses an id that is not a plain name
-    RetryPolicy.from_env()  # a bad setting stops the crawl before it writes anything
+    for chosen in (snapshot_id, since):
+        if chosen is not None:
+            data.snapshot(chosen)  # refuses an id that is not a plain name, before anything is written
     with holding_lock(data, "crawl"):
         return _run_crawl_holding_lock(data, params, snapshot_id, resume, since, endpoint)
 
