@@ -1,7 +1,9 @@
 """One pooled HTTP client for the Hub: quota pacing, retries with capped backoff, archiving of raw responses.
 
-Retried: 429 (after `Retry-After`), 5xx, timeouts, connection resets, truncated bodies and bodies the
-caller's `check` rejects (malformed JSON). Everything else is returned for the caller to judge.
+Retried: 429 (after `Retry-After`), 5xx, timeouts, connection resets, truncated bodies, bodies past
+their cap (`BodyCap`) and bodies the caller's `check` rejects (malformed JSON). Everything else is
+returned for the caller to judge. Nothing waits without end: each try has a deadline, each request a
+deadline over all its tries, every wait a server asks for is capped, and long waits are said on stderr.
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ from requests.structures import CaseInsensitiveDict
 from pipeline import __version__
 from pipeline.env import env_number
 from pipeline.errors import HubResponseError, HubUnreachable
+from pipeline.hub.caps import BodyCap, BodyCaps
+from pipeline.hub.endpoint import DEFAULT_ENDPOINT, checked_endpoint
+from pipeline.hub.notices import NOTICE_AFTER_S, notice
 from pipeline.hub.ratelimit import Pacer, parse_rate_limit
 from pipeline.hub.responses import ResponseSink, public_url, record_body, response_record
-
-DEFAULT_ENDPOINT = "https://huggingface.co"
+from pipeline.hub.transport import AttemptDeadline, BodyTooLarge, fetch
+from pipeline.hub.waits import DEFAULT_MAX_SERVER_WAIT_S, ServerWaits
+from pipeline.hub.watchdog import Watchdog
 
 
 class BadBody(ValueError):
@@ -48,20 +54,41 @@ class RetryPolicy:
     backoff_cap_s: float = 60.0
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+    # One try, from sending to the last byte: a server trickling bytes never trips the read timeout.
+    attempt_deadline_s: float = 300.0
+    # One request over all its tries and the waits between them.
+    request_deadline_s: float = 1800.0
+    max_server_wait_s: float = DEFAULT_MAX_SERVER_WAIT_S
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
-        """Defaults, overridable with HUBMINE_MAX_ATTEMPTS, HUBMINE_BACKOFF_S and HUBMINE_TIMEOUT_S."""
+        """Defaults, overridable with HUBMINE_MAX_ATTEMPTS, HUBMINE_BACKOFF_S, HUBMINE_TIMEOUT_S,
+        HUBMINE_ATTEMPT_DEADLINE_S, HUBMINE_REQUEST_DEADLINE_S and HUBMINE_MAX_SERVER_WAIT_S."""
         return cls(
             max_attempts=env_number("HUBMINE_MAX_ATTEMPTS", cls.max_attempts, minimum=1),
             backoff_base_s=env_number("HUBMINE_BACKOFF_S", cls.backoff_base_s, minimum=0.0),
             read_timeout_s=env_number("HUBMINE_TIMEOUT_S", cls.read_timeout_s, minimum=0.001),
+            attempt_deadline_s=env_number(
+                "HUBMINE_ATTEMPT_DEADLINE_S", cls.attempt_deadline_s, minimum=0.001
+            ),
+            request_deadline_s=env_number(
+                "HUBMINE_REQUEST_DEADLINE_S", cls.request_deadline_s, minimum=0.001
+            ),
+            max_server_wait_s=env_number("HUBMINE_MAX_SERVER_WAIT_S", cls.max_server_wait_s, minimum=0.0),
         )
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff before try `attempt + 1`."""
         # The exponent is bounded: past ~1,000 tries 2**n no longer converts to a float.
         return random.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2 ** min(attempt - 1, 64)))
+
+
+def check_settings(endpoint: str | None) -> str:
+    """The endpoint to crawl (`endpoint`, else HF_ENDPOINT, else the Hub), checked together with every
+    HUBMINE_ setting of the client, so that a bad one stops the crawl before it writes anything."""
+    RetryPolicy.from_env()
+    BodyCaps.from_env()
+    return checked_endpoint(endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT)
 
 
 @dataclass
@@ -122,10 +149,19 @@ class HubClient:
         *,
         concurrency: int = 16,
         retry: RetryPolicy | None = None,
+        caps: BodyCaps | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.endpoint = endpoint.rstrip("/")
+        self.endpoint = checked_endpoint(endpoint)
         self.retry = retry or RetryPolicy.from_env()
+        self.caps = caps or BodyCaps.from_env()
         self.stats = RequestStats()
+        # Every wait goes through these two, so a test can count what the client asked to sleep.
+        self._clock = clock
+        self._sleep = sleep
+        self._waits = ServerWaits(self.retry.max_server_wait_s)
+        self._watchdog = Watchdog()
         self._session = requests.Session()
         # The proxy and CA settings are read from the environment once, here: requests would scan
         # the whole environment again on every request, a large share of a card's CPU time.
@@ -144,12 +180,13 @@ class HubClient:
         self._reached = threading.Event()
 
     def close(self) -> None:
+        self._watchdog.close()
         self._session.close()
 
     def pacer(self, bucket: str) -> Pacer:
         with self._pacers_lock:
             if bucket not in self._pacers:
-                self._pacers[bucket] = Pacer()
+                self._pacers[bucket] = Pacer(clock=self._clock, sleep=self._sleep)
             return self._pacers[bucket]
 
     def get(
@@ -157,12 +194,16 @@ class HubClient:
         url: str | Callable[[], str],
         *,
         bucket: str,
+        cap: BodyCap,
         archive: ResponseSink | None = None,
-        max_bytes: int | None = None,
         check: Callable[[Response], object] | None = None,
         on_retry: Callable[[str], None] | None = None,
     ) -> Response:
-        """GET with pacing and retries; `url` may be a callable, so a retry can ask for a smaller page."""
+        """GET with pacing and retries; `url` may be a callable, so a retry can ask for a smaller page.
+
+        At most `cap.limit` bytes of the body are read, whatever the server sends.
+        """
+        started = self._clock()
         attempt = 0
         while True:
             attempt += 1
@@ -170,18 +211,35 @@ class HubClient:
             pacer = self.pacer(bucket)
             ticket = pacer.wait()
             self.stats.add(f"requests.{bucket}")
+            deadline = min(
+                self._clock() + self.retry.attempt_deadline_s, started + self.retry.request_deadline_s
+            )
             try:
-                response = self._send(target, max_bytes)
+                with self._watchdog.waiting(public_url(target), attempt, self.retry.max_attempts):
+                    answer = fetch(
+                        self._session,
+                        target,
+                        endpoint=self.endpoint,
+                        cap=cap,
+                        connect_timeout_s=self.retry.connect_timeout_s,
+                        read_timeout_s=self.retry.read_timeout_s,
+                        deadline=deadline,
+                        clock=self._clock,
+                    )
             except requests.RequestException as exc:
                 pacer.done(ticket, None)
                 reason = _transport_reason(exc)
                 self.stats.add(f"failures.{reason}")
                 if not self._reached.is_set() and isinstance(exc, requests.ConnectionError) and attempt >= 2:
                     raise HubUnreachable(f"cannot reach {self.endpoint}: {_connection_cause(exc)}") from None
-                self._retry_or_raise(attempt, reason, f"{reason} on {public_url(target)}", None, on_retry)
+                message = self._failure(exc, reason, target)
+                self._retry_or_raise(started, attempt, reason, message, None, on_retry)
                 continue
+            response = Response(
+                answer.url, answer.status, answer.headers, answer.body, utc_now(), answer.truncated
+            )
             # The response tells about the quota this request counted against, whatever its name.
-            pacer.done(ticket, parse_rate_limit(response.headers))
+            pacer.done(ticket, self._waits.rate_limit(parse_rate_limit(response.headers)))
             self._reached.set()
             if archive is not None:
                 archive.write(
@@ -197,17 +255,13 @@ class HubClient:
                 )
             self.stats.add(f"status.{response.status}")
             if is_retried(response.status):
-                retry_after = _retry_after(response.headers)
+                retry_after = self._retry_after(response.headers)
                 if response.status == 429 and retry_after is not None:
                     pacer.pause(retry_after)
                 reason = "429" if response.status == 429 else "5xx"
+                message = f"HTTP {response.status} on {public_url(target)}"
                 self._retry_or_raise(
-                    attempt,
-                    reason,
-                    f"HTTP {response.status} on {public_url(target)}",
-                    retry_after,
-                    on_retry,
-                    status=response.status,
+                    started, attempt, reason, message, retry_after, on_retry, response.status
                 )
                 continue
             if response.status == 200 and check is not None:
@@ -215,30 +269,30 @@ class HubClient:
                     check(response)
                 except BadBody as exc:
                     self.stats.add("failures.bad_body")
-                    self._retry_or_raise(attempt, "bad_body", str(exc), None, on_retry, status=200)
+                    self._retry_or_raise(started, attempt, "bad_body", str(exc), None, on_retry, 200)
                     continue
             return response
 
-    def _send(self, url: str, max_bytes: int | None) -> Response:
-        with self._session.get(
-            url, stream=True, timeout=(self.retry.connect_timeout_s, self.retry.read_timeout_s)
-        ) as raw:
-            chunks: list[bytes] = []
-            size = 0
-            truncated = False
-            for chunk in raw.iter_content(chunk_size=1 << 16):
-                chunks.append(chunk)
-                size += len(chunk)
-                if max_bytes is not None and size > max_bytes:
-                    truncated = True
-                    break
-            body = b"".join(chunks)
-            if truncated:
-                body = body[: max_bytes or 0]
-            return Response(raw.url, raw.status_code, raw.headers, body, utc_now(), truncated)
+    def _failure(self, exc: requests.RequestException, reason: str, url: str) -> str:
+        if isinstance(exc, BodyTooLarge):
+            return str(exc)
+        if isinstance(exc, AttemptDeadline):
+            return (
+                f"no complete answer from {public_url(url)} within {self.retry.attempt_deadline_s:g} s "
+                "(HUBMINE_ATTEMPT_DEADLINE_S)"
+            )
+        return f"{reason} on {public_url(url)}"
+
+    def _retry_after(self, headers: Mapping[str, str]) -> float | None:
+        try:
+            seconds = float(headers.get("Retry-After", ""))
+        except ValueError:
+            return None
+        return self._waits.seconds(seconds, "Retry-After")
 
     def _retry_or_raise(
         self,
+        started: float,
         attempt: int,
         reason: str,
         message: str,
@@ -248,16 +302,27 @@ class HubClient:
     ) -> None:
         if attempt >= self.retry.max_attempts:
             raise HubResponseError(f"{message} (gave up after {attempt} tries)", status=status)
-        self.stats.add("retries")
-        if on_retry is not None:
-            on_retry(reason)
         delay = self.retry.backoff(attempt)
         if retry_after is not None:
             delay = max(delay, retry_after)
-        time.sleep(delay)
+        elapsed = self._clock() - started
+        if elapsed + delay >= self.retry.request_deadline_s:
+            raise HubResponseError(
+                f"{message} (gave up after {attempt} tries in {elapsed:.0f} s; the limit per request is "
+                f"HUBMINE_REQUEST_DEADLINE_S={self.retry.request_deadline_s:g})",
+                status=status,
+            )
+        self.stats.add("retries")
+        if on_retry is not None:
+            on_retry(reason)
+        if delay >= NOTICE_AFTER_S:
+            notice(f"{message} (try {attempt} of {self.retry.max_attempts}); trying again in {delay:.0f} s")
+        self._sleep(delay)
 
 
 def _transport_reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, BodyTooLarge):
+        return "too_large"
     if isinstance(exc, requests.Timeout):
         return "timeout"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
@@ -265,24 +330,13 @@ def _transport_reason(exc: requests.RequestException) -> str:
     return "connection"
 
 
-# The Hub's windows last 5 minutes; a longer (or infinite) Retry-After is not to be believed.
-MAX_RETRY_AFTER_S = 300.0
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S) if seconds == seconds else None
+# A URL's user:password part, should a server's redirect or an exception text carry one.
+_USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
 
 
 def _connection_cause(exc: BaseException) -> str:
     """The root cause of a connection error ("Connection refused"), not urllib3's nested repr."""
-    text = str(exc)
+    text = _USERINFO.sub("", str(exc))
     cause = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
     if cause:
         return cause.group(1).strip()

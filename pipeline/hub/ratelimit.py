@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from pipeline.hub.notices import NOTICE_AFTER_S, notice
+
 _PARAM = re.compile(r'"?([A-Za-z_-]+)"?\s*(?:=\s*"?([^;",]*)"?)?')
 
 
@@ -52,9 +54,10 @@ def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo | None:
         return None
     bucket, values = _params(raw)
     try:
-        remaining = int(float(values["r"]))
+        # A negative count means none left; an infinite one is no count (int() raises OverflowError).
+        remaining = max(int(float(values["r"])), 0)
         reset_s = float(values["t"])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OverflowError):
         return None
     quota = window = None
     policy = headers.get("RateLimit-Policy") or headers.get("ratelimit-policy")
@@ -121,6 +124,9 @@ class Pacer:
                 # The next window starts once this one has surely ended.
                 slot = max(slot, self._window_end)
                 self._next_window()
+                wait = slot - self._clock()
+                if wait >= NOTICE_AFTER_S:
+                    notice(f"the rate-limit quota is spent; waiting {wait:.0f} s for the next window")
             if self._remaining is not None:
                 self._next_slot = slot + self._interval(slot, self._remaining - self._reserve)
                 self._remaining -= 1

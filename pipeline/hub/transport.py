@@ -1,0 +1,116 @@
+"""One try of one GET: redirects followed by hand, the body read to its cap and within its deadline.
+
+`requests` would read the whole body of every redirect it follows (an endless one never ends) and
+send the token on to wherever a redirect points; a trickling server never trips a read timeout, which
+bounds each wait for a byte, not the whole answer. Here every byte read counts against the cap, and
+the deadline is checked after every read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
+
+from pipeline.hub.caps import BodyCap
+from pipeline.hub.endpoint import same_origin
+from pipeline.hub.responses import public_url
+
+MAX_REDIRECTS = 5
+_CHUNK = 1 << 16
+
+
+class BodyTooLarge(requests.RequestException):
+    """A body past its cap, for a kind of response that is no use cut."""
+
+
+class AttemptDeadline(requests.Timeout):
+    """One try took longer than its deadline, however steadily the bytes came."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    url: str
+    status: int
+    headers: requests.structures.CaseInsensitiveDict[str]
+    body: bytes
+    truncated: bool
+
+
+def fetch(
+    session: requests.Session,
+    url: str,
+    *,
+    endpoint: str,
+    cap: BodyCap,
+    connect_timeout_s: float,
+    read_timeout_s: float,
+    deadline: float,
+    clock: Callable[[], float],
+) -> Answer:
+    """GET `url`, following up to MAX_REDIRECTS redirects; the token goes only to the endpoint's origin."""
+    for _ in range(MAX_REDIRECTS + 1):
+        left = deadline - clock()
+        if left <= 0:
+            raise AttemptDeadline(f"no complete answer from {public_url(url)} in time")
+        # A header set to None is left out: the token is for the endpoint, not for where it redirects.
+        headers = None if same_origin(url, endpoint) else {"Authorization": None}
+        with session.get(
+            url,
+            stream=True,
+            allow_redirects=False,
+            headers=headers,
+            timeout=(min(connect_timeout_s, left), min(read_timeout_s, left)),
+        ) as raw:
+            if raw.is_redirect:
+                url = _redirect_target(url, raw.headers["Location"])
+                continue
+            body, truncated = _read_body(raw, cap, deadline, clock)
+            return Answer(raw.url, raw.status_code, raw.headers, body, truncated)
+    raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {public_url(url)}")
+
+
+def _redirect_target(url: str, location: str) -> str:
+    target = urljoin(url, location)
+    if urlsplit(target).scheme not in ("http", "https"):
+        raise requests.exceptions.InvalidURL(f"redirect from {public_url(url)} to a non-HTTP URL")
+    return target
+
+
+def _read_body(
+    raw: requests.Response, cap: BodyCap, deadline: float, clock: Callable[[], float]
+) -> tuple[bytes, bool]:
+    """The body, at most `cap.limit` bytes: (body, whether it was cut); BodyTooLarge when it may not be."""
+    declared = raw.headers.get("Content-Length", "")
+    encoded = "Content-Encoding" in raw.headers  # a compressed body's length says little of the real one
+    if not cap.keep_cut and not encoded and declared.isdigit() and int(declared) > cap.limit:
+        raise BodyTooLarge(cap.exceeded(public_url(raw.url)))
+    body = bytearray()
+    while True:
+        if clock() > deadline:
+            raise AttemptDeadline(f"the answer from {public_url(raw.url)} came too slowly")
+        chunk = _read_some(raw)
+        if not chunk:
+            return bytes(body), False
+        body += chunk
+        if len(body) > cap.limit:
+            if not cap.keep_cut:
+                raise BodyTooLarge(cap.exceeded(public_url(raw.url)))
+            return bytes(body[: cap.limit]), True
+
+
+def _read_some(raw: requests.Response) -> bytes:
+    """Whatever has arrived (up to a chunk), as soon as anything has: a trickle returns byte by byte."""
+    try:
+        return raw.raw.read1(_CHUNK, decode_content=True) or b""
+    except ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(str(exc)) from None
+    except SSLError as exc:
+        raise requests.exceptions.SSLError(str(exc)) from None
+    except DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(str(exc)) from None
+    except ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
