@@ -14,11 +14,12 @@ from typing import Any
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from pipeline.crawl.cards import ordered_map, path_segment
+from pipeline.crawl.cards import ordered_map
 from pipeline.crawl.replay import replayed
 from pipeline.errors import HubResponseError
 from pipeline.hub.client import BadBody, HubClient, Response, utc_now
-from pipeline.hub.responses import ResponseSink
+from pipeline.hub.ids import InvalidHubName, namespace_segment
+from pipeline.hub.responses import ResponseSink, public_url
 from pipeline.schemas import table_from_rows
 from pipeline.store.archive import write_raw_part
 from pipeline.store.files import write_parquet
@@ -29,7 +30,8 @@ KNOWN_KINDS = frozenset({"organization", "user"})
 
 
 def overview_url(endpoint: str, name: str) -> str:
-    return f"{endpoint}/api/organizations/{path_segment(name)}/overview"
+    """The overview of namespace `name`; InvalidHubName when it is no Hub name."""
+    return f"{endpoint}/api/organizations/{namespace_segment(name)}/overview"
 
 
 def author_row(name: str, response: Response) -> dict[str, Any]:
@@ -52,24 +54,33 @@ def author_row(name: str, response: Response) -> dict[str, Any]:
 
 def _check_profile(response: Response) -> None:
     if not isinstance(response.json, dict):
-        raise BadBody(f"organization overview for {response.url} is not a JSON object")
+        raise BadBody(f"organization overview from {public_url(response.url)} is not a JSON object")
 
 
 def fetch_author(client: HubClient, archive: ResponseSink, name: str) -> dict[str, Any]:
+    """The author row of `name`; a name that is no Hub name is an `unknown` row, never a request."""
+    try:
+        url = overview_url(client.endpoint, name)
+    except InvalidHubName as exc:
+        return unknown_row(name, str(exc), None)
     try:
         response = client.get(
-            overview_url(client.endpoint, name), bucket="api", archive=archive, check=_check_profile
+            url, bucket="api", cap=client.caps.overview, archive=archive, check=_check_profile
         )
     except HubResponseError as exc:
-        return {
-            "author": name,
-            "kind": "unknown",
-            "error": str(exc),
-            "http_status": exc.status,
-            "fetched_at": utc_now(),
-            "reused": False,
-        }
+        return unknown_row(name, str(exc), exc.status)
     return author_row(name, response)
+
+
+def unknown_row(name: str, error: str, http_status: int | None) -> dict[str, Any]:
+    return {
+        "author": name,
+        "kind": "unknown",
+        "error": error,
+        "http_status": http_status,
+        "fetched_at": utc_now(),
+        "reused": False,
+    }
 
 
 def distinct_authors(models_path: Path) -> list[str]:

@@ -14,7 +14,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import pyarrow.parquet as pq
 from tqdm import tqdm
@@ -24,6 +23,7 @@ from pipeline.crawl.reuse import PreviousCards
 from pipeline.crawl.state import CrawlState
 from pipeline.errors import HubResponseError, one_line
 from pipeline.hub.client import HubClient, Response, utc_now
+from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
 from pipeline.hub.records import lists_readme
 from pipeline.hub.responses import ResponseSink
 from pipeline.schemas import table_from_rows
@@ -35,24 +35,12 @@ from pipeline.store.parts import PartSet
 T = TypeVar("T")
 R = TypeVar("R")
 
-README_CAP_BYTES = 10 * 1024 * 1024
 CARD_PART_ROWS = 1000
 
 
-def path_segment(text: str) -> str:
-    """`text` as one URL path segment: every character outside [A-Za-z0-9_.-] escaped (`/` included),
-    and `.`/`..` escaped too, so an odd name can never walk to another path."""
-    escaped = quote(text, safe="")
-    return escaped.replace(".", "%2E") if set(text) <= {"."} else escaped
-
-
-def repo_path(model_id: str) -> str:
-    """`model_id` as URL path segments, each escaped by `path_segment`."""
-    return "/".join(path_segment(segment) for segment in model_id.split("/"))
-
-
 def card_url(endpoint: str, model_id: str, sha: str | None) -> str:
-    return f"{endpoint}/{repo_path(model_id)}/resolve/{quote(sha or 'main', safe='')}/README.md"
+    """The README of `model_id` at `sha`; InvalidHubName when either is no Hub name."""
+    return f"{endpoint}/{repo_path(model_id)}/resolve/{revision_segment(sha or 'main')}/README.md"
 
 
 def decode_readme(body: bytes, truncated: bool) -> tuple[str, str | None, str | None]:
@@ -63,7 +51,11 @@ def decode_readme(body: bytes, truncated: bool) -> tuple[str, str | None, str | 
         # The cut may split a multi-byte character; drop that partial tail rather than flag the text.
         for end in range(len(body), max(len(body) - 4, -1), -1):
             try:
-                return "ok", body[:end].decode("utf-8"), f"README larger than {README_CAP_BYTES} bytes; cut"
+                return (
+                    "ok",
+                    body[:end].decode("utf-8"),
+                    f"README cut at {len(body)} bytes (HUBMINE_MAX_README_BYTES)",
+                )
             except UnicodeDecodeError:
                 continue
     try:
@@ -99,24 +91,28 @@ def card_row(model_id: str, sha: str | None, response: Response) -> dict[str, An
 
 
 def fetch_card(client: HubClient, archive: ResponseSink, model_id: str, sha: str | None) -> dict[str, Any]:
+    """The card row of `model_id`; an id or sha that is no Hub name is an error row, never a request."""
     try:
-        response = client.get(
-            card_url(client.endpoint, model_id, sha),
-            bucket="resolvers",
-            archive=archive,
-            max_bytes=README_CAP_BYTES,
-        )
+        url = card_url(client.endpoint, model_id, sha)
+    except InvalidHubName as exc:
+        return error_row(model_id, sha, str(exc), None)
+    try:
+        response = client.get(url, bucket="resolvers", cap=client.caps.readme, archive=archive)
     except HubResponseError as exc:
-        return {
-            "model_id": model_id,
-            "sha": sha,
-            "status": "error",
-            "error": str(exc),
-            "http_status": exc.status,
-            "fetched_at": utc_now(),
-            "reused": False,
-        }
+        return error_row(model_id, sha, str(exc), exc.status)
     return card_row(model_id, sha, response)
+
+
+def error_row(model_id: str, sha: str | None, error: str, http_status: int | None) -> dict[str, Any]:
+    return {
+        "model_id": model_id,
+        "sha": sha,
+        "status": "error",
+        "error": error,
+        "http_status": http_status,
+        "fetched_at": utc_now(),
+        "reused": False,
+    }
 
 
 def reused_row(previous: dict[str, Any]) -> dict[str, Any]:
