@@ -146,9 +146,10 @@ def test_bad_inputs_are_recorded_per_model(tmp_path: Path) -> None:
         result = run_crawl(tmp_path, CrawlParams(), endpoint=sim.url)
         card_requests = sim.counters["resolvers"]
     cards = {c["model_id"]: c for c in pq.read_table(result.snapshot.cards).to_pylist()}
-    assert card_requests == len(cards)
+    # An id the Hub would not allow becomes no URL: its card is an error, and nothing is asked.
+    assert card_requests == len(cards) - len(odd_ids)
     for model_id in odd_ids:
-        assert cards[model_id]["status"] == "ok" and cards[model_id]["readme"] == "# odd\n"
+        assert cards[model_id]["status"] == "error" and "not requested" in cards[model_id]["error"]
     assert cards[binary]["status"] == "error" and "binary" in cards[binary]["error"]
     assert cards[not_utf8]["status"] == "ok" and "UTF-8" in cards[not_utf8]["error"]
     assert cards[huge]["status"] == "ok" and cards[huge]["truncated"]
@@ -156,7 +157,7 @@ def test_bad_inputs_are_recorded_per_model(tmp_path: Path) -> None:
     assert cards[gated]["status"] == "gated"
     # The file list no longer names a README, so none is asked for.
     assert removed not in cards
-    assert result.exit_code == 3 and result.counts["failed_models"] == 1
+    assert result.exit_code == 3 and result.counts["failed_models"] == 1 + len(odd_ids)
     # Nothing was written outside the snapshot, whatever the ids.
     assert {p.name for p in tmp_path.iterdir()} == {"snapshots"}
 

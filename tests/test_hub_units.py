@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.crawl.authors import overview_url
-from pipeline.crawl.cards import README_CAP_BYTES, card_url, decode_readme, repo_path
+from pipeline.crawl.cards import card_url, decode_readme
+from pipeline.hub.caps import BodyCaps
 from pipeline.hub.client import HubClient, RetryPolicy
+from pipeline.hub.ids import InvalidHubName, namespace_segment, repo_path
 from pipeline.hub.ratelimit import Pacer, RateLimitInfo, Ticket, parse_rate_limit
 from pipeline.hub.records import lists_readme, model_row
 from pipeline.hub.responses import public_url
@@ -141,13 +143,24 @@ def test_real_records_fit_the_models_schema(hub2024: Path) -> None:
     assert sum(lists_readme(r["siblings"]) for r in rows) == listed
 
 
-def test_odd_ids_never_become_other_paths() -> None:
-    assert repo_path("../../etc/passwd") == "%2E%2E/%2E%2E/etc/passwd"
-    assert repo_path("org/..") == "org/%2E%2E"
-    assert repo_path("org/mödel v1") == "org/m%C3%B6del%20v1"
-    assert repo_path("org/a?b#c") == "org/a%3Fb%23c"
-    url = card_url("http://hub", "../x", "abc")
-    assert url == "http://hub/%2E%2E/x/resolve/abc/README.md"
+@pytest.mark.parametrize(
+    "model_id",
+    ["../../etc/passwd", "a/b/../../c", "org/..", "org/.", "../x", "org/mödel v1", "org/a?b#c", "a//b", ""],
+)
+def test_ids_that_are_no_hub_names_never_become_paths(model_id: str) -> None:
+    with pytest.raises(InvalidHubName) as err:
+        card_url("http://hub", model_id, "abc")
+    assert "not requested" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_hub_ids_become_their_own_path() -> None:
+    assert repo_path("org/Model-v1.0_x") == "org/Model-v1.0_x"
+    assert repo_path("bert-base-uncased") == "bert-base-uncased"
+    assert card_url("http://hub", "org/m", "abc") == "http://hub/org/m/resolve/abc/README.md"
+    with pytest.raises(InvalidHubName):
+        repo_path("org/" + "x" * 300)
+    with pytest.raises(InvalidHubName):
+        card_url("http://hub", "org/m", "..")
 
 
 def test_readme_bodies_are_classified() -> None:
@@ -155,7 +168,8 @@ def test_readme_bodies_are_classified() -> None:
     assert decode_readme(b"\x89PNG\r\n\x1a\n\x00\x00", False)[0] == "error"
     status, text, problem = decode_readme(b"caf\xe9", False)
     assert status == "ok" and text == "caf\ufffd" and "UTF-8" in (problem or "")
-    cut = ("é" * (README_CAP_BYTES // 2)).encode()[: README_CAP_BYTES - 1]
+    cap = BodyCaps().readme.limit
+    cut = ("é" * (cap // 2)).encode()[: cap - 1]
     status, text, problem = decode_readme(cut, True)
     assert status == "ok" and text and set(text) == {"é"} and "cut" in (problem or "")
 
@@ -208,8 +222,10 @@ def test_pacer_sends_planned_work_at_once_when_it_fits_the_quota() -> None:
 
 
 def test_odd_namespaces_never_become_other_paths() -> None:
-    assert overview_url("http://hub", "..") == "http://hub/api/organizations/%2E%2E/overview"
-    assert overview_url("http://hub", "a/b") == "http://hub/api/organizations/a%2Fb/overview"
+    assert overview_url("http://hub", "org-1") == "http://hub/api/organizations/org-1/overview"
+    for name in ("..", "a/b", "a b", ""):
+        with pytest.raises(InvalidHubName):
+            namespace_segment(name)
 
 
 def test_proxies_come_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
