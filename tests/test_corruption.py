@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from crawl_helpers import crawl
 from typer.testing import CliRunner
 
 from hubsim import HubSimulator, Registry
@@ -15,7 +16,6 @@ from pipeline.cli import app
 from pipeline.errors import HubUnreachable
 from pipeline.store import damage
 from pipeline.store.layout import DataDir, Snapshot
-from tests.crawl_helpers import crawl
 
 # About 2 s per damaged file: four commands, two of them crawls.
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("quick_retries")]
@@ -34,6 +34,7 @@ FILES: dict[str, Callable[[DataDir], Path]] = {
     "models": lambda data: data.snapshot("s1").models,
     "cards": lambda data: data.snapshot("s1").cards,
     "finding": lambda data: data.snapshot("s1").finding("parsed_cards"),
+    "breakdowns": lambda data: data.snapshot("s1").finding("breakdowns"),
     "summary": lambda data: data.snapshot("s1").summary,
 }
 # Reading commands first, on s1 as damaged; `analyze` writes the findings again, the crawls add snapshots.

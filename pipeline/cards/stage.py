@@ -49,6 +49,7 @@ from pipeline.errors import SnapshotError
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Section
 from pipeline.schemas import load_schema, table_from_rows
+from pipeline.store.damage import reading, table_remedy
 from pipeline.store.files import atomic_path
 from pipeline.store.layout import Snapshot
 
@@ -86,8 +87,14 @@ def parse_batch(jobs: list[Job]) -> tuple[pa.Table, pa.Table]:
     return table_from_rows("parsed_cards", parsed), table_from_rows("claims", claims)
 
 
+def _arrow_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """`columns` of a crawl table in batches; a file damaged anywhere raises `DamagedFileError`."""
+    with reading(path, table_remedy(path)):
+        yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
+
+
 def _batches(path: Path, columns: list[str]) -> Iterator[list[tuple[Any, ...]]]:
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+    for batch in _arrow_batches(path, columns):
         yield list(zip(*(batch.column(name).to_pylist() for name in columns), strict=True))
 
 
@@ -141,7 +148,7 @@ def _partition(source: Path, columns: list[str], parts: int, directory: Path) ->
     schema = pa.schema([schema.field(name) for name in columns])
     writers = [pq.ParquetWriter(path, schema) for path in paths]
     try:
-        for batch in pq.ParquetFile(source).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+        for batch in _arrow_batches(source, columns):
             ids = batch.column("model_id").to_pylist()
             owner = pa.array([zlib.crc32(model_id.encode()) % parts for model_id in ids], pa.int64())
             for index, writer in enumerate(writers):

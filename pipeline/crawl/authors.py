@@ -16,12 +16,13 @@ from tqdm import tqdm
 
 from pipeline.crawl.cards import ordered_map
 from pipeline.crawl.replay import replayed
-from pipeline.errors import HubResponseError
+from pipeline.errors import DamagedFileError, HubResponseError
 from pipeline.hub.client import BadBody, HubClient, Response, utc_now
 from pipeline.hub.ids import InvalidHubName, namespace_segment
 from pipeline.hub.responses import ResponseSink, public_url
 from pipeline.schemas import table_from_rows
 from pipeline.store.archive import write_raw_part
+from pipeline.store.damage import reading, recrawl_remedy, warn
 from pipeline.store.files import write_parquet
 from pipeline.store.journal import Journal
 from pipeline.store.layout import Snapshot
@@ -94,9 +95,15 @@ def distinct_authors(models_path: Path) -> list[str]:
 
 
 def previous_authors(path: Path) -> dict[str, dict[str, Any]]:
+    """Kinds known from an earlier snapshot; a damaged file there is skipped with a warning."""
     if not path.exists():
         return {}
-    rows = pq.read_table(path).to_pylist()
+    try:
+        with reading(path, recrawl_remedy()):
+            rows = pq.read_table(path).to_pylist()
+    except DamagedFileError as exc:
+        warn(f"{exc}; asking the Hub again for every namespace")
+        return {}
     return {row["author"]: row for row in rows if row["kind"] in KNOWN_KINDS}
 
 

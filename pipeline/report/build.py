@@ -19,6 +19,7 @@ from pipeline.measures.lineage import LineageSection
 from pipeline.measures.scores import SCORE_COLUMNS, ScoresSection
 from pipeline.measures.section import HeadlineItem
 from pipeline.measures.summary import Summary, load_summary
+from pipeline.measures.tables import read_table
 from pipeline.report import figures
 from pipeline.report.render import Block, Heading, Image, Para, Table, image_path, to_html, to_markdown
 from pipeline.store.files import atomic_open
@@ -210,8 +211,8 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str
         raise SnapshotError(
             f"snapshot {snapshot_id!r} has no findings; run `hubmine analyze --snapshot {snapshot_id}`"
         ) from None
-    breakdowns = pd.read_parquet(snapshot.finding("breakdowns"))
-    scores = pd.read_parquet(snapshot.finding("scores"), columns=list(SCORE_COLUMNS))
+    breakdowns = read_table(snapshot.finding("breakdowns")).to_pandas()
+    scores = read_table(snapshot.finding("scores"), SCORE_COLUMNS).to_pandas()
     out = out or REPORTS_DIR / snapshot_id
 
     images: dict[str, bytes] = {}
