@@ -230,22 +230,36 @@ def test_a_dead_endpoint_fails_in_two_tries(tmp_path: Path, monkeypatch: pytest.
     assert "Connection refused" in str(err.value)
 
 
+# Runs `hubmine crawl ARGS` and, however it ends, writes the process's peak resident memory (VmHWM)
+# to the file named first. VmHWM starts afresh at exec, unlike ru_maxrss, which a child inherits from
+# the parent it was forked from (here the whole test session).
+PEAK_OF_CRAWL = """
+import sys
+from pipeline.cli import main
+peak_file, sys.argv = sys.argv[1], ["hubmine", "crawl", *sys.argv[2:]]
+try:
+    main()
+finally:
+    status = open("/proc/self/status").read()
+    open(peak_file, "w").write(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1])
+"""
+
+
 def cli(data_dir: Path, endpoint: str, *args: str, **env: str) -> tuple[int, str, int]:
     """`hubmine crawl` in a child process: (exit status, stderr, the child's peak memory in bytes)."""
     environment = {**os.environ, "HF_ENDPOINT": endpoint, "HUBMINE_BACKOFF_S": "0.01", **env}
     environment.pop("HF_TOKEN", None)
     stderr_path = data_dir.parent / "stderr.txt"
+    peak_path = data_dir.parent / "peak.txt"
     with stderr_path.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "crawl", "--data-dir", str(data_dir), *args],
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK_OF_CRAWL, str(peak_path), "--data-dir", str(data_dir), *args],
             cwd=REPO_ROOT,
             env=environment,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, stderr_path.read_text(), usage.ru_maxrss * 1024
+    return done.returncode, stderr_path.read_text(), int(peak_path.read_text()) * 1024
 
 
 def assert_one_error_line(stderr: str) -> None:
