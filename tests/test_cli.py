@@ -87,6 +87,7 @@ def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path, command: list[str
     )
     assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
     assert result.stderr.startswith("hubmine: error: ")
+    assert str(file) in result.stderr and "folder" in result.stderr
 
 
 def test_a_damaged_manifest_is_named_the_same_way_by_every_command(tmp_path: Path) -> None:

@@ -29,6 +29,9 @@ def read_manifest(snapshot: Snapshot) -> dict[str, Any] | None:
 def list_snapshots(data: DataDir, status: str | None = None) -> list[str]:
     """Snapshot ids under `data`, oldest first by start time (not by name: ids may be chosen); a snapshot
     whose manifest is damaged is left out with a warning."""
+    for folder in (data.root, data.snapshots):
+        if folder.exists() and not folder.is_dir():
+            raise SnapshotError(f"{folder} is a file, not a folder; pass --data-dir a folder of snapshots")
     if not data.snapshots.is_dir():
         return []
     found = []
