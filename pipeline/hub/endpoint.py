@@ -23,7 +23,8 @@ def checked_endpoint(endpoint: str) -> str:
     except ValueError:
         parts, port_ok = None, False
     if parts is not None and (parts.username is not None or parts.password is not None):
-        shown = f"{parts.scheme}://{parts.hostname or ''}"
+        port = f":{parts.port}" if port_ok and parts.port else ""
+        shown = f"{parts.scheme}://{parts.hostname or ''}{port}"
         raise SettingError(
             f"HF_ENDPOINT must not carry a user name or password ({shown} with credentials); "
             "set the Hub token in HF_TOKEN instead"
