@@ -86,9 +86,9 @@ def test_damaged_journal_tail_and_parts_are_fetched_again(tmp_path: Path) -> Non
         journal = snapshot.journal("cards")
         data = journal.read_bytes()
         journal.write_bytes(data[: len(data) - 40] + b"\x1f\x8b garbage")
-        committed_part = snapshot.parts("cards") / "part-000000.parquet"
+        committed_part = snapshot.part("cards", 0)
         committed_part.write_bytes(committed_part.read_bytes()[:-100])
-        (snapshot.parts("cards") / f"part-{state.card_parts:06d}.parquet").write_bytes(b"PAR1 cut")
+        snapshot.part("cards", state.card_parts).write_bytes(b"PAR1 cut")
         asked_before = sim.counters["resolvers"]
         resume(sim, tmp_path / "killed")
         asked_on_resume = sim.counters["resolvers"] - asked_before
@@ -195,7 +195,7 @@ def test_a_committed_part_garbled_inside_is_fetched_again(
         assert CrawlState.load(snapshot).card_parts == 3
         # Bytes changed between the header and the footer: the part still opens, but no longer holds
         # what was committed.
-        part = snapshot.parts("cards") / "part-000001.parquet"
+        part = snapshot.part("cards", 1)
         data = bytearray(part.read_bytes())
         middle = len(data) // 2
         data[middle : middle + 16] = bytes(16)

@@ -93,7 +93,7 @@ def test_resume_after_the_last_listing_page_lists_nothing_again(tmp_path: Path) 
         data_dir = tmp_path / "killed"
         snapshot = DataDir(data_dir).snapshot("s1")
         models = pq.read_table(clean.snapshot.models)
-        parts = PartSet(snapshot.parts("models"), "models")
+        parts = PartSet(snapshot, "models")
         parts.write(0, models.slice(0, 1000))
         parts.write(1, models.slice(1000))
         manifest = read_manifest(clean.snapshot)

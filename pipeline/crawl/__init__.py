@@ -224,14 +224,14 @@ def _run_crawl_holding_lock(
     try:
         if not state.listing_done:
             crawl_listing(client, params, state, snapshot, checkpoint, has_token=token is not None)
-        models_parts = PartSet(snapshot.parts("models"), "models")
+        models_parts = PartSet(snapshot, "models")
         if not snapshot.models.exists():
             models_parts.merge(state.listing_parts, snapshot.models, unique_key="model_id")
         models_parts.remove()
         if params.cards:
             if not state.cards_finished:
                 crawl_cards(client, state, snapshot, previous, params.workers, checkpoint)
-            cards_parts = PartSet(snapshot.parts("cards"), "cards")
+            cards_parts = PartSet(snapshot, "cards")
             if not snapshot.cards.exists():
                 cards_parts.merge(state.card_parts, snapshot.cards)
             cards_parts.remove()

@@ -169,7 +169,7 @@ def crawl_cards(
 ) -> None:
     """Fetch (or reuse) the card of every candidate after the checkpoint, committing a part per block."""
     models_path = snapshot.models
-    parts = PartSet(snapshot.parts("cards"), "cards")
+    parts = PartSet(snapshot, "cards")
     parts.drop_beyond(state.card_parts)
     drop_raw_beyond(snapshot, "cards", state.card_parts)
     journal = Journal(snapshot.journal("cards"), committed=state.cards_done)

@@ -159,7 +159,7 @@ def crawl_listing(
     has_token: bool,
 ) -> None:
     """List models page by page until the listing (or `--limit`) ends, committing a part per page."""
-    parts = PartSet(snapshot.parts("models"), "models")
+    parts = PartSet(snapshot, "models")
     parts.drop_beyond(state.listing_parts)
     drop_raw_beyond(snapshot, "listing", state.listing_parts)
     # A page's part number orders its journal entries; the URL asked for names the request.

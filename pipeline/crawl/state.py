@@ -51,7 +51,7 @@ class CrawlState:
         for table, count in (("models", self.listing_parts), ("cards", self.card_parts)):
             recorded = self.part_checksums.setdefault(table, [])
             if len(recorded) < count and not snapshot.table(table).exists():
-                recorded += PartSet(snapshot.parts(table), table).checksums(len(recorded), count)
+                recorded += PartSet(snapshot, table).checksums(len(recorded), count)
         write_json(snapshot.state, {**asdict(self), "requests": requests})
 
     def roll_back_damaged_parts(self, snapshot: Snapshot) -> None:
@@ -72,7 +72,7 @@ class CrawlState:
     def _intact_rows(self, snapshot: Snapshot, table: str, count: int) -> list[int]:
         # A part the checkpoint holds no checksum for cannot be vouched for: it counts as damaged.
         recorded = self.part_checksums.get(table, [])[:count]
-        return PartSet(snapshot.parts(table), table).intact_rows(recorded)
+        return PartSet(snapshot, table).intact_rows(recorded)
 
 
 def versions() -> dict[str, str]:

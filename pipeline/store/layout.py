@@ -88,6 +88,10 @@ class Snapshot:
         """Committed parts of `table` while a crawl writes it."""
         return self.parts_root / table
 
+    def part(self, table: str, index: int) -> Path:
+        """Committed part `index` of `table`."""
+        return self.parts(table) / f"part-{index:06d}.parquet"
+
     @property
     def findings(self) -> Path:
         return self.dir / "findings"

@@ -17,15 +17,17 @@ import pyarrow.parquet as pq
 
 from pipeline.schemas import load_schema, validate
 from pipeline.store.files import atomic_path, write_parquet
+from pipeline.store.layout import Snapshot
 
 
 class PartSet:
-    def __init__(self, directory: Path, table: str) -> None:
-        self.directory = directory
+    def __init__(self, snapshot: Snapshot, table: str) -> None:
+        self.snapshot = snapshot
+        self.directory = snapshot.parts(table)
         self.table = table
 
     def path(self, index: int) -> Path:
-        return self.directory / f"part-{index:06d}.parquet"
+        return self.snapshot.part(self.table, index)
 
     def write(self, index: int, data: pa.Table) -> None:
         write_parquet(self.path(index), validate(self.table, data))
