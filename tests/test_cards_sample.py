@@ -215,3 +215,28 @@ def test_counts_of_the_real_2022_sample(
     assert len(trainer_cards.missed) == 5
     texts = dict(readmes)
     assert all(mid.startswith("gchhablani/") and "```bash" in texts[mid] for mid in trainer_cards.missed)
+
+
+def _sources(card: ParsedCard) -> set[str]:
+    return {claim["source"] for claim in card.claims}
+
+
+def test_trainer_results_claims(parsed: dict[str, ParsedCard], readmes: list[tuple[str, str]]) -> None:
+    listed = [
+        mid
+        for mid, text in readmes
+        if "\nIt achieves the following results on the evaluation set:\n- " in text
+    ]
+    read = [mid for mid in listed if "trainer-results" in _sources(parsed[mid])]
+    assert len(read) >= 0.95 * len(listed)
+    # Cards whose only claims are the Trainer's: what the model-index alone misses.
+    assert [mid for mid in read if "model-index" not in _sources(parsed[mid])]
+
+
+def test_trainer_claim_counts_of_the_real_2022_sample(
+    hub_sample: Path, parsed: dict[str, ParsedCard]
+) -> None:
+    sources = [_sources(card) for card in parsed.values()]
+    assert sum("trainer-results" in found for found in sources) == 507  # 12% of 4142 cards
+    assert sum(found >= {"trainer-results"} and "model-index" not in found for found in sources) == 346
+    assert sum("trainer-table" in found for found in sources) == 471

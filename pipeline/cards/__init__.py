@@ -1,4 +1,4 @@
-"""Model-card parsing: front matter, safe YAML, sections, links, Trainer lists and model-index claims."""
+"""Model-card parsing: front matter, safe YAML, sections, links, Trainer lists and performance claims."""
 
 from pipeline.cards.parse import PROBLEM_CODES, ParsedCard, parse_card
 

@@ -10,6 +10,8 @@ from pipeline.cards.claims import extract_claims, to_json
 from pipeline.cards.errors import CardError
 from pipeline.cards.frontmatter import split_front_matter
 from pipeline.cards.links import find_links
+from pipeline.cards.metrics import normalise_claims
+from pipeline.cards.results import body_claims
 from pipeline.cards.sections import find_headings, find_sections, normalise_newlines
 from pipeline.cards.training import trainer_lists
 from pipeline.cards.yaml_safe import load_yaml
@@ -40,6 +42,7 @@ PROBLEM_CODES = {
     "metrics_missing": "a result has no metrics",
     "metrics_wrong_type": "metrics is not a list",
     "metric_wrong_type": "a metric is not a mapping",
+    "body_claims_capped": "the body's Trainer results hold more items than are read (results.MAX_ROWS)",
     "internal_error": "parsing failed unexpectedly; only the model id is recorded",
 }
 
@@ -118,8 +121,10 @@ def _fill(card: ParsedCard, readme: object, card_data: object) -> None:
     else:
         _read_card_data(card, card_data)
     if card.metadata is not None:
-        card.claims, problems = extract_claims(card.model_id, card.metadata)
+        index_claims, problems = extract_claims(card.model_id, card.metadata)
+        card.claims = index_claims + card.claims
         card.problems += problems
+    normalise_claims(card.claims)
 
 
 def _readme_text(readme: object, problems: list[str]) -> str | None:
@@ -156,6 +161,8 @@ def _read_readme(card: ParsedCard, text: str) -> None:
     card.headings = [heading.text for heading in headings]
     card.sections, card.sections_with_content = find_sections(body, headings)
     card.hyperparameters, card.framework_versions = trainer_lists(body, headings)
+    card.claims, problems = body_claims(card.model_id, body, headings)
+    card.problems += problems
     links = find_links(text)
     card.arxiv_ids, card.github_repos, card.dois = links.arxiv_ids, links.github_repos, links.dois
 

@@ -2,8 +2,8 @@
 
 Reads `models.parquet` (model_id, card_data, siblings) and `cards.parquet` (model_id, status,
 readme) in batches and writes `findings/parsed_cards.parquet` (one row per model) and
-`findings/claims.parquet` (one row per model-index metric), each written batch by batch into a
-temporary file renamed into place at the end.
+`findings/claims.parquet` (one row per model-index metric or Trainer result), each written batch
+by batch into a temporary file renamed into place at the end.
 
 Joining without holding every README: the crawler writes cards in the order of the models, so
 first a pass over the two id columns checks that the cards' ids are a subsequence of the

@@ -1,4 +1,4 @@
-"""Claims in numbers: `model-index` claim rows by source, and how many of them count."""
+"""Claims in numbers: claim rows by source, and how many of them count (model-index rows only can)."""
 
 from __future__ import annotations
 

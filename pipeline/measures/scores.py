@@ -5,7 +5,7 @@ Factors shared by two scores (hardware, environment) are one column counted in b
 
 - dataset_details: `has_datasets` (metadata `datasets` or a `dataset:` tag).
 - performance_table: a claim that counts from model-index (`has_eval_claims`), or any claim with a
-  value parsed from the card's own results (claims `eval-results`, `card-table`).
+  value parsed from the card's own results (claims `trainer-results`, `trainer-table`).
 - architecture_details: `has_architecture` (`config.model_type`), or an architecture section
   (parsed_cards.sections `architecture`: Architecture, Technical specifications, Model structure).
 - training_logs: TensorBoard logs (`runs/` folders, `events.out.tfevents` files, the `tensorboard`

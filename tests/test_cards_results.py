@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.cards import parse_card
+from pipeline.cards.metrics import metric_id, normalise_claims
+from pipeline.cards.results import MAX_ROWS, RESULTS_LINE, body_claims
+from pipeline.cards.sections import find_headings
+from pipeline.schemas import table_from_rows
+from tests.test_cards_training import TRAINER_CARD
+
+TABLE_HEADER = (
+    "| Training Loss | Epoch | Step | Validation Loss | Accuracy |\n|:---:|:---:|:---:|:---:|:---:|\n"
+)
+
+
+def claims(body: str) -> tuple[list[dict[str, Any]], list[str]]:
+    return body_claims("m", body, find_headings(body))
+
+
+def pairs(rows: list[dict[str, Any]], source: str) -> list[tuple[str, float | None]]:
+    return [(row["metric_name"], row["value"]) for row in rows if row["source"] == source]
+
+
+def test_trainer_card_list_and_table_agree() -> None:
+    card = parse_card("m", "---\nlicense: mit\n---\n" + TRAINER_CARD, None)
+    by_source = {
+        source: {row["metric"]: row["value"] for row in card.claims if row["source"] == source}
+        for source in ("trainer-results", "trainer-table")
+    }
+    assert by_source["trainer-results"] == by_source["trainer-table"] == {"loss": 0.4812, "accuracy": 0.91}
+    assert not any(row["counts"] for row in card.claims)
+    assert {row["not_counted"] for row in card.claims} == {"not_model_index"}
+    assert card.to_row()["n_claims"] == 0 and card.to_row()["n_claim_rows"] == 4
+    table_from_rows("claims", card.claims)
+
+
+def test_results_list_edges() -> None:
+    body = f"intro\n{RESULTS_LINE}\n- Loss: 0.1234\n- F1: 88.1%\n- Gen Len: n/a\n- Wer: 0.3 \n\n- Later: 1\n"
+    rows, problems = claims(body)
+    assert pairs(rows, "trainer-results") == [("Loss", 0.1234), ("F1", 88.1), ("Gen Len", None), ("Wer", 0.3)]
+    assert rows[1]["is_percent"] and rows[2]["value_raw"] == '"n/a"'
+    assert problems == []
+    # Only the Trainer's exact line, at a line start.
+    assert claims(f"x {RESULTS_LINE}\n- Loss: 1\n")[0] == []
+    assert claims("It achieves the following results on the test set:\n- Loss: 1\n")[0] == []
+    assert claims(f"{RESULTS_LINE} - Loss: 1\n")[0] == []
+
+
+def test_table_takes_the_last_row_and_skips_training_columns() -> None:
+    body = (
+        "### Training results\n\n"
+        + TABLE_HEADER
+        + "| No log | 1.0 | 5 | 0.7 | 0.8 |\n| 0.2 | 2.0 | 10 | 0.6 | 0.85 |\n"
+        "\nafter\n| 9 | 9 | 9 | 9 | 9 |\n"
+    )
+    rows, _ = claims(body)
+    assert pairs(rows, "trainer-table") == [("Validation Loss", 0.6), ("Accuracy", 0.85)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        TABLE_HEADER + "| 0.2 | 2.0 | 10 | 0.6 | 0.85 |\n",  # no "Training results" heading
+        "## Training results\n\n| Loss | Epoch | Step |\n|---|---|---|\n| 1 | 2 | 3 |\n",  # not the Trainer's
+        "## Training results\n\n" + TABLE_HEADER.split("\n")[0] + "\n| 0.2 | 2.0 | 10 | 0.6 | 0.85 |\n",
+        "## Training results\n\n" + TABLE_HEADER + "| 0.2 | 2.0 | 10 | 0.6 |\n",  # ragged last row
+        "## Training results\n\n" + TABLE_HEADER,  # no rows
+        "## Training results\n\n## Next\n\n" + TABLE_HEADER + "| 0.2 | 2.0 | 10 | 0.6 | 0.85 |\n",
+    ],
+)
+def test_table_outside_the_trainer_structure_gives_nothing(body: str) -> None:
+    assert claims(body) == ([], [])
+
+
+def test_rows_are_capped() -> None:
+    body = RESULTS_LINE + "\n" + "".join(f"- M{i}: {i}\n" for i in range(MAX_ROWS + 5))
+    rows, problems = claims(body)
+    assert len(rows) == MAX_ROWS and problems == ["body_claims_capped"]
+    card = parse_card("m", body, None)
+    assert "body_claims_capped" in card.problems and len(card.claims) == MAX_ROWS
+
+
+def test_hostile_lines_are_bounded() -> None:
+    long = "|" + " -" * 50_000 + "x"
+    header = "## Training results\n\n| Training Loss | Epoch | Step |\n"
+    body = f"{header}{long}\n{RESULTS_LINE}\n- {'a' * 10**5}: 1\n"
+    assert claims(body) == ([], [])
+
+
+BODY_TOKENS = [
+    RESULTS_LINE,
+    "\n",
+    "- ",
+    ": ",
+    "|",
+    " Training Loss ",
+    " Epoch ",
+    " Step ",
+    ":-",
+    "-",
+    "0.5",
+    "%",
+]
+BODY_TOKENS += ["x", "### Training results\n", "```\n"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(BODY_TOKENS), max_size=60).map("".join))
+def test_body_claims_never_raise(body: str) -> None:
+    rows, problems = claims(body)
+    assert len(rows) <= MAX_ROWS and set(problems) <= {"body_claims_capped"}
+    normalise_claims(rows)
+    table_from_rows("claims", rows)
+
+
+@pytest.mark.parametrize(
+    ("names", "metric"),
+    [
+        (("accuracy",), "accuracy"),
+        ((None, "Top-1 Accuracy"), "accuracy"),
+        (("acc",), "accuracy"),
+        (("top1",), "accuracy"),
+        (("eval_f1",), "f1"),
+        (("f1", "F1 (macro)"), "f1"),
+        (("macro-f1",), "f1_macro"),
+        (("F1 Micro",), "f1_micro"),
+        (("weighted_f1",), "f1_weighted"),
+        (("Rougel",), "rougeL"),
+        (("rougeLsum",), "rougeLsum"),
+        (("Validation Loss",), "loss"),
+        (("exact_match",), "exact_match"),
+        (("mAP",), "map"),
+        (("Matthews Correlation",), None),
+        (("x" * 1000,), None),
+        ((5, None), None),
+    ],
+)
+def test_metric_ids(names: tuple[Any, ...], metric: str | None) -> None:
+    assert metric_id(*names) == metric
+
+
+def claim(
+    name: str, value: float | None, percent: bool = False, source: str = "model-index"
+) -> dict[str, Any]:
+    return {"source": source, "metric_type": name, "metric_name": None, "value": value, "is_percent": percent}
+
+
+def units(*rows: dict[str, Any]) -> list[float | None]:
+    normalise_claims(list(rows))
+    return [row["value_unit"] for row in rows]
+
+
+def test_value_units() -> None:
+    assert (
+        units(claim("accuracy", 85.3), claim("accuracy", 85.3, True), claim("accuracy", 0.853))
+        == [pytest.approx(0.853)] * 3
+    )
+    assert units(claim("loss", 0.4), claim("perplexity", 12.0), claim("gen_len", 0.5)) == [None] * 3
+    assert units(claim("accuracy", 185.0), claim("accuracy", -1.0), claim("accuracy", None)) == [None] * 3
+    # WER may pass 1 as a fraction: a bare value above 1 takes its siblings' scale, of the same source.
+    assert units(claim("wer", 0.25), claim("wer", 1.05)) == [0.25, 1.05]
+    assert units(claim("wer", 25.0), claim("cer", 8.0)) == [None, None]
+    assert units(claim("wer", 25.0), claim("accuracy", 91.0)) == [0.25, 0.91]
+    assert units(claim("wer", 1.2), claim("cer", 0.4)) == [1.2, 0.4]
+    assert units(claim("wer", 1.2), claim("cer", 0.4, source="trainer-results")) == [None, 0.4]
+    assert units(claim("wer", 1.2), claim("cer", 0.4), claim("accuracy", 90.0)) == [None, 0.4, 0.9]
+    assert units(claim("wer", 23.0), claim("cer", 5.0, True)) == [0.23, 0.05]
