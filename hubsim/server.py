@@ -440,7 +440,10 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         raw_path, _, query = self.path.partition("?")
         bucket, route = _classify(raw_path)
-        counts: list[Hashable] = ["requests", bucket, route]
+        # A request counts when it arrives, so a client killed while waiting on it is still counted
+        # against the run that sent it; what it got back counts once it is answered.
+        sim._counters.add("requests", bucket, route)
+        counts: list[Hashable] = []
         if sim.latency_s:
             time.sleep(sim.latency_s)
         decision = sim.limiter.hit(bucket) if sim.limiter is not None else None
