@@ -152,6 +152,15 @@ def _tally(snapshot: Snapshot, previous: PreviousCards | None, requests: dict[st
     return counts
 
 
+def _merge_parts(snapshot: Snapshot, table: str, count: int, unique_key: str | None = None) -> None:
+    """A phase's committed parts merged into its table (unless a run killed after the merge did it),
+    then dropped."""
+    parts = PartSet(snapshot, table)
+    if not snapshot.table(table).exists():
+        parts.merge(count, snapshot.table(table), unique_key=unique_key)
+    parts.remove()
+
+
 def run_crawl(
     data_dir: Path,
     params: CrawlParams,
@@ -224,17 +233,11 @@ def _run_crawl_holding_lock(
     try:
         if not state.listing_done:
             crawl_listing(client, params, state, snapshot, checkpoint, has_token=token is not None)
-        models_parts = PartSet(snapshot, "models")
-        if not snapshot.models.exists():
-            models_parts.merge(state.listing_parts, snapshot.models, unique_key="model_id")
-        models_parts.remove()
+        _merge_parts(snapshot, "models", state.listing_parts, unique_key="model_id")
         if params.cards:
             if not state.cards_finished:
                 crawl_cards(client, state, snapshot, previous, params.workers, checkpoint)
-            cards_parts = PartSet(snapshot, "cards")
-            if not snapshot.cards.exists():
-                cards_parts.merge(state.card_parts, snapshot.cards)
-            cards_parts.remove()
+            _merge_parts(snapshot, "cards", state.card_parts)
         if params.authors and not snapshot.authors.exists():
             crawl_authors(client, snapshot, earlier, params.workers)
         with contextlib.suppress(FileNotFoundError):
