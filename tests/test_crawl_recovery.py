@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from hubsim import HubSimulator, Registry
 from pipeline.cli import app
-from pipeline.crawl import CrawlParams, run_crawl
+from pipeline.crawl import CrawlParams, CrawlResult, run_crawl
 from pipeline.crawl import cards as cards_module
 from pipeline.crawl.cards import CARD_PART_ROWS
 from pipeline.crawl.state import CrawlState
@@ -31,9 +31,13 @@ pytestmark = pytest.mark.usefixtures("quick_retries")
 WORKERS = 4
 
 
-def kill_mid_cards(sim: HubSimulator, data_dir: Path, after_requests: int) -> Snapshot:
-    """Start a crawl in a child process and SIGKILL it once it has asked for `after_requests` READMEs."""
-    proc = cli_crawl(data_dir, sim.url, "--snapshot", "s1", "--workers", str(WORKERS))
+def clean_then_killed(sim: HubSimulator, root: Path) -> tuple[CrawlResult, Snapshot]:
+    """An uninterrupted crawl to compare with, then a crawl in a child process SIGKILLed once it has asked
+    for the README of a part and a tenth beyond (the counters count only that second crawl)."""
+    clean = crawl(sim.url, root / "clean", workers=WORKERS)
+    sim.reset_counters()
+    proc = cli_crawl(root / "killed", sim.url, "--snapshot", "s1", "--workers", str(WORKERS))
+    after_requests = CARD_PART_ROWS + 100
     # A safety net only: the kill waits on the request count, whatever the machine's speed.
     deadline = time.monotonic() + 120
     while sim.counters["resolvers"] < after_requests and proc.poll() is None and time.monotonic() < deadline:
@@ -41,7 +45,7 @@ def kill_mid_cards(sim: HubSimulator, data_dir: Path, after_requests: int) -> Sn
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert sim.counters["resolvers"] >= after_requests
-    return DataDir(data_dir).snapshot("s1")
+    return clean, DataDir(root / "killed").snapshot("s1")
 
 
 def resume(sim: HubSimulator, data_dir: Path) -> None:
@@ -54,10 +58,8 @@ def resume(sim: HubSimulator, data_dir: Path) -> None:
 def test_resume_after_sigkill_asks_for_no_readme_it_had_received(tmp_path: Path) -> None:
     registry = Registry.synthetic(n=1300, seed=11)
     with HubSimulator(registry, latency_s=0.002) as sim:
-        clean = crawl(sim.url, tmp_path / "clean", workers=WORKERS)
+        clean, snapshot = clean_then_killed(sim, tmp_path)
         readmes = clean.counts["cards_asked"]
-        sim.reset_counters()
-        snapshot = kill_mid_cards(sim, tmp_path / "killed", after_requests=CARD_PART_ROWS + 100)
         asked_before_kill = sim.counters["resolvers"]
         committed = CrawlState.load(snapshot).cards_done
         resume(sim, tmp_path / "killed")
@@ -75,10 +77,8 @@ def test_resume_after_sigkill_asks_for_no_readme_it_had_received(tmp_path: Path)
 def test_damaged_journal_tail_and_parts_are_fetched_again(tmp_path: Path) -> None:
     registry = Registry.synthetic(n=1300, seed=12)
     with HubSimulator(registry, latency_s=0.002) as sim:
-        clean = crawl(sim.url, tmp_path / "clean", workers=WORKERS)
+        clean, snapshot = clean_then_killed(sim, tmp_path)
         readmes = clean.counts["cards_asked"]
-        sim.reset_counters()
-        snapshot = kill_mid_cards(sim, tmp_path / "killed", after_requests=CARD_PART_ROWS + 100)
         state = CrawlState.load(snapshot)
         assert state.card_parts >= 1
         # What a kill or a failing disk can leave: the journal's last entry cut in half and followed
