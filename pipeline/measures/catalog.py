@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from pipeline.cards import stage
-from pipeline.measures import architectures, attributes, breakdowns, claims, datasets, lineage, scores
+from pipeline.measures import (
+    architectures,
+    attributes,
+    breakdowns,
+    claim_checks,
+    claims,
+    datasets,
+    lineage,
+    scores,
+)
 from pipeline.measures.registry import Registry
 
 REGISTRY = Registry(
@@ -13,6 +22,7 @@ REGISTRY = Registry(
         attributes.MEASURE,
         architectures.MEASURE,
         lineage.MEASURE,
+        claim_checks.MEASURE,
         datasets.MEASURE,
         scores.MEASURE,
         breakdowns.MEASURE,
