@@ -42,7 +42,8 @@ PROBLEM_CODES = {
     "metrics_missing": "a result has no metrics",
     "metrics_wrong_type": "metrics is not a list",
     "metric_wrong_type": "a metric is not a mapping",
-    "body_claims_capped": "the body's Trainer results hold more items than are read (results.MAX_ROWS)",
+    "body_claims_capped": "the body's Trainer results and tables hold more claims than are read",
+    "card_tables_capped": "the body holds more Markdown tables than are read (tables.MAX_TABLES)",
     "internal_error": "parsing failed unexpectedly; only the model id is recorded",
 }
 

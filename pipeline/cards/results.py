@@ -10,6 +10,9 @@ Two structures, read only in the Trainer's own form:
   as `Loss`; the table's `Validation Loss` is that same number), so both sources name the same
   metrics and their values should be equal; where they differ the card was edited by hand.
 
+A third source, `card-table`, reads results tables written by hand (`tables.py`); its rows carry the
+canonical metric as `metric_type`, the header as `metric_name`, and the row's model, dataset and split.
+
 Values are parsed as model-index values (`claims.parse_value`); a non-numeric item (`No log`,
 `{'f1': 0.9}`) keeps a null `value`. The rows never count for has_eval_claims (`not_counted`
 `not_model_index`). At most `MAX_ROWS` rows are read from one card; beyond them the problem
@@ -24,6 +27,7 @@ from typing import Any
 
 from pipeline.cards.claims import parse_value, to_json
 from pipeline.cards.sections import Heading, normalise, own_text
+from pipeline.cards.tables import card_table_claims, number
 
 MAX_ROWS = 200  # claim rows read from one card body
 RESULTS_LINE = "It achieves the following results on the evaluation set:"
@@ -78,7 +82,8 @@ def _table_text(body: str, headings: list[Heading]) -> str:
 
 
 def body_claims(model_id: str, body: str, headings: list[Heading]) -> tuple[list[dict[str, Any]], list[str]]:
-    """(claim rows, problem codes) from the Trainer's results in a card body (newlines normalised)."""
+    """(claim rows, problem codes) from the Trainer's results and the results tables of a card body
+    (newlines normalised)."""
     rows: list[dict[str, Any]] = []
     sources = (
         ("trainer-results", _results_items(body)),
@@ -90,7 +95,22 @@ def body_claims(model_id: str, body: str, headings: list[Heading]) -> tuple[list
                 return rows, ["body_claims_capped"]
             value, percent = parse_value(raw)
             rows.append(_row(model_id, source, name, raw, value, percent))
-    return rows, []
+    table_claims, tables_capped = card_table_claims(body, headings)
+    problems = ["card_tables_capped"] if tables_capped else []
+    for claim in table_claims:
+        if len(rows) == MAX_ROWS:
+            return rows, [*problems, "body_claims_capped"]
+        value, percent = number(claim.raw)
+        rows.append(
+            _row(model_id, "card-table", claim.header, claim.raw, value, percent)
+            | {
+                "metric_type": claim.metric,
+                "model_name": claim.model_name,
+                "dataset_name": claim.dataset_name,
+                "dataset_split": claim.dataset_split,
+            }
+        )
+    return rows, problems
 
 
 def _row(

@@ -1,0 +1,300 @@
+"""Claims from results written as Markdown tables in a card body (`card-table`), read conservatively.
+
+A table is a GFM pipe table: a header line holding `|`, then a delimiter row (`---`, `:--:` cells
+split by `|`) with as many cells, then the rows up to the first line without `|`. Tables inside
+fenced code blocks, lines indented as code and block quotes are not tables. Every table outside
+fences counts for `Table.index` (its place in the card), whether it is read or skipped.
+
+Skipped tables (no rows at all): more than `MAX_TABLE_ROWS` rows or `MAX_COLUMNS` columns; training
+logs (a column named Epoch, Step or Training/Train Loss, as the Trainer's "Training results" table,
+already read as `trainer-table`); hyperparameter tables (under a heading naming the hyperparameters
+section, or a first column named Hyperparameter, Parameter, Setting, Argument, Config); and tables of
+several rows with nothing saying what a row is (no model, dataset or split column: per-class reports,
+size grids). Only the first `MAX_TABLES` tables of a card are read.
+
+A column is a metric column when its header, stripped of markup, `(%)` and arrows, is a metric name of
+`metrics.py`, optionally after a dataset name ("ImageNet top-1 acc", "LAMBADA PPL"), with a split
+word anywhere ("Dev Accuracy", "test WER"), or as "Dataset (metric)" ("NSMC (acc)"). Headers naming
+an average, a metric with an unknown qualifier ("F1 (DATE)"), or a metric that is no canonical id
+("top-5", "chrF", "BLEU-1") are not. A cell counts when it is one number, optionally bold, with
+an optional `%` and an optional `±` part (dropped). One claim per (row, metric column):
+
+- `model_name`: the row's cell in a model column (Model, Name, Checkpoint, Id, ...) when that
+  column names two or more different models; otherwise null (the card's own model);
+- `dataset_name`: the row's cell in a dataset column (Dataset, Testset, Benchmark, Task, Corpus),
+  else the dataset named in the metric's header, else null; rows labelled Average/Mean are skipped;
+- `dataset_split`: the row's cell in a split column (Split, Set, Subset), else a split word of the
+  header (test, dev, validation, val, train), else null.
+
+A two-column table whose first header is Metric/Metrics/Measure lists one metric per row (`| Accuracy
+| 0.93 |`), with a split from a prefix (`test_rouge1`) or from the value column's header.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from pipeline.cards.claims import parse_value
+from pipeline.cards.metrics import metric_id
+from pipeline.cards.sections import Heading, canonical_sections, normalise
+
+MAX_TABLES = 30  # tables read from one card
+MAX_TABLE_ROWS = 50  # a longer table is a data listing, not results
+MAX_COLUMNS = 32
+MAX_LINE = 4000  # characters: a longer line ends a table
+MAX_CELL = 300  # characters of a header or label cell that are looked at
+
+MODEL_HEADERS = frozenset({"model", "models", "model name", "name", "checkpoint", "id", "model id", "system"})
+DATASET_HEADERS = frozenset(
+    {"dataset", "datasets", "data", "data set", "testset", "test set", "benchmark", "corpus", "task", "tasks"}
+)
+SPLIT_HEADERS = frozenset({"split", "set", "subset", "eval split"})
+METRIC_HEADERS = frozenset({"metric", "metrics", "measure"})
+TRAINING_LOG_HEADERS = frozenset(
+    {"epoch", "epochs", "step", "steps", "training loss", "train loss", "training step"}
+)
+HYPERPARAMETER_HEADERS = frozenset(
+    {
+        "hyperparameter",
+        "hyperparameters",
+        "hyper-parameter",
+        "hyper-parameters",
+        "parameter",
+        "parameters",
+        "param",
+        "setting",
+        "settings",
+        "argument",
+        "arguments",
+        "config",
+        "configuration",
+    }
+)
+# Split words of a header; "eval" names no split, so it is dropped and not recorded.
+SPLITS = {"test": "test", "dev": "dev", "train": "train", "eval": ""}
+SPLITS |= dict.fromkeys(("validation", "val", "valid"), "validation")
+AVERAGES = frozenset({"avg", "average", "mean", "averaged"})
+# Header words that make a metric column something else: an average, or one class's score.
+QUALIFIED = AVERAGES | {"loc", "org", "per", "misc", "date", "time", "person", "location", "organization"}
+QUALIFIED |= {"positive", "negative", "neutral", "class"}
+QUALIFIERS = frozenset({"overall", "final", "exact", "total"})  # words that name no dataset
+
+_PIPE = re.compile(r"(?<!\\)\|")
+_DELIMITER = re.compile(r"\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_TAG = re.compile(r"<[^>]*>")
+_MARKUP = re.compile(r"[*`↑↓]|\(\s*%\s*\)|%")
+_PARENTHESIS = re.compile(r"(.*?)\s*\(([^()]*)\)")
+_PLUS_MINUS = re.compile(r"(.+?)\s*\(?\s*(?:±|\+/-|\+-)\s*[\d.]+\s*%?\s*\)?")
+_WORD = re.compile(r"[\w.+-]+")
+
+
+class Table(NamedTuple):
+    index: int  # place among the card's tables
+    lines: tuple[int, int]  # first and past-the-last line of the table in the body
+    heading: str  # text of the nearest heading above; "" when none
+    header: list[str]
+    rows: list[list[str]]  # rows with as many cells as the header; others are dropped
+    too_long: bool  # more than MAX_TABLE_ROWS rows or MAX_COLUMNS columns: never read
+
+
+class TableClaim(NamedTuple):
+    header: str  # the metric column's header (or row label) as written
+    metric: str
+    raw: str  # the cell as written
+    model_name: str | None
+    dataset_name: str | None
+    dataset_split: str | None
+
+
+def _cells(line: str) -> list[str]:
+    text = line.strip()
+    if text.startswith("|"):
+        text = text[1:]
+    if text.endswith("|") and not text.endswith("\\|"):
+        text = text[:-1]
+    return [cell.strip().replace("\\|", "|") for cell in _PIPE.split(text)]
+
+
+def _table_line(line: str) -> bool:
+    if "|" not in line or len(line) > MAX_LINE:
+        return False
+    return not line.startswith("    ") and not line.lstrip().startswith(">")
+
+
+def find_tables(body: str, headings: list[Heading]) -> tuple[list[Table], bool]:
+    """(the card's pipe tables outside code fences, whether more than MAX_TABLES were found)."""
+    if "|" not in body:
+        return [], False
+    tables: list[Table] = []
+    starts = [heading.start for heading in headings]
+    lines = body.split("\n")
+    fence: str | None = None
+    offset = 0
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        fenced = _FENCE.match(line)
+        if fence is not None:
+            if fenced and fenced.group(1).startswith(fence) and not fenced.group(2).strip():
+                fence = None
+        elif fenced:
+            if fenced.group(1)[0] == "~" or "`" not in fenced.group(2):
+                fence = fenced.group(1)
+        elif i + 1 < len(lines) and _table_line(line) and _is_delimiter(lines[i + 1]):
+            header, width = _cells(line), len(_cells(lines[i + 1]))
+            if len(header) == width:
+                if len(tables) == MAX_TABLES:
+                    return tables, True
+                end = i + 2
+                while end < len(lines) and _table_line(lines[end]) and not _FENCE.match(lines[end]):
+                    end += 1
+                too_long = end - i - 2 > MAX_TABLE_ROWS or width > MAX_COLUMNS
+                cut = i + 2 if too_long else end
+                rows = [cells for cells in map(_cells, lines[i + 2 : cut]) if len(cells) == width]
+                place = bisect_right(starts, offset) - 1
+                heading = headings[place].text if place >= 0 else ""
+                tables.append(Table(len(tables), (i, end), heading, header, rows, too_long))
+                offset += sum(len(text) + 1 for text in lines[i:end])
+                i = end
+                continue
+        offset += len(line) + 1
+        i += 1
+    return tables, False
+
+
+def _is_delimiter(line: str) -> bool:
+    text = line.strip()
+    return "|" in text and "-" in text and len(text) <= MAX_LINE and _DELIMITER.fullmatch(text) is not None
+
+
+def plain(cell: str) -> str:
+    """A cell's text without links, HTML tags, emphasis, backticks, arrows and `%` marks."""
+    text = _MARKUP.sub(" ", _TAG.sub(" ", _LINK.sub(r"\1", cell[:MAX_CELL])))
+    return " ".join(text.split())
+
+
+def _key(cell: str) -> str:
+    return normalise(plain(cell))
+
+
+def number(cell: str) -> tuple[float | None, bool]:
+    """(value, is_percent) of a cell that is one number (bold, `%` and a `±` part allowed)."""
+    text = cell.strip()[:MAX_CELL].strip("*_` ")
+    spread = _PLUS_MINUS.fullmatch(text)
+    if spread:
+        text = spread.group(1)
+    return parse_value(text)
+
+
+def _split_words(words: list[str]) -> tuple[list[str], str | None]:
+    """(words without split words, the split they name)."""
+    kept: list[str] = []
+    split: str | None = None
+    for word in words:
+        name = SPLITS.get(word.lower().strip(".:-_"))
+        if name is None:
+            kept.append(word)
+        elif name:
+            split = split or name
+    return kept, split
+
+
+def metric_header(header: str) -> tuple[str, str | None, str | None] | None:
+    """(metric, dataset name, split) a column header names, or None when it names no canonical metric."""
+    text = plain(header).replace("_", " ")
+    found = metric_id(text)
+    if found:
+        return found, None, _split_words(text.split())[1]
+    if not text or not QUALIFIED.isdisjoint(_WORD.findall(text.lower())):
+        return None
+    parts = _PARENTHESIS.fullmatch(text)
+    if parts:  # "NSMC (acc)": the metric in brackets, the dataset before them; or "Accuracy (test)"
+        outer, inner = parts.group(1).strip(), parts.group(2).strip()
+        inner_metric = metric_id(inner)
+        if inner_metric:
+            words, split = _split_words(outer.split())
+            return inner_metric, " ".join(words) or None, split
+        if SPLITS.get(inner.lower()) is None:
+            return None
+        text = f"{inner} {outer}"
+    words, split = _split_words(text.split())
+    words = [word for word in words if word.lower() not in QUALIFIERS]
+    for start in range(len(words)):
+        found = metric_id(" ".join(words[start:]))
+        if found:
+            return found, " ".join(words[:start]) or None, split
+    return None
+
+
+def _role(header: str) -> str:
+    key = _key(header)
+    for role, names in (("model", MODEL_HEADERS), ("dataset", DATASET_HEADERS), ("split", SPLIT_HEADERS)):
+        if key in names:
+            return role
+    return "other"
+
+
+def _skipped(table: Table) -> bool:
+    keys = [_key(cell) for cell in table.header]
+    return (
+        table.too_long
+        or any(key in TRAINING_LOG_HEADERS for key in keys)
+        or keys[0] in HYPERPARAMETER_HEADERS
+        or "hyperparameters" in canonical_sections(table.heading)
+    )
+
+
+def table_claims(table: Table) -> Iterator[TableClaim]:
+    """The claims of one table (none when it is skipped); see the module's rules."""
+    if _skipped(table) or not table.rows:
+        return
+    if _key(table.header[0]) in METRIC_HEADERS:
+        yield from _metric_rows(table)
+        return
+    columns = [(position, metric_header(cell)) for position, cell in enumerate(table.header)]
+    metrics = [(position, found) for position, found in columns if found is not None]
+    roles = [_role(cell) for cell in table.header]
+    if not metrics or (len(table.rows) > 1 and not {"model", "dataset", "split"} & set(roles)):
+        return
+    model_column = roles.index("model") if "model" in roles else None
+    if model_column is not None and len({plain(row[model_column]) for row in table.rows}) < 2:
+        model_column = None
+    dataset_column = roles.index("dataset") if "dataset" in roles else None
+    split_column = roles.index("split") if "split" in roles else None
+    label_columns = (model_column, dataset_column, split_column)
+    for row in table.rows:
+        labels = [None if column is None else plain(row[column]) for column in label_columns]
+        if any(label is not None and label.lower().rstrip(".") in AVERAGES for label in labels):
+            continue
+        model_name, row_dataset, row_split = (label or None for label in labels)
+        for position, (metric, header_dataset, split) in metrics:
+            if number(row[position])[0] is None:
+                continue
+            name, dataset = model_name, row_dataset or header_dataset
+            if row_dataset and header_dataset and name is None:  # datasets in rows: "mBERT F1" names a model
+                name = header_dataset
+            yield TableClaim(
+                plain(table.header[position]), metric, row[position], name, dataset, row_split or split
+            )
+
+
+def _metric_rows(table: Table) -> Iterator[TableClaim]:
+    if len(table.header) != 2:
+        return
+    column_split = _split_words(plain(table.header[1]).split())[1]
+    for label, cell in table.rows:
+        found = metric_header(label)
+        if found and number(cell)[0] is not None:
+            metric, dataset, split = found
+            yield TableClaim(plain(label), metric, cell, None, dataset, split or column_split)
+
+
+def card_table_claims(body: str, headings: list[Heading]) -> tuple[list[TableClaim], bool]:
+    """(claims of every table of a body with `\n` line breaks, whether tables were left unread)."""
+    tables, capped = find_tables(body, headings)
+    return [claim for table in tables for claim in table_claims(table)], capped
