@@ -12,6 +12,7 @@ import pandas as pd
 
 from pipeline.errors import SnapshotError
 from pipeline.measures.attributes import AttributesSection
+from pipeline.measures.claim_checks import CHECKS, ClaimChecksSection
 from pipeline.measures.claims import ClaimsSection
 from pipeline.measures.comparison import Side
 from pipeline.measures.datasets import DatasetsSection
@@ -77,6 +78,36 @@ def _claims(summary: Summary) -> Para:
     )
 
 
+def _claim_checks(summary: Summary) -> list[Block]:
+    checks = summary.section(ClaimChecksSection)
+    blocks: list[Block] = [Heading(3, "Checks on the claims, without running a model")]
+    if not checks.models_with_claims:
+        return [*blocks, Para("No claims to check: no model in this snapshot makes a performance claim.")]
+    blocks += [
+        Para(
+            f"Models with at least one finding: {checks.models_with_findings:,} of the "
+            f"{checks.models_with_claims:,} with claims ({pct(checks.share_with_findings)})."
+        ),
+        Table(
+            ["check", "finds", "findings", "models"],
+            [
+                [name, words, f"{checks.checks[name].findings:,}", f"{checks.checks[name].models:,}"]
+                for name, words in CHECKS.items()
+            ],
+        ),
+    ]
+    verified = checks.self_vs_verified
+    if verified.pairs:
+        blocks.append(
+            Para(
+                f"{plural(verified.pairs, 'unverified claim')} compared with a verified one, "
+                f"{verified.differing:,} of them differing beyond rounding; mean absolute difference "
+                f"{score(verified.mean_abs_difference)} on the 0-1 scale."
+            )
+        )
+    return blocks
+
+
 def _comparison(summary: Summary) -> list[Block]:
     comparison = summary.paper_comparison
     datasets = comparison.fig6_datasets
@@ -99,6 +130,7 @@ def _comparison(summary: Summary) -> list[Block]:
         Image(
             "claims_by_task", "Share of each task's models with model-index claims, paper vs this snapshot"
         ),
+        *_claim_checks(summary),
         Heading(3, "Fig. 6: architectures and datasets"),
         Image("architectures", "config.model_type shares; diamonds: the paper's reported values"),
         Para(datasets_text),
