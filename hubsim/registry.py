@@ -13,7 +13,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from .columns import GATED_CODES, Columns, gated_code
-from .fields import digest, git_blob_oid, iso_ms, object_id, sha_hex, unit
+from .fields import digest, iso_ms, object_id, sha_hex, unit
+from .repos import DatasetRepo, DatasetStore, sibling_entry
 from .sample import RecordList, load_sample
 from .synthetic import SyntheticSource
 
@@ -78,6 +79,8 @@ class Registry:
         self._cols = Columns.empty()
         self._version = np.zeros(0, dtype=np.uint32)
         self._readme_override: dict[int, bytes | None] = {}
+        self._files: dict[int, dict[str, bytes]] = {}
+        self.datasets = DatasetStore()
         self._redirects: dict[str, str] = {}
         self._orders: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
         self._namespaces: set[str] | None = None
@@ -187,6 +190,20 @@ class Registry:
         with self._lock:
             self._readme_override[self._must(model_id)] = content
 
+    def set_file(self, model_id: str, path: str, content: bytes) -> None:
+        """Give a model a file (served at every revision) with this content; README.md goes to set_readme."""
+        if path == "README.md":
+            self.set_readme(model_id, content)
+            return
+        with self._lock:
+            self._files.setdefault(self._must(model_id), {})[path] = bytes(content)
+
+    def add_dataset(
+        self, dataset_id: str, files: dict[str, bytes], card_data: dict[str, Any] | None = None
+    ) -> DatasetRepo:
+        """Add a dataset repository holding `files` (path to content) at one commit."""
+        return self.datasets.add(dataset_id, files, card_data)
+
     def set_account(self, name: str, kind: str, verified: bool = False) -> None:
         """Make `name` an organization (`kind="org"`, optionally verified) or a user (`kind="user"`)."""
         if kind not in ("org", "user"):
@@ -288,6 +305,9 @@ class Registry:
     def siblings(self, i: int) -> list[str]:
         source, local = self._locate(i)
         names = [s["rfilename"] for s in source.record(local).get("siblings") or []]
+        extra = self._files.get(i)
+        if extra:
+            names = sorted(set(names) | extra.keys())
         has = self.has_readme(i)
         if has and "README.md" not in names:
             bisect.insort(names, "README.md")
@@ -299,6 +319,9 @@ class Registry:
         """Content of a file at a revision, or None when the repository has no such file."""
         if path == "README.md":
             return self.readme(i, version)
+        extra = self._files.get(i)
+        if extra and path in extra:
+            return extra[path]
         if path not in self.siblings(i):
             return None
         source, local = self._locate(i)
@@ -364,11 +387,7 @@ class Registry:
     def _sibling_entries(self, i: int, blobs: bool) -> list[dict[str, Any]]:
         if not blobs:
             return [{"rfilename": name} for name in self.siblings(i)]
-        out = []
-        for name in self.siblings(i):
-            content = self.file(i, name) or b""
-            out.append({"rfilename": name, "blobId": git_blob_oid(content), "size": len(content)})
-        return out
+        return [sibling_entry(name, self.file(i, name) or b"") for name in self.siblings(i)]
 
     # -- ordering for listings ------------------------------------------------------------------
 

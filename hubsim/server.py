@@ -10,7 +10,7 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -19,20 +19,18 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from .counters import Counters
 from .faults import FaultInjector, Faults
-from .fields import git_blob_oid, iso_ms, sha_hex
+from .fields import iso_ms, sha_hex
 from .listing import BadRequest, expand_values, list_page, parse_query
 from .ratelimit import Decision, Quotas, RateLimiter
 from .registry import Registry
+from .repos import DatasetRepo, paths_info, resolve_headers, tree_entries
 
 COMMITS_PAGE = 50
-_MODEL_OPS = ("revision", "commits", "tree")
+_MODEL_OPS = ("revision", "commits", "tree", "paths-info")
+_DATASET_OPS = ("revision", "tree", "paths-info")
 _TRUE = {"true", "1", "True", ""}
-_CONTENT_TYPES = {
-    ".md": "text/plain; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".json": "application/json; charset=utf-8",
-    ".gitattributes": "text/plain; charset=utf-8",
-}
+_NOT_FOUND = "Sorry, we can't find the page you are looking for."
+_MAX_POST_BYTES = 1 << 20
 
 
 @dataclass
@@ -148,10 +146,21 @@ class HubSimulator:
     def token_ok(self, token: str | None) -> bool:
         return token is None or self.valid_tokens is None or token in self.valid_tokens
 
-    def handle(self, method: str, raw_path: str, query: str, token: str | None) -> Response:
+    def handle(
+        self, method: str, raw_path: str, query: str, token: str | None, body: bytes = b""
+    ) -> Response:
         segments = [s for s in raw_path.split("/") if s]
         pairs = parse_qsl(query, keep_blank_values=True)
+        if method == "POST":
+            # Only paths-info is asked with POST, its paths sent as a form.
+            if "paths-info" not in segments[3:5]:
+                return _error(405, "Method not allowed")
+            pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
         try:
+            if segments[:2] == ["api", "datasets"]:
+                return self._dataset_route(segments[2:], pairs)
+            if segments[:1] == ["datasets"]:
+                return self._dataset_resolve(segments[1:])
             if raw_path.rstrip("/") == "/api/models":
                 return self._listing(pairs)
             if raw_path.rstrip("/") == "/api/whoami-v2":
@@ -242,7 +251,7 @@ class HubSimulator:
             return self._model_info(i, pairs, None)
         op, args = rest[0], [unquote(s) for s in rest[1:]]
         if not args or (op != "tree" and len(args) != 1):
-            return _error(404, "Sorry, we can't find the page you are looking for.")
+            return _error(404, _NOT_FOUND)
         version = reg.revision(i, args[0])
         if version is None:
             return _error(404, f"Invalid rev id: {args[0]}", "RevisionNotFound")
@@ -250,7 +259,15 @@ class HubSimulator:
             return self._model_info(i, pairs, self._commit_sha(i, args[0]))
         if op == "commits":
             return self._commits(i, args[0], pairs)
-        return self._tree(i, version, "/".join(args[1:]), pairs)
+        sha = self._commit_sha(i, args[0])
+        names = reg.siblings(i)
+
+        def content(name: str) -> bytes:
+            return reg.file(i, name, version) or b""
+
+        if op == "paths-info":
+            return _json(200, paths_info(names, content, [v for k, v in pairs if k == "paths"], sha))
+        return _tree(names, content, "/".join(args[1:]), pairs, sha)
 
     def _commit_sha(self, i: int, rev: str) -> str:
         return self.registry.sha(i) if rev == "main" else rev
@@ -304,30 +321,51 @@ class HubSimulator:
             headers.append(("Link", f'<{{base}}{path}?{urlencode(kept)}>; rel="next"'))
         return _json(200, items, headers)
 
-    def _tree(self, i: int, version: int, path: str, pairs: list[tuple[str, str]]) -> Response:
-        reg = self.registry
-        recursive = dict(pairs).get("recursive", "false") in _TRUE
-        prefix = f"{path.strip('/')}/" if path.strip("/") else ""
-        files = [f for f in reg.siblings(i) if f.startswith(prefix)]
-        if prefix and not files:
-            return _error(404, f"{path} does not exist on this revision", "EntryNotFound")
-        entries: dict[str, dict[str, Any]] = {}
-        for name in files:
-            parts = name[len(prefix) :].split("/")
-            for depth in range(1, len(parts)):
-                folder = prefix + "/".join(parts[:depth])
-                if depth == 1 or recursive:
-                    oid = sha_hex("tree", reg.sha(i, version), folder)
-                    entries.setdefault(folder, {"type": "directory", "oid": oid, "size": 0, "path": folder})
-            if len(parts) == 1 or recursive:
-                content = reg.file(i, name, version) or b""
-                entries[name] = {
-                    "type": "file",
-                    "oid": git_blob_oid(content),
-                    "size": len(content),
-                    "path": name,
-                }
-        return _json(200, list(entries.values()))
+    def _dataset_route(self, segments: list[str], pairs: list[tuple[str, str]]) -> Response:
+        """`/api/datasets/{id}`, `.../revision/{rev}`, `.../tree/{rev}[/path]` and `.../paths-info/{rev}`."""
+        n, repo = self._find_dataset(segments, _DATASET_OPS)
+        if repo is None:
+            return _error(404, "Repository not found", "RepoNotFound")
+        rest = [unquote(s) for s in segments[n:]]
+        if not rest:
+            return _json(200, repo.info())
+        op, args = rest[0], rest[1:]
+        if not args or (op != "tree" and len(args) != 1):
+            return _error(404, _NOT_FOUND)
+        if args[0] not in ("main", repo.sha):
+            return _error(404, f"Invalid rev id: {args[0]}", "RevisionNotFound")
+        if op == "revision":
+            return _json(200, repo.info())
+        if op == "paths-info":
+            paths = [v for k, v in pairs if k == "paths"]
+            return _json(200, paths_info(repo.files, repo.files.__getitem__, paths, repo.sha))
+        return _tree(repo.files, repo.files.__getitem__, "/".join(args[1:]), pairs, repo.sha)
+
+    def _dataset_resolve(self, segments: list[str]) -> Response:
+        """`/datasets/{id}/resolve/{rev}/{path}`."""
+        n, repo = self._find_dataset(segments, ("resolve",))
+        rest = [unquote(s) for s in segments[n:]]
+        if len(rest) < 3 or rest[0] != "resolve":
+            return _error(404, _NOT_FOUND, api=False)
+        if repo is None:
+            return _error(404, "Repository not found", "RepoNotFound", api=False)
+        if rest[1] not in ("main", repo.sha):
+            return _error(404, f"Invalid rev id: {rest[1]}", "RevisionNotFound", api=False)
+        path = "/".join(rest[2:])
+        content = repo.files.get(path)
+        if content is None:
+            return _error(404, "Entry not found", "EntryNotFound", api=False)
+        return Response(200, content, resolve_headers(path, content, repo.sha))
+
+    def _find_dataset(self, segments: list[str], ops: tuple[str, ...]) -> tuple[int, DatasetRepo | None]:
+        """How many leading segments form the dataset id (with or without a namespace), and the dataset."""
+        for n in (2, 1):
+            if len(segments) < n or (len(segments) > n and segments[n] not in ops):
+                continue
+            repo = self.registry.datasets.get("/".join(unquote(s) for s in segments[:n]))
+            if repo is not None:
+                return n, repo
+        return 0, None
 
     def _resolve(self, method: str, segments: list[str], query: str, token: str | None) -> Response:
         n, target, i = self._find_repo(segments, ("resolve",))
@@ -360,17 +398,21 @@ class HubSimulator:
         content = reg.file(i, path, version)
         if content is None:
             return _error(404, "Entry not found", "EntryNotFound", api=False)
-        name = path.rsplit("/", 1)[-1]
-        suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
-        headers = [
-            ("Content-Type", _CONTENT_TYPES.get(suffix, "application/octet-stream")),
-            ("ETag", f'"{git_blob_oid(content)}"'),
-            ("X-Repo-Commit", self._commit_sha(i, rev)),
-            ("Accept-Ranges", "bytes"),
-            ("Content-Disposition", f"inline; filename*=UTF-8''{quote(name)}; filename=\"{quote(name)}\";"),
-            ("Vary", "Origin, Accept"),
-        ]
-        return Response(200, content, headers)
+        return Response(200, content, resolve_headers(path, content, self._commit_sha(i, rev)))
+
+
+def _tree(
+    names: list[str] | dict[str, bytes],
+    content: Callable[[str], bytes],
+    path: str,
+    pairs: list[tuple[str, str]],
+    commit: str,
+) -> Response:
+    recursive = dict(pairs).get("recursive", "false") in _TRUE
+    entries = tree_entries(names, content, path, recursive, commit)
+    if entries is None:
+        return _error(404, f"{path} does not exist on this revision", "EntryNotFound")
+    return _json(200, entries)
 
 
 class _Server(ThreadingHTTPServer):
@@ -432,11 +474,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self._serve(head=False)
+        if length > _MAX_POST_BYTES:
+            self.close_connection = True  # the unread body would be taken for the next request
+            self._send(_error(413, "Payload too large"), False, None, truncate=False)
+            return
+        self._serve(head=False, body=self.rfile.read(length) if length else b"")
 
-    def _serve(self, head: bool) -> None:
+    def _serve(self, head: bool, body: bytes = b"") -> None:
         sim = self.server.sim
         raw_path, _, query = self.path.partition("?")
         bucket, route = _classify(raw_path)
@@ -454,11 +498,9 @@ class _Handler(BaseHTTPRequestHandler):
             resp = _error(429, "You have exceeded our rate limit for this bucket. Please retry later.")
         elif not sim.token_ok(token):
             resp = _error(401, "Invalid credentials in Authorization header")
-        elif self.command == "POST":
-            resp = _error(405, "Method not allowed")
         else:
             try:
-                resp = sim.handle(self.command, raw_path, query, token)
+                resp = sim.handle(self.command, raw_path, query, token, body)
             except Exception as err:  # a bug must answer 500, not kill the connection
                 resp = _error(500, f"Internal error: {type(err).__name__}: {err}")
             if sim.faults is not None:

@@ -1,0 +1,160 @@
+"""The simulator serves real model and dataset repositories: huggingface_hub, transformers and datasets
+download from it unchanged, and the tiny forced models score what they were built to score."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import torch
+from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
+from huggingface_hub.errors import RevisionNotFoundError
+from tiny_repos import (
+    TinyModel,
+    TinyPair,
+    sentiment_dataset,
+    serving,
+    text_classification_pair,
+    text_classifier,
+)
+
+from hubsim import HubSimulator, Registry
+
+VARIANTS = {"pickle_only": "tiny/pickle-only", "remote_code": "tiny/remote-code", "fails": "tiny/fails"}
+
+
+@pytest.fixture(scope="module")
+def registry() -> tuple[Registry, TinyPair, dict[str, TinyModel]]:
+    registry = Registry()
+    pair = text_classification_pair(registry)
+    variants = {flag: text_classifier(registry, name, **{flag: True}) for flag, name in VARIANTS.items()}
+    sentiment_dataset(registry, "tiny/other-names", names=("sports", "politics"))
+    return registry, pair, variants
+
+
+@pytest.fixture(scope="module")
+def hub(
+    registry: tuple[Registry, TinyPair, dict[str, TinyModel]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[HubSimulator, TinyPair]]:
+    with serving(registry[0], tmp_path_factory.mktemp("caches")) as sim:
+        yield sim, registry[1]
+
+
+def test_model_files_with_hub_headers(hub: tuple[HubSimulator, TinyPair], tmp_path: Path) -> None:
+    sim, pair = hub
+    model_id, sha = pair.model.model_id, pair.model.sha
+    api = HfApi()
+    info = api.model_info(model_id, revision=sha, files_metadata=True)
+    assert info.sha == sha
+    weights = next(s for s in info.siblings or [] if s.rfilename == "model.safetensors")
+    assert weights.lfs is not None and weights.size == weights.lfs.size > 1000
+    tree = {e.path: e for e in api.list_repo_tree(model_id, revision=sha, recursive=True)}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= tree.keys()
+    assert getattr(tree["config.json"], "lfs", None) is None
+    (info_entry,) = api.get_paths_info(model_id, ["model.safetensors", "missing.bin"], revision=sha)
+    assert info_entry.lfs is not None and info_entry.lfs.sha256 == weights.lfs.sha256
+
+    path = Path(hf_hub_download(model_id, "model.safetensors", revision=sha))
+    content = path.read_bytes()
+    assert len(content) == weights.size
+    assert hashlib.sha256(content).hexdigest() == weights.lfs.sha256
+    folder = Path(snapshot_download(model_id, revision=sha, cache_dir=tmp_path))
+    assert (folder / "model.safetensors").read_bytes() == content
+    assert folder.name == sha
+
+    url = f"{sim.url}/{model_id}/resolve/{sha}/model.safetensors"
+    head = requests.head(url, timeout=10)
+    assert head.headers["X-Repo-Commit"] == sha
+    assert head.headers["X-Linked-Etag"].strip('"') == weights.lfs.sha256
+    assert int(head.headers["X-Linked-Size"]) == int(head.headers["Content-Length"]) == len(content)
+    part = requests.get(url, headers={"Range": "bytes=8-15"}, timeout=10)
+    assert part.status_code == 206 and part.content == content[8:16]
+
+
+def test_dataset_repo_api(hub: tuple[HubSimulator, TinyPair], tmp_path: Path) -> None:
+    sim, pair = hub
+    dataset_id, sha = pair.dataset.dataset_id, pair.dataset.sha
+    api = HfApi()
+    info = api.dataset_info(dataset_id)
+    assert info.sha == sha
+    assert info.card_data is not None
+    assert info.card_data["dataset_info"]["features"][1]["dtype"]["class_label"]["names"] == {
+        "0": "negative",
+        "1": "positive",
+    }
+    parquet = "data/test-00000-of-00001.parquet"
+    tree = {e.path: e for e in api.list_repo_tree(dataset_id, repo_type="dataset", recursive=True)}
+    assert set(tree) == {"README.md", "data", parquet}
+    assert getattr(tree[parquet], "lfs", None) is not None
+    top = [e.path for e in api.list_repo_tree(dataset_id, repo_type="dataset", revision=sha)]
+    assert top == ["README.md", "data"]
+    paths = api.get_paths_info(dataset_id, ["data", parquet], repo_type="dataset", revision=sha)
+    assert [type(p).__name__ for p in paths] == ["RepoFolder", "RepoFile"]
+    local = hf_hub_download(dataset_id, parquet, repo_type="dataset", revision=sha, cache_dir=tmp_path)
+    assert Path(local).stat().st_size == tree[parquet].size
+    # Where the Hub has nothing the client falls back: no parquet conversion, unknown revisions.
+    with pytest.raises(RevisionNotFoundError):
+        api.dataset_info(dataset_id, revision="refs/convert/parquet")
+    assert requests.get(f"{sim.url}/api/datasets/{dataset_id}/parquet", timeout=10).status_code == 404
+    assert requests.post(f"{sim.url}/api/datasets/{dataset_id}", timeout=10).status_code == 405
+
+
+def test_forced_classifier_scores_the_label_share(hub: tuple[HubSimulator, TinyPair]) -> None:
+    import datasets
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    _, pair = hub
+    model_id, sha = pair.model.model_id, pair.model.sha
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_id, revision=sha, trust_remote_code=False, use_safetensors=True
+    ).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_id, revision=sha)
+    data = datasets.load_dataset(pair.dataset.dataset_id, split="test")
+    names = data.features["label"].names
+    assert names == list(model.config.id2label.values()) == ["negative", "positive"]
+    with torch.no_grad():
+        logits = model(**tokenizer(list(data["text"]), return_tensors="pt", padding=True)).logits
+    predicted = [model.config.id2label[int(k)] for k in logits.argmax(-1)]
+    assert set(predicted) == {pair.model.predicted}
+    accuracy = sum(p == names[y] for p, y in zip(predicted, list(data["label"]), strict=True)) / len(data)
+    assert accuracy == pair.expected == 0.75
+    assert len(data) == pair.dataset.rows
+
+
+def test_variants_fail_the_way_they_should(
+    registry: tuple[Registry, TinyPair, dict[str, TinyModel]], hub: tuple[HubSimulator, TinyPair]
+) -> None:
+    import datasets
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    variants = registry[2]
+    # At a commit sha, never `main`: there transformers would ask a conversion service for safetensors.
+    pickled = variants["pickle_only"]
+    with pytest.raises(OSError, match="safetensors"):
+        AutoModelForSequenceClassification.from_pretrained(
+            pickled.model_id, revision=pickled.sha, use_safetensors=True
+        )
+    remote = variants["remote_code"]
+    with pytest.raises(ValueError, match="trust_remote_code"):
+        AutoModelForSequenceClassification.from_pretrained(
+            remote.model_id, revision=remote.sha, trust_remote_code=False
+        )
+    fails = variants["fails"]
+    model = AutoModelForSequenceClassification.from_pretrained(
+        fails.model_id, revision=fails.sha, use_safetensors=True
+    )
+    tokenizer = AutoTokenizer.from_pretrained(fails.model_id, revision=fails.sha)
+    with pytest.raises((RuntimeError, IndexError)):
+        model(**tokenizer(["the movie was great and fun"], return_tensors="pt"))
+    other = datasets.load_dataset("tiny/other-names", split="test")
+    assert other.features["label"].names == ["sports", "politics"]
+
+
+def test_serving_restores_the_clients(tmp_path: Path) -> None:
+    before = constants.ENDPOINT
+    with serving(Registry(), tmp_path) as sim:
+        assert sim.url == constants.ENDPOINT
+    assert before == constants.ENDPOINT
