@@ -17,7 +17,8 @@ from huggingface_hub import HfApi
 from hubsim import Faults, HubSimulator, Registry
 from pipeline.analyze import run_analyze
 from pipeline.crawl import CrawlParams, run_crawl
-from pipeline.crawl.cards import CARD_PART_ROWS, card_row, card_url, fetch_card
+from pipeline.crawl.cards import CARDS, README, card_url
+from pipeline.crawl.fetch import PART_ROWS, FileTarget, fetch_file, file_row
 from pipeline.crawl.listing import raise_for_listing
 from pipeline.errors import HubAuthError, HubResponseError, HubUnreachable
 from pipeline.hub.client import HubClient, Response, utc_now
@@ -170,7 +171,7 @@ def test_renamed_repo_is_followed(tmp_path: Path) -> None:
     records: list[Mapping[str, Any]] = []
     with HubSimulator(registry) as sim:
         client = HubClient(sim.url, retry=None)
-        row = fetch_card(client, SimpleNamespace(write=records.append), old, sha)
+        row = fetch_file(client, CARDS, SimpleNamespace(write=records.append), FileTarget(old, sha, README))
     assert row["status"] == "ok"
     assert row["readme"].encode() == readme_of(registry, "new-owner/renamed")
     record = records[-1]
@@ -182,10 +183,11 @@ def test_card_statuses_follow_the_hub_answers() -> None:
         headers = {"X-Error-Code": code} if code else {}
         return Response("http://hub/m/resolve/s/README.md", status, headers, b"", utc_now())
 
-    assert card_row("m", "s", answer(404, "EntryNotFound"))["status"] == "missing"
-    assert card_row("m", "s", answer(401, "GatedRepo"))["status"] == "gated"
-    assert card_row("m", "s", answer(403, "GatedRepo"))["status"] == "gated"
-    row = card_row("m", "s", answer(451))
+    readme = FileTarget("m", "s", README)
+    assert file_row(CARDS, readme, answer(404, "EntryNotFound"))["status"] == "missing"
+    assert file_row(CARDS, readme, answer(401, "GatedRepo"))["status"] == "gated"
+    assert file_row(CARDS, readme, answer(403, "GatedRepo"))["status"] == "gated"
+    row = file_row(CARDS, readme, answer(451))
     assert row["status"] == "error" and row["error"] == "HTTP 451"
 
 
@@ -235,11 +237,11 @@ def test_each_card_archive_file_holds_the_responses_of_its_part(tmp_path: Path) 
     cards = pq.read_table(result.snapshot.cards).to_pylist()
     assert len(cards) > 2000
     files = result.snapshot.raw_parts("cards")
-    assert len(files) == -(-len(cards) // CARD_PART_ROWS)
+    assert len(files) == -(-len(cards) // PART_ROWS)
     for k, path in enumerate(files):
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             archived = [json.loads(line)["url"] for line in handle]
-        part = cards[k * CARD_PART_ROWS : (k + 1) * CARD_PART_ROWS]
+        part = cards[k * PART_ROWS : (k + 1) * PART_ROWS]
         assert archived == [card_url(sim.url, c["model_id"], c["sha"]) for c in part], path.name
 
 

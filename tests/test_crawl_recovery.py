@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from hubsim import HubSimulator, Registry
 from pipeline.cli import app
 from pipeline.crawl import CrawlParams, CrawlResult, run_crawl
-from pipeline.crawl import cards as cards_module
-from pipeline.crawl.cards import CARD_PART_ROWS
+from pipeline.crawl import fetch as fetch_module
+from pipeline.crawl.fetch import PART_ROWS
 from pipeline.crawl.state import CrawlState
 from pipeline.errors import HubUnreachable, StorageError
 from pipeline.store import files
@@ -37,7 +37,7 @@ def clean_then_killed(sim: HubSimulator, root: Path) -> tuple[CrawlResult, Snaps
     clean = crawl(sim.url, root / "clean", workers=WORKERS)
     sim.reset_counters()
     proc = cli_crawl(root / "killed", sim.url, "--snapshot", "s1", "--workers", str(WORKERS))
-    after_requests = CARD_PART_ROWS + 100
+    after_requests = PART_ROWS + 100
     # A safety net only: the kill waits on the request count, whatever the machine's speed.
     deadline = time.monotonic() + 120
     while sim.counters["resolvers"] < after_requests and proc.poll() is None and time.monotonic() < deadline:
@@ -61,7 +61,7 @@ def test_resume_after_sigkill_asks_for_no_readme_it_had_received(tmp_path: Path)
         clean, snapshot = clean_then_killed(sim, tmp_path)
         readmes = clean.counts["cards_asked"]
         asked_before_kill = sim.counters["resolvers"]
-        committed = CrawlState.load(snapshot).cards_done
+        committed = CrawlState.load(snapshot).phase("cards").done
         resume(sim, tmp_path / "killed")
         asked = sim.counters["resolvers"]
     # The kill left received cards that no part held yet; the resumed crawl replayed them.
@@ -80,7 +80,7 @@ def test_damaged_journal_tail_and_parts_are_fetched_again(tmp_path: Path) -> Non
         clean, snapshot = clean_then_killed(sim, tmp_path)
         readmes = clean.counts["cards_asked"]
         state = CrawlState.load(snapshot)
-        assert state.card_parts >= 1
+        assert state.phase("cards").parts >= 1
         # What a kill or a failing disk can leave: the journal's last entry cut in half and followed
         # by garbage, the first committed part cut short, and a half-written part beyond the checkpoint.
         journal = snapshot.journal("cards")
@@ -88,13 +88,13 @@ def test_damaged_journal_tail_and_parts_are_fetched_again(tmp_path: Path) -> Non
         journal.write_bytes(data[: len(data) - 40] + b"\x1f\x8b garbage")
         committed_part = snapshot.part("cards", 0)
         committed_part.write_bytes(committed_part.read_bytes()[:-100])
-        snapshot.part("cards", state.card_parts).write_bytes(b"PAR1 cut")
+        snapshot.part("cards", state.phase("cards").parts).write_bytes(b"PAR1 cut")
         asked_before = sim.counters["resolvers"]
         resume(sim, tmp_path / "killed")
         asked_on_resume = sim.counters["resolvers"] - asked_before
     # The damaged part's cards are asked for again; the journal's whole entries are not.
-    assert asked_on_resume >= CARD_PART_ROWS
-    assert asked_before + asked_on_resume <= readmes + CARD_PART_ROWS + WORKERS + 1
+    assert asked_on_resume >= PART_ROWS
+    assert asked_before + asked_on_resume <= readmes + PART_ROWS + WORKERS + 1
     assert read_manifest(snapshot)["status"] == "complete"
     assert_same_tables(clean.snapshot, snapshot)
 
@@ -183,7 +183,7 @@ def test_a_committed_part_garbled_inside_is_fetched_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small parts, so a crawl of a small registry commits several before the disk fills up.
-    monkeypatch.setattr(cards_module, "CARD_PART_ROWS", 10)
+    monkeypatch.setattr(fetch_module, "PART_ROWS", 10)
     registry = Registry.synthetic(n=60, seed=15)
     with HubSimulator(registry) as sim:
         clean = crawl(sim.url, tmp_path / "clean", workers=WORKERS)
@@ -192,7 +192,7 @@ def test_a_committed_part_garbled_inside_is_fetched_again(
             patch.setattr(Journal, "_append", fail_after(1 + 35, Journal._append))
             crawl(sim.url, tmp_path / "cut", snapshot="s1", workers=1)
         snapshot = DataDir(tmp_path / "cut").snapshot("s1")
-        assert CrawlState.load(snapshot).card_parts == 3
+        assert CrawlState.load(snapshot).phase("cards").parts == 3
         # Bytes changed between the header and the footer: the part still opens, but no longer holds
         # what was committed.
         part = snapshot.part("cards", 1)

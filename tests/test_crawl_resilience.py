@@ -13,7 +13,7 @@ from crawl_helpers import assert_same_tables, cli_crawl, crawl, rows
 
 from hubsim import Faults, HubSimulator, Quotas, Registry
 from pipeline.crawl import CrawlParams, run_crawl
-from pipeline.crawl.state import CrawlState, write_manifest
+from pipeline.crawl.state import CrawlState, PhaseProgress, write_manifest
 from pipeline.store.archive import read_archive
 from pipeline.store.layout import DataDir
 from pipeline.store.parts import PartSet
@@ -34,7 +34,7 @@ def test_resume_after_sigkill_in_the_listing_equals_an_uninterrupted_crawl(tmp_p
         snapshot = DataDir(data_dir).snapshot("s1")
         deadline = time.monotonic() + 60
         while (
-            CrawlState.load(snapshot).listing_parts < 1
+            CrawlState.load(snapshot).phase("listing").parts < 1
             and time.monotonic() < deadline
             and proc.poll() is None
         ):
@@ -42,7 +42,8 @@ def test_resume_after_sigkill_in_the_listing_equals_an_uninterrupted_crawl(tmp_p
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         state = CrawlState.load(snapshot)
-        assert 1 <= state.listing_parts < 4 and not state.listing_done
+        listing = state.phase("listing")
+        assert 1 <= listing.parts < 4 and not listing.finished
         assert read_manifest(snapshot)["status"] == "running"
 
         sim.latency_s = 0.0
@@ -53,7 +54,7 @@ def test_resume_after_sigkill_in_the_listing_equals_an_uninterrupted_crawl(tmp_p
     assert resumed.returncode == 0, err.decode()
     assert "snapshot s1 complete" in out.decode()
     # The committed pages are not asked for again.
-    assert listing_requests <= 4 - state.listing_parts
+    assert listing_requests <= 4 - listing.parts
     assert rows(snapshot.models) == rows(clean.snapshot.models)
 
 
@@ -98,7 +99,7 @@ def test_resume_after_the_last_listing_page_lists_nothing_again(tmp_path: Path) 
         parts.write(1, models.slice(1000))
         manifest = read_manifest(clean.snapshot)
         write_manifest(snapshot, **{**manifest, "snapshot_id": "s1", "status": "running", "counts": {}})
-        CrawlState(next_url=None, listing_parts=2, listed=1500).save(snapshot, {})
+        CrawlState(phases={"listing": PhaseProgress(2, 1500)}).save(snapshot, {}, {"listing": "models"})
         sim.reset_counters()
         resumed = run_crawl(data_dir, CrawlParams(), snapshot_id="s1", resume=True, endpoint=sim.url)
         listing_requests = sim.counters["listing"]

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.crawl.authors import overview_url
-from pipeline.crawl.cards import card_url, decode_readme
+from pipeline.crawl.cards import card_url
+from pipeline.crawl.fetch import decode_body
 from pipeline.hub.caps import BodyCaps
 from pipeline.hub.client import HubClient, RetryPolicy
 from pipeline.hub.ids import InvalidHubName, namespace_segment, repo_path
@@ -164,13 +165,14 @@ def test_hub_ids_become_their_own_path() -> None:
 
 
 def test_readme_bodies_are_classified() -> None:
-    assert decode_readme(b"# Card\n", False) == ("ok", "# Card\n", None)
-    assert decode_readme(b"\x89PNG\r\n\x1a\n\x00\x00", False)[0] == "error"
-    status, text, problem = decode_readme(b"caf\xe9", False)
+    readme = BodyCaps().readme
+    assert decode_body(b"# Card\n", False, readme) == ("ok", "# Card\n", None)
+    assert decode_body(b"\x89PNG\r\n\x1a\n\x00\x00", False, readme)[0] == "error"
+    status, text, problem = decode_body(b"caf\xe9", False, readme)
     assert status == "ok" and text == "caf\ufffd" and "UTF-8" in (problem or "")
-    cap = BodyCaps().readme.limit
+    cap = readme.limit
     cut = ("é" * (cap // 2)).encode()[: cap - 1]
-    status, text, problem = decode_readme(cut, True)
+    status, text, problem = decode_body(cut, True, readme)
     assert status == "ok" and text and set(text) == {"é"} and "cut" in (problem or "")
 
 

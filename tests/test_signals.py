@@ -36,7 +36,7 @@ def test_sigterm_leaves_a_resumable_snapshot(tmp_path: Path) -> None:
             "hubmine: error: interrupted; continue with `hubmine crawl --resume`"
         )
         assert read_manifest(snapshot)["status"] == "partial"
-        assert CrawlState.load(snapshot).listing_done
+        assert CrawlState.load(snapshot).phase("listing").finished
         resumed = cli_crawl(tmp_path / "data", sim.url, "--resume")
         _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err.decode()

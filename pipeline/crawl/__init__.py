@@ -1,4 +1,5 @@
-"""`hubmine crawl`: list models, fetch their cards, and leave a complete (or resumable) snapshot."""
+"""`hubmine crawl`: run the registered phases (`pipeline.crawl.phases`) and leave a complete (or resumable)
+snapshot."""
 
 from __future__ import annotations
 
@@ -12,15 +13,12 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipeline.crawl.authors import crawl_authors
-from pipeline.crawl.cards import crawl_cards
-from pipeline.crawl.listing import crawl_listing
+from pipeline.crawl.context import CrawlContext
 from pipeline.crawl.params import CrawlParams
-from pipeline.crawl.reuse import PreviousCards, previous_cards
+from pipeline.crawl.phases import Phase, enabled_phases, part_tables
 from pipeline.crawl.state import CrawlState, versions, write_manifest
 from pipeline.errors import SnapshotError, StorageError
 from pipeline.hub.client import HubClient, check_settings, utc_now
-from pipeline.hub.records import lists_readme
 from pipeline.hub.responses import public_url
 from pipeline.store.files import remove_leftovers, storage_errors
 from pipeline.store.layout import DataDir, Snapshot
@@ -51,6 +49,13 @@ class CrawlResult:
                 f", cards {cards.get('ok', 0)} ok / {cards.get('missing', 0)} missing / "
                 f"{cards.get('gated', 0)} gated / {cards.get('error', 0)} error "
                 f"({c.get('cards_reused', 0)} reused, {c.get('cards_fetched', 0)} fetched)"
+            )
+        evals = c.get("eval_results", {})
+        if evals:
+            card_part += (
+                f", eval-results files {evals.get('ok', 0)} ok / {evals.get('missing', 0)} missing / "
+                f"{evals.get('gated', 0)} gated / {evals.get('error', 0)} error "
+                f"({evals.get('reused', 0)} reused, {evals.get('fetched', 0)} fetched)"
             )
         requests = c.get("requests", {})
         return (
@@ -109,8 +114,8 @@ def _merged_requests(before: dict[str, int], client: HubClient) -> dict[str, int
     return dict(sorted(merged.items()))
 
 
-def _tally(snapshot: Snapshot, previous: PreviousCards | None, requests: dict[str, int]) -> dict[str, Any]:
-    models = pq.ParquetFile(snapshot.models).metadata.num_rows
+def _tally(context: CrawlContext, phases: tuple[Phase, ...], requests: dict[str, int]) -> dict[str, Any]:
+    models = pq.ParquetFile(context.snapshot.models).metadata.num_rows
     counts: dict[str, Any] = {
         "models": models,
         "requests": {
@@ -123,32 +128,9 @@ def _tally(snapshot: Snapshot, previous: PreviousCards | None, requests: dict[st
         "api_requests_per_model": round(requests.get("requests.api", 0) / models, 6) if models else None,
         "failed_models": 0,
     }
-    if snapshot.authors.exists():
-        authors = pq.read_table(snapshot.authors, columns=["kind", "verified", "reused"])
-        counts["authors"] = dict(sorted(Counter(authors.column("kind").to_pylist()).items()))
-        counts["authors"]["verified"] = sum(1 for v in authors.column("verified").to_pylist() if v)
-        counts["authors"]["reused"] = sum(1 for v in authors.column("reused").to_pylist() if v)
-    if not snapshot.cards.exists():
-        return counts
-    cards = pq.read_table(snapshot.cards, columns=["model_id", "status", "reused"])
-    statuses = Counter(cards.column("status").to_pylist())
-    reused = sum(1 for flag in cards.column("reused").to_pylist() if flag)
-    counts["cards"] = {s: statuses.get(s, 0) for s in ("ok", "missing", "gated", "error")}
-    counts["cards_asked"] = cards.num_rows
-    counts["cards_reused"] = reused
-    counts["cards_fetched"] = cards.num_rows - reused
-    counts["failed_models"] = statuses.get("error", 0)
-    if previous is not None:
-        missing_now = {
-            m for m, s in zip(*cards.select(["model_id", "status"]).columns, strict=True) if s == "missing"
-        }
-        newly_missing = 0
-        for batch in pq.ParquetFile(snapshot.models).iter_batches(columns=["model_id", "siblings"]):
-            for model_id, siblings in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                gone = model_id in missing_now or not lists_readme(siblings)
-                if gone and previous.status(model_id) == "ok":
-                    newly_missing += 1
-        counts["cards_newly_missing"] = newly_missing
+    for phase in phases:
+        if phase.tally is not None and context.snapshot.table(phase.table).exists():
+            counts.update(phase.tally(context))
     return counts
 
 
@@ -200,16 +182,18 @@ def _run_crawl_holding_lock(
     with storage_errors(snapshot.dir):
         snapshot.dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(snapshot.dir)
+    phases = enabled_phases(params)
+    tables = part_tables(phases)
     state = CrawlState.load(snapshot)
-    state.roll_back_damaged_parts(snapshot)
+    for phase in phases:
+        if phase.merge:
+            state.roll_back_damaged_parts(snapshot, phase.name, phase.table, phase.restart_on_damage)
     if not resume:
-        wants_previous = params.cards or params.authors
+        wants_previous = any(phase.reads_earlier for phase in phases)
         state.since = _previous_snapshot(data, since, snapshot_id) if wants_previous else None
     elif not snapshot.state.exists():
         # Killed before its first checkpoint: the manifest still names the snapshot it builds on.
         state.since = (read_manifest(snapshot) or {}).get("since")
-    earlier = data.snapshot(state.since) if state.since else None
-    previous = previous_cards(data, state.since) if state.since and params.cards else None
 
     started = time.monotonic()
     manifest = read_manifest(snapshot) or {}
@@ -228,18 +212,16 @@ def _run_crawl_holding_lock(
     client = HubClient(endpoint, token, concurrency=params.workers)
 
     def checkpoint() -> None:
-        state.save(snapshot, _merged_requests(state.requests, client))
+        state.save(snapshot, _merged_requests(state.requests, client), tables)
 
+    context = CrawlContext(client, params, state, data, snapshot, checkpoint, has_token=token is not None)
     try:
-        if not state.listing_done:
-            crawl_listing(client, params, state, snapshot, checkpoint, has_token=token is not None)
-        _merge_parts(snapshot, "models", state.listing_parts, unique_key="model_id")
-        if params.cards:
-            if not state.cards_finished:
-                crawl_cards(client, state, snapshot, previous, params.workers, checkpoint)
-            _merge_parts(snapshot, "cards", state.card_parts)
-        if params.authors and not snapshot.authors.exists():
-            crawl_authors(client, snapshot, earlier, params.workers)
+        for phase in phases:
+            progress = state.phase(phase.name)
+            if not progress.finished:
+                phase.run(context)
+            if phase.merge:
+                _merge_parts(snapshot, phase.table, progress.parts, phase.unique_key)
         with contextlib.suppress(FileNotFoundError):
             snapshot.parts_root.rmdir()
     except BaseException as exc:
@@ -260,7 +242,7 @@ def _run_crawl_holding_lock(
     finally:
         client.close()
 
-    counts = _tally(snapshot, previous, _merged_requests(state.requests, client))
+    counts = _tally(context, phases, _merged_requests(state.requests, client))
     write_manifest(snapshot, status="complete", finished_at=utc_now().isoformat(), counts=counts, error=None)
     snapshot.state.unlink(missing_ok=True)
     remove_leftovers(snapshot.dir)

@@ -7,6 +7,7 @@ Listings name the author but not its kind. One request per distinct namespace to
 
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from typing import Any
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from pipeline.crawl.cards import ordered_map
+from pipeline.crawl.context import CrawlContext
+from pipeline.crawl.fetch import ordered_map
 from pipeline.crawl.replay import replayed
 from pipeline.errors import DamagedFileError, HubResponseError
 from pipeline.hub.client import BadBody, HubClient, Response, utc_now
@@ -25,7 +27,6 @@ from pipeline.store.archive import write_raw_part
 from pipeline.store.damage import reading, recrawl_remedy, warn
 from pipeline.store.files import write_parquet
 from pipeline.store.journal import Journal
-from pipeline.store.layout import Snapshot
 
 KNOWN_KINDS = frozenset({"organization", "user"})
 
@@ -107,12 +108,15 @@ def previous_authors(path: Path) -> dict[str, dict[str, Any]]:
     return {row["author"]: row for row in rows if row["kind"] in KNOWN_KINDS}
 
 
-def crawl_authors(client: HubClient, snapshot: Snapshot, previous: Snapshot | None, workers: int) -> None:
-    """Write `authors.parquet` for every namespace of `models.parquet`.
+def crawl_authors(context: CrawlContext) -> None:
+    """Write `authors.parquet` for every namespace of `models.parquet`, unless a run before did.
 
     The phase is one part: a resumed crawl runs it again, replaying the responses the journal holds.
     """
-    known = previous_authors(previous.authors) if previous else {}
+    client, snapshot, workers = context.client, context.snapshot, context.params.workers
+    if snapshot.authors.exists():
+        return
+    known = previous_authors(context.earlier.authors) if context.earlier else {}
     journal = Journal(snapshot.journal("authors"), committed=0)
 
     def work(item: tuple[int, str]) -> dict[str, Any]:
@@ -140,3 +144,12 @@ def crawl_authors(client: HubClient, snapshot: Snapshot, previous: Snapshot | No
     finally:
         journal.close()
     journal.remove()
+
+
+def tally_authors(context: CrawlContext) -> dict[str, Any]:
+    """Namespaces by kind, verified organizations, and kinds reused from the earlier snapshot."""
+    authors = pq.read_table(context.snapshot.authors, columns=["kind", "verified", "reused"])
+    counts: dict[str, Any] = dict(sorted(Counter(authors.column("kind").to_pylist()).items()))
+    counts["verified"] = sum(1 for v in authors.column("verified").to_pylist() if v)
+    counts["reused"] = sum(1 for v in authors.column("reused").to_pylist() if v)
+    return {"authors": counts}

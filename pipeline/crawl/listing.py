@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -11,18 +10,17 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from requests.utils import parse_header_links
 from tqdm import tqdm
 
+from pipeline.crawl.context import CrawlContext
 from pipeline.crawl.params import CrawlParams
 from pipeline.crawl.replay import replayed
-from pipeline.crawl.state import CrawlState
 from pipeline.errors import HubAuthError, HubResponseError
-from pipeline.hub.client import BadBody, HubClient, Response
+from pipeline.hub.client import BadBody, Response
 from pipeline.hub.endpoint import same_origin
 from pipeline.hub.records import LISTING_EXPAND, model_id_of, model_row
 from pipeline.hub.responses import public_url
 from pipeline.schemas import table_from_rows
 from pipeline.store.archive import drop_raw_beyond, write_raw_part
 from pipeline.store.journal import Journal
-from pipeline.store.layout import Snapshot
 from pipeline.store.parts import PartSet
 
 MAX_PAGE = 1000
@@ -150,36 +148,31 @@ def raise_for_listing(response: Response, has_token: bool) -> None:
     )
 
 
-def crawl_listing(
-    client: HubClient,
-    params: CrawlParams,
-    state: CrawlState,
-    snapshot: Snapshot,
-    checkpoint: Callable[[], None],
-    has_token: bool,
-) -> None:
+def crawl_listing(context: CrawlContext) -> None:
     """List models page by page until the listing (or `--limit`) ends, committing a part per page."""
+    client, params, state, snapshot = context.client, context.params, context.state, context.snapshot
+    progress = state.phase("listing")
     parts = PartSet(snapshot, "models")
-    parts.drop_beyond(state.listing_parts)
-    drop_raw_beyond(snapshot, "listing", state.listing_parts)
+    parts.drop_beyond(progress.parts)
+    drop_raw_beyond(snapshot, "listing", progress.parts)
     # A page's part number orders its journal entries; the URL asked for names the request.
-    journal = Journal(snapshot.journal("listing"), committed=state.listing_parts)
+    journal = Journal(snapshot.journal("listing"), committed=progress.parts)
     page_size = PageSize()
     first_url = first_page_url(client.endpoint, params)
     # After the first committed page, no next URL means the listing has ended, not that it never began.
-    url = state.next_url if state.listing_parts else first_url
+    url = state.next_url if progress.parts else first_url
     listed_ids = {
         model_id
-        for batch in parts.iter_batches(state.listing_parts, columns=["model_id"])
+        for batch in parts.iter_batches(progress.parts, columns=["model_id"])
         for model_id in batch.column(0).to_pylist()
     }
     guard = ListingGuard(url or first_url, listed_ids)
-    remaining = lambda: params.limit - state.listed if params.limit else MAX_PAGE  # noqa: E731
+    remaining = lambda: params.limit - progress.done if params.limit else MAX_PAGE  # noqa: E731
     client.pacer("api").plan(math.ceil(remaining() / MAX_PAGE) if params.limit else None)
-    bar = tqdm(total=params.limit, initial=state.listed, unit="model", desc="models", mininterval=1, delay=1)
+    bar = tqdm(total=params.limit, initial=progress.done, unit="model", desc="models", mininterval=1, delay=1)
     try:
         while url and remaining() > 0:
-            page = state.listing_parts
+            page = progress.parts
             response = replayed(journal, page, (url,), check=_check_page)
             if response is None:
                 response = client.get(
@@ -190,7 +183,7 @@ def crawl_listing(
                     check=_check_page,
                     on_retry=page_size.shrink,
                 )
-            raise_for_listing(response, has_token)
+            raise_for_listing(response, context.has_token)
             entries = response.json
             listed = [model_row(e, response.fetched_at) for e in entries if model_id_of(e) is not None]
             rows = guard.new_rows(listed)[: remaining()]
@@ -198,16 +191,16 @@ def crawl_listing(
             guard.page_read(len(entries), len(rows), url)
             parts.write(page, table_from_rows("models", rows))
             write_raw_part(snapshot, "listing", page, journal.records_before(page + 1))
-            state.listing_parts += 1
-            state.listed += len(rows)
+            progress.parts += 1
+            progress.done += len(rows)
             state.next_url = url
-            checkpoint()
-            journal.forget_before(state.listing_parts)
+            context.checkpoint()
+            journal.forget_before(progress.parts)
             page_size.succeeded()
             bar.update(len(rows))
     finally:
         journal.close()
         bar.close()
     journal.remove()
-    state.listing_done = True
-    checkpoint()
+    progress.finished = True
+    context.checkpoint()

@@ -1,10 +1,11 @@
-"""Cards of earlier snapshots, looked up by model id, so an unchanged `sha` costs no request.
+"""Rows of earlier snapshots' file tables (cards, eval results), looked up by key, so an unchanged `sha`
+costs no request.
 
-Each model's card is taken from the newest complete snapshot that holds it at that `sha`. The
-snapshots consulted are the complete ones with cards, newest first from the one the crawl builds on,
-down to the newest that listed the whole registry (no `--limit`, `--author` or `--filter`: older ones
-hold no card it lacks but a reverted one) and at most `MAX_SOURCES` of them, so memory stays a few
-snapshots' ids and shas however many snapshots the data directory keeps.
+Each file is taken from the newest complete snapshot that holds it at that `sha`. The snapshots
+consulted are the complete ones with the table, newest first from the one the crawl builds on, down
+to the newest that listed the whole registry (no `--limit`, `--author` or `--filter`: older ones
+hold no file it lacks but a reverted one) and at most `MAX_SOURCES` of them, so memory stays a few
+snapshots' keys and shas however many snapshots the data directory keeps.
 """
 
 from __future__ import annotations
@@ -22,20 +23,26 @@ from pipeline.store.damage import open_parquet, reading, recrawl_remedy, warn
 from pipeline.store.layout import DataDir
 from pipeline.store.snapshot import list_snapshots, read_manifest
 
-# A card is reused only when its outcome depends on the revision alone; errors are always retried.
+# A file is reused only when its outcome depends on the revision alone; errors are always retried.
 REUSABLE_STATUSES = frozenset({"ok", "missing", "gated"})
 MAX_SOURCES = 4
 
+# A row's key: its model, and its path in tables that hold several files per model (else None).
+RowKey = tuple[str, str | None]
 
-class CardFile:
-    """Random access to an earlier `cards.parquet`: ids, shas and statuses in memory, READMEs on demand."""
+
+class EarlierFile:
+    """Random access to an earlier file table: keys, shas and statuses in memory, the rest on demand."""
 
     def __init__(self, path: Path, cached_groups: int = 8) -> None:
         self._path = path
         self._file = open_parquet(path, recrawl_remedy())
         with reading(path, recrawl_remedy()):
-            head = self._file.read(columns=["model_id", "sha", "status"])
-        self._row_of = {mid: i for i, mid in enumerate(head.column("model_id").to_pylist())}
+            by_path = "path" in self._file.schema_arrow.names
+            head = self._file.read(columns=["model_id", "sha", "status", *(["path"] if by_path else [])])
+        ids = head.column("model_id").to_pylist()
+        paths = head.column("path").to_pylist() if by_path else [None] * len(ids)
+        self._row_of: dict[RowKey, int] = {key: i for i, key in enumerate(zip(ids, paths, strict=True))}
         self._sha = head.column("sha").to_pylist()
         self._status = head.column("status").to_pylist()
         metadata = self._file.metadata
@@ -48,22 +55,22 @@ class CardFile:
         self._cached_groups = cached_groups
         self._lock = threading.Lock()
 
-    def status(self, model_id: str) -> str | None:
-        row = self._row_of.get(model_id)
+    def status(self, key: RowKey) -> str | None:
+        row = self._row_of.get(key)
         return None if row is None else self._status[row]
 
-    def _reusable_row(self, model_id: str, sha: str | None) -> int | None:
-        row = self._row_of.get(model_id)
+    def _reusable_row(self, key: RowKey, sha: str | None) -> int | None:
+        row = self._row_of.get(key)
         if row is None or sha is None or self._sha[row] != sha or self._status[row] not in REUSABLE_STATUSES:
             return None
         return row
 
-    def can_reuse(self, model_id: str, sha: str | None) -> bool:
-        return self._reusable_row(model_id, sha) is not None
+    def can_reuse(self, key: RowKey, sha: str | None) -> bool:
+        return self._reusable_row(key, sha) is not None
 
-    def reusable(self, model_id: str, sha: str | None) -> dict[str, Any] | None:
-        """The earlier card row of `model_id` if it was taken at this same `sha`, else None."""
-        row = self._reusable_row(model_id, sha)
+    def reusable(self, key: RowKey, sha: str | None) -> dict[str, Any] | None:
+        """The earlier row of `key` if it was taken at this same `sha`, else None."""
+        row = self._reusable_row(key, sha)
         if row is None:
             return None
         group = bisect.bisect_right(self._group_starts, row) - 1
@@ -71,7 +78,7 @@ class CardFile:
             with self._lock, reading(self._path, recrawl_remedy()):
                 table = self._group(group)
         except DamagedFileError as exc:
-            warn(f"not reusing cards from it: {exc}")
+            warn(f"not reusing files from it: {exc}")
             return None
         return table.slice(row - self._group_starts[group], 1).to_pylist()[0]
 
@@ -86,41 +93,42 @@ class CardFile:
         return self._groups[group]
 
 
-class PreviousCards:
-    """The cards of several earlier snapshots, newest first: each lookup is answered by the first that
-    holds the model (at that `sha`, for reuse)."""
+class PreviousFiles:
+    """One table of several earlier snapshots, newest first: each lookup is answered by the first that
+    holds the key (at that `sha`, for reuse)."""
 
-    def __init__(self, files: list[CardFile]) -> None:
+    def __init__(self, files: list[EarlierFile]) -> None:
         self._files = files
 
-    def status(self, model_id: str) -> str | None:
-        return next((s for f in self._files if (s := f.status(model_id)) is not None), None)
+    def status(self, key: RowKey) -> str | None:
+        return next((s for f in self._files if (s := f.status(key)) is not None), None)
 
-    def can_reuse(self, model_id: str, sha: str | None) -> bool:
-        return any(f.can_reuse(model_id, sha) for f in self._files)
+    def can_reuse(self, key: RowKey, sha: str | None) -> bool:
+        return any(f.can_reuse(key, sha) for f in self._files)
 
-    def reusable(self, model_id: str, sha: str | None) -> dict[str, Any] | None:
-        return next((r for f in self._files if (r := f.reusable(model_id, sha)) is not None), None)
+    def reusable(self, key: RowKey, sha: str | None) -> dict[str, Any] | None:
+        return next((r for f in self._files if (r := f.reusable(key, sha)) is not None), None)
 
 
-def previous_cards(data: DataDir, since: str) -> PreviousCards | None:
-    """The cards of `since` and the complete snapshots before it, as the module's rule chooses them."""
+def previous_files(data: DataDir, since: str, table: str) -> PreviousFiles | None:
+    """`table` of `since` and the complete snapshots before it, as the module's rule chooses them."""
     complete = list_snapshots(data, "complete")
     newest_first = [since, *reversed(complete[: complete.index(since)] if since in complete else [])]
     files = []
     for snapshot_id in newest_first:
         snapshot = data.snapshot(snapshot_id)
-        if not snapshot.cards.exists():
+        path = snapshot.table(table)
+        if not path.exists():
             continue
         try:
-            files.append(CardFile(snapshot.cards))
+            files.append(EarlierFile(path))
             manifest = read_manifest(snapshot) or {}
         except DamagedFileError as exc:
-            warn(f"not reusing cards of snapshot {snapshot_id}: {exc}")
+            warn(f"not reusing {table} of snapshot {snapshot_id}: {exc}")
             continue
         if len(files) == MAX_SOURCES or _listed_everything(manifest.get("params") or {}):
             break
-    return PreviousCards(files) if files else None
+    return PreviousFiles(files) if files else None
 
 
 def _listed_everything(params: dict[str, Any]) -> bool:

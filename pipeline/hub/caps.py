@@ -33,6 +33,10 @@ class BodyCaps:
     # An oversize README is kept cut at the cap (and marked so); only the start matters to the analyses.
     readme: BodyCap = BodyCap("README", 10 * MIB, "HUBMINE_MAX_README_BYTES", keep_cut=True)
     overview: BodyCap = BodyCap("organization overview", 1 * MIB, "HUBMINE_MAX_OVERVIEW_BYTES")
+    # An eval-results file is a short YAML list; an oversize one is kept cut (and marked so), as a README.
+    eval_results: BodyCap = BodyCap(
+        "eval-results file", 1 * MIB, "HUBMINE_MAX_EVAL_RESULTS_BYTES", keep_cut=True
+    )
 
     @classmethod
     def from_env(cls) -> BodyCaps:

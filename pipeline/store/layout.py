@@ -5,7 +5,7 @@ DIR/
   hubmine.lock      while a crawl or an analysis writes to DIR
   snapshots/<ID>/
     manifest.json   state.json
-    models.parquet  cards.parquet  authors.parquet
+    models.parquet  cards.parquet  eval_results.parquet  authors.parquet
     raw/<kind>-<part>.jsonl.gz      raw/journal-<kind>.jsonl.gz
     parts/<table>/part-<n>.parquet
     findings/<table>.parquet        findings/summary.json
@@ -25,7 +25,7 @@ from pipeline.errors import SnapshotError
 # Snapshot ids become folder names: no separators, no dot segments, nothing a shell or URL mangles.
 SNAPSHOT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 # Tables a crawl writes at the top of a snapshot, by table (schema) name.
-SNAPSHOT_TABLES = ("models", "cards", "authors")
+SNAPSHOT_TABLES = ("models", "cards", "eval_results", "authors")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Snapshot:
         return self.dir / "state.json"
 
     def table(self, name: str) -> Path:
-        """A crawl table (`models`, `cards`, `authors`) or, for any other name, a finding."""
+        """A crawl table (`SNAPSHOT_TABLES`) or, for any other name, a finding."""
         return self.dir / f"{name}.parquet" if name in SNAPSHOT_TABLES else self.finding(name)
 
     @property
@@ -60,6 +60,10 @@ class Snapshot:
         return self.table("cards")
 
     @property
+    def eval_results(self) -> Path:
+        return self.table("eval_results")
+
+    @property
     def authors(self) -> Path:
         return self.table("authors")
 
@@ -69,7 +73,7 @@ class Snapshot:
         return self.dir / "raw"
 
     def raw_part(self, kind: str, part: int) -> Path:
-        """The raw responses of one committed part of `kind` (`listing`, `cards`, `authors`)."""
+        """The raw responses of one committed part of `kind` (a crawl phase: `listing`, `cards`, ...)."""
         return self.raw / f"{kind}-{part:06d}.jsonl.gz"
 
     def raw_parts(self, kind: str) -> list[Path]:
