@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -152,6 +153,78 @@ def report(
     with _one_line_errors("--data-dir and --out"):
         line = run_report(data_dir or data_dir_from_env(), snapshot, out)
     typer.echo(line)
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Executor(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hubmine evaluate --sample 20 --max-examples 200   # 20 models, 200 examples per claimed split\n\n"
+        "  hubmine evaluate --models distilbert/distilbert-base-uncased-finetuned-sst-2-english\n\n"
+        "  hubmine evaluate --tasks text-classification --device cuda\n\n"
+        "  hubmine evaluate --executor ray --address auto --gpus-per-model 1   # on a Ray cluster\n\n"
+        "  hubmine evaluate                                    # again: only what is not settled yet"
+    )
+)
+def evaluate(
+    data_dir: DataDir = None,
+    snapshot: SnapshotId = None,
+    models: Annotated[
+        list[str] | None, typer.Option("--models", help="Only these models (repeatable).")
+    ] = None,
+    tasks: Annotated[
+        list[str] | None,
+        typer.Option("--tasks", help="Only claims of this task or pipeline tag (repeatable)."),
+    ] = None,
+    sample: Annotated[int | None, typer.Option(min=1, help="Only N models, the same N on every run.")] = None,
+    max_examples: Annotated[
+        int | None, typer.Option(min=1, help="The first N examples of each split.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Examples per forward pass.")] = 32,
+    device: Annotated[Device, typer.Option(help="auto: cuda when available, else cpu.")] = Device.auto,
+    executor: Annotated[Executor, typer.Option(help="local: one model after another; ray: Ray tasks.")] = (
+        Executor.local
+    ),
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: a local Ray on this machine).")
+    ] = None,
+    gpus_per_model: Annotated[float, typer.Option(min=0, help="GPUs each Ray task asks for.")] = 0,
+    allow_pickle: Annotated[
+        bool, typer.Option("--allow-pickle", help="Load pickle-only weights (they can run code: trust them).")
+    ] = False,
+) -> None:
+    """Re-measure claimed results by running each model on its claimed dataset split."""
+    from pipeline.evaluate.plan import Selection
+    from pipeline.evaluate.run import run_evaluate
+    from pipeline.evaluate.runner import Options
+
+    with _one_line_errors("--data-dir"):
+        result = run_evaluate(
+            data_dir or data_dir_from_env(),
+            snapshot,
+            Selection(models=tuple(models or ()), tasks=tuple(tasks or ()), sample=sample),
+            Options(
+                batch_size=batch_size,
+                max_examples=max_examples,
+                device=device.value,
+                allow_pickle=allow_pickle,
+            ),
+            executor=executor.value,
+            address=address,
+            gpus_per_model=gpus_per_model,
+        )
+    typer.echo(result.summary_line())
+    raise typer.Exit(result.exit_code)
 
 
 def main() -> None:

@@ -1,1 +1,1 @@
-"""`hubmine evaluate`: re-measure the performance a card claims by running the model on the claimed dataset."""
+"""`hubmine evaluate`: re-measure what a card claims by running the model on the claimed dataset."""

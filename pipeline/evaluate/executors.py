@@ -1,0 +1,97 @@
+"""Where models run: one after another in child processes (local), or as Ray tasks (ray).
+
+Each model runs in a child process of its own (multiprocessing spawn), so a segfault, an OOM kill or
+a model that runs past HUBMINE_EVAL_MODEL_TIMEOUT_S takes down only that child: its claims become
+`error` rows and the run goes on. Under Ray each model is one task that does the same inside its
+worker, so both executors give the same rows. `record` is called in the driver as each model ends.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+
+from pipeline.env import env_number
+from pipeline.evaluate.plan import ModelJob
+from pipeline.evaluate.runner import Options, Row, evaluate_model, failed
+
+DEFAULT_MODEL_TIMEOUT_S = 3600.0
+Record = Callable[[ModelJob, list[Row]], None]
+
+
+def model_timeout_s() -> float:
+    return env_number("HUBMINE_EVAL_MODEL_TIMEOUT_S", DEFAULT_MODEL_TIMEOUT_S, 1.0)
+
+
+def _child(job: ModelJob, options: Options, conn: Connection) -> None:
+    # Downloads and loads in a child: their progress bars and warnings would bury the run's own bar.
+    import datasets
+    import transformers
+    from huggingface_hub.utils import disable_progress_bars
+
+    disable_progress_bars()
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_error()
+    conn.send(evaluate_model(job, options))
+    conn.close()
+
+
+def evaluate_isolated(job: ModelJob, options: Options, timeout_s: float) -> list[Row]:
+    """`evaluate_model` in a spawned child; a crash or a timeout is an `error` row per runnable claim."""
+    if not job.runnable():
+        return evaluate_model(job, options)  # nothing to load: no child needed
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(job, options, sender), daemon=True)
+    process.start()
+    sender.close()
+    try:
+        if receiver.poll(timeout_s):
+            try:
+                return receiver.recv()
+            except EOFError:
+                process.join()
+                return failed(
+                    job, f"the evaluation process died (exit code {process.exitcode}); out of memory?"
+                )
+        return failed(job, f"timed out after {timeout_s:g} s (HUBMINE_EVAL_MODEL_TIMEOUT_S)")
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join()
+
+
+def run_local(jobs: Sequence[ModelJob], options: Options, record: Record) -> None:
+    timeout_s = model_timeout_s()
+    for job in jobs:
+        record(job, evaluate_isolated(job, options, timeout_s))
+
+
+def run_ray(
+    jobs: Sequence[ModelJob], options: Options, record: Record, address: str | None, gpus_per_model: float
+) -> None:
+    """One Ray task per model on the cluster at `address`, or on a local Ray of this machine's CPUs."""
+    import ray
+
+    if address:
+        ray.init(address=address, log_to_driver=False)
+    else:
+        cpus = env_number("HUBMINE_EVAL_RAY_CPUS", os.cpu_count() or 1, 1)
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    try:
+        task = ray.remote(num_cpus=1, num_gpus=gpus_per_model, max_retries=0)(evaluate_isolated)
+        timeout_s = model_timeout_s()
+        pending = {task.remote(job, options, timeout_s): job for job in jobs}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            job = pending.pop(ready[0])
+            try:
+                rows = ray.get(ready[0])
+            except ray.exceptions.RayError as exc:
+                rows = failed(job, f"the Ray task failed: {type(exc).__name__}")
+            record(job, rows)
+    finally:
+        ray.shutdown()
