@@ -48,14 +48,15 @@ MAX_LINE = 4000  # characters: a longer line ends a table
 MAX_CELL = 300  # characters of a header or label cell that are looked at
 
 MODEL_HEADERS = frozenset({"model", "models", "model name", "name", "checkpoint", "id", "model id", "system"})
+MODEL_HEADERS |= {"model and size", "architecture"}
 DATASET_HEADERS = frozenset(
     {"dataset", "datasets", "data", "data set", "testset", "test set", "benchmark", "corpus", "task", "tasks"}
 )
-SPLIT_HEADERS = frozenset({"split", "set", "subset", "eval split"})
+SPLITS_HEADERS = frozenset({"split", "set", "subset", "eval split"})
+VALUE_HEADERS = frozenset({"value", "values", "score", "scores", "result", "results"})
+REPORT_ROWS = {"macro avg": "f1_macro", "weighted avg": "f1_weighted", "micro avg": "f1_micro"}
 METRIC_HEADERS = frozenset({"metric", "metrics", "measure"})
-TRAINING_LOG_HEADERS = frozenset(
-    {"epoch", "epochs", "step", "steps", "training loss", "train loss", "training step"}
-)
+TRAINING_LOG_HEADERS = frozenset({"epoch", "epochs", "step", "steps"})  # in the first three columns
 HYPERPARAMETER_HEADERS = frozenset(
     {
         "hyperparameter",
@@ -87,10 +88,11 @@ _DELIMITER = re.compile(r"\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _TAG = re.compile(r"<[^>]*>")
-_MARKUP = re.compile(r"[*`↑↓]|\(\s*%\s*\)|%")
+_MARKUP = re.compile(r"[*`↑↓]|\(\s*%\s*\)|%|&#?\w{1,10};")
 _PARENTHESIS = re.compile(r"(.*?)\s*\(([^()]*)\)")
 _PLUS_MINUS = re.compile(r"(.+?)\s*\(?\s*(?:±|\+/-|\+-)\s*[\d.]+\s*%?\s*\)?")
 _WORD = re.compile(r"[\w.+-]+")
+_TOP_K = re.compile(r"top[ -]?(?:[02-9]|\d\d)", re.IGNORECASE)  # top-5 accuracy is no accuracy
 
 
 class Table(NamedTuple):
@@ -184,7 +186,7 @@ def _key(cell: str) -> str:
 
 def number(cell: str) -> tuple[float | None, bool]:
     """(value, is_percent) of a cell that is one number (bold, `%` and a `±` part allowed)."""
-    text = cell.strip()[:MAX_CELL].strip("*_` ")
+    text = cell.strip()[:MAX_CELL].strip("*_`\\ ")  # bold, and a footnote star
     spread = _PLUS_MINUS.fullmatch(text)
     if spread:
         text = spread.group(1)
@@ -210,7 +212,7 @@ def metric_header(header: str) -> tuple[str, str | None, str | None] | None:
     found = metric_id(text)
     if found:
         return found, None, _split_words(text.split())[1]
-    if not text or not QUALIFIED.isdisjoint(_WORD.findall(text.lower())):
+    if not text or not QUALIFIED.isdisjoint(_WORD.findall(text.lower())) or _TOP_K.search(text):
         return None
     parts = _PARENTHESIS.fullmatch(text)
     if parts:  # "NSMC (acc)": the metric in brackets, the dataset before them; or "Accuracy (test)"
@@ -231,19 +233,28 @@ def metric_header(header: str) -> tuple[str, str | None, str | None] | None:
     return None
 
 
+Labels = tuple[str | None, str | None, str | None]  # a row's model, dataset and split
+
+
 def _role(header: str) -> str:
     key = _key(header)
-    for role, names in (("model", MODEL_HEADERS), ("dataset", DATASET_HEADERS), ("split", SPLIT_HEADERS)):
+    for role, names in (("model", MODEL_HEADERS), ("dataset", DATASET_HEADERS), ("split", SPLITS_HEADERS)):
         if key in names:
             return role
     return "other"
+
+
+def _split_name(label: str) -> str | None:
+    """The split a whole label names ("Test", "Validation set"), else None."""
+    words = [word for word in label.lower().split() if word not in ("set", "data", "split")]
+    return SPLITS.get(words[0]) or None if len(words) == 1 else None
 
 
 def _skipped(table: Table) -> bool:
     keys = [_key(cell) for cell in table.header]
     return (
         table.too_long
-        or any(key in TRAINING_LOG_HEADERS for key in keys)
+        or any(key in TRAINING_LOG_HEADERS for key in keys[:3])
         or keys[0] in HYPERPARAMETER_HEADERS
         or "hyperparameters" in canonical_sections(table.heading)
     )
@@ -253,45 +264,95 @@ def table_claims(table: Table) -> Iterator[TableClaim]:
     """The claims of one table (none when it is skipped); see the module's rules."""
     if _skipped(table) or not table.rows:
         return
-    if _key(table.header[0]) in METRIC_HEADERS:
+    metrics = [(place, found) for place, cell in enumerate(table.header) if (found := metric_header(cell))]
+    first = _key(table.header[0])
+    if first in METRIC_HEADERS or (not first and not metrics):
         yield from _metric_rows(table)
-        return
-    columns = [(position, metric_header(cell)) for position, cell in enumerate(table.header)]
-    metrics = [(position, found) for position, found in columns if found is not None]
-    roles = [_role(cell) for cell in table.header]
-    if not metrics or (len(table.rows) > 1 and not {"model", "dataset", "split"} & set(roles)):
-        return
-    model_column = roles.index("model") if "model" in roles else None
-    if model_column is not None and len({plain(row[model_column]) for row in table.rows}) < 2:
-        model_column = None
-    dataset_column = roles.index("dataset") if "dataset" in roles else None
-    split_column = roles.index("split") if "split" in roles else None
-    label_columns = (model_column, dataset_column, split_column)
+    elif metrics:
+        roles = [_role(cell) for cell in table.header]
+        if {"model", "dataset", "split"} & set(roles):
+            yield from _claims(table, metrics, _labels(table, roles))
+        elif len(table.rows) == 1:
+            yield from _claims(table, metrics, [(None, None, None)])
+        else:
+            yield from _report_rows(table, metrics)
+
+
+def _labels(table: Table, roles: list[str]) -> list[Labels]:
+    """Each row's labels; a blank dataset or split cell repeats the one above it (a merged cell)."""
+    columns = [roles.index(role) if role in roles else None for role in ("model", "dataset", "split")]
+    labels: list[Labels] = []
+    previous: Labels = (None, None, None)
     for row in table.rows:
-        labels = [None if column is None else plain(row[column]) for column in label_columns]
-        if any(label is not None and label.lower().rstrip(".") in AVERAGES for label in labels):
-            continue
-        model_name, row_dataset, row_split = (label or None for label in labels)
-        for position, (metric, header_dataset, split) in metrics:
-            if number(row[position])[0] is None:
+        model, dataset, split = (None if column is None else plain(row[column]) or None for column in columns)
+        dataset, split = dataset or previous[1], split or previous[2]
+        previous = (model, dataset, split)
+        if model and _split_name(model):  # "Test set" in a Name column
+            model, split = None, split or _split_name(model)
+        labels.append((model, dataset, split and (_split_name(split) or split)))
+    if len({model for model, _, _ in labels}) < 2:  # one model: the card's own
+        labels = [(None, dataset, split) for _, dataset, split in labels]
+    return labels
+
+
+def _claims(
+    table: Table, metrics: list[tuple[int, tuple[str, str | None, str | None]]], labels: list[Labels]
+) -> Iterator[TableClaim]:
+    rows = [
+        (label, row)
+        for label, row in zip(labels, table.rows, strict=True)
+        if not any(text and text.lower().rstrip(".") in AVERAGES for text in label)
+        and any(number(row[place])[0] is not None for place, _ in metrics)
+    ]
+    if len({label for label, _ in rows}) < len(rows):  # rows told apart by something unread
+        return
+    for (model, row_dataset, row_split), row in rows:
+        for place, (metric, header_dataset, header_split) in metrics:
+            if number(row[place])[0] is None:
                 continue
-            name, dataset = model_name, row_dataset or header_dataset
-            if row_dataset and header_dataset and name is None:  # datasets in rows: "mBERT F1" names a model
-                name = header_dataset
-            yield TableClaim(
-                plain(table.header[position]), metric, row[position], name, dataset, row_split or split
-            )
+            name = model
+            if row_dataset and header_dataset:  # datasets in rows: "mBERT F1" names a model
+                name = model or header_dataset
+            dataset, split = row_dataset or header_dataset, row_split or header_split
+            yield TableClaim(plain(table.header[place]), metric, row[place], name, dataset, split)
+
+
+def _report_rows(
+    table: Table, metrics: list[tuple[int, tuple[str, str | None, str | None]]]
+) -> Iterator[TableClaim]:
+    """The average rows of a per-class report (scikit-learn's `classification_report` as a table)."""
+    f1 = [place for place, (metric, dataset, _) in metrics if metric == "f1" and dataset is None]
+    if len(f1) != 1:
+        return
+    for row in table.rows:
+        metric = REPORT_ROWS.get(_key(row[0]))
+        if metric and number(row[f1[0]])[0] is not None:
+            header = f"{plain(row[0])} {plain(table.header[f1[0]])}"
+            yield TableClaim(header, metric, row[f1[0]], None, None, None)
 
 
 def _metric_rows(table: Table) -> Iterator[TableClaim]:
-    if len(table.header) != 2:
+    """A table of one metric per row: `| Metric | Value |`, or `| | test |`."""
+    values = [1] if len(table.header) == 2 else []
+    values = values or [place for place, cell in enumerate(table.header) if _key(cell) in VALUE_HEADERS]
+    if len(values) != 1:
         return
-    column_split = _split_words(plain(table.header[1]).split())[1]
-    for label, cell in table.rows:
-        found = metric_header(label)
-        if found and number(cell)[0] is not None:
-            metric, dataset, split = found
-            yield TableClaim(plain(label), metric, cell, None, dataset, split or column_split)
+    column = values[0]
+    roles = [_role(cell) for cell in table.header]
+    split_column = roles.index("split") if "split" in roles else None
+    column_split = _split_name(plain(table.header[column]))
+    found: list[tuple[tuple[str, str | None], list[str]]] = []
+    for row in table.rows:
+        named = metric_header(row[0])
+        if named is None or named[1] is not None or number(row[column])[0] is None:
+            continue
+        row_split = None if split_column is None else plain(row[split_column])
+        split = named[2] or (row_split and (_split_name(row_split) or row_split)) or column_split
+        found.append(((named[0], split), row))
+    if len({key for key, _ in found}) < len(found):  # told apart by another column
+        return
+    for (metric, split), row in found:
+        yield TableClaim(plain(row[0]), metric, row[column], None, None, split)
 
 
 def card_table_claims(body: str, headings: list[Heading]) -> tuple[list[TableClaim], bool]:
