@@ -68,6 +68,7 @@ MAX_PER_KEY = 50
 # Rows made Python objects at once while claim sets are hashed.
 SLICE_ROWS = 100_000
 _NOT_FINITE = r'^"?\s*[-+]?\.?(nan|inf|infinity)\s*%?\s*"?$'
+_REASONS = ("evaluated on a training split", "no dataset", "no split")  # unverifiable
 _KEYS = ["model_id", "dataset_key", "split_key", "metric_key"]
 _CLAIM_COLUMNS = (
     "model_id",
@@ -228,16 +229,17 @@ def impossible(claims: pa.Table) -> pa.Table:
 
 def unverifiable(claims: pa.Table) -> pa.Table:
     numeric = claims.filter(pc.is_valid(claims["value"]))
-    train = pc.match_substring(numeric["split_key"], "train")
+    train = pc.fill_null(pc.match_substring(numeric["split_key"], "train"), False)
     no_dataset = pc.is_null(numeric["dataset"])
     no_split = pc.is_null(numeric["split"])
-    detail = pc.binary_join_element_wise(
-        _text(train, "evaluated on a training split"),
-        _text(no_dataset, "no dataset"),
-        _text(no_split, "no split"),
-        "; ",
-        null_handling="skip",
+    # The detail of each combination of reasons, indexed by the reasons' bits.
+    combinations = range(2 ** len(_REASONS))
+    details = pa.array(["; ".join(r for bit, r in enumerate(_REASONS) if c >> bit & 1) for c in combinations])
+    code = pc.add(
+        pc.cast(train, pa.int8()),
+        pc.add(pc.multiply(pc.cast(no_dataset, pa.int8()), 2), pc.multiply(pc.cast(no_split, pa.int8()), 4)),
     )
+    detail = pc.take(details, pc.fill_null(code, 0))
     return _claim_rows(numeric, pc.or_(train, pc.or_(no_dataset, no_split)), "unverifiable", detail)
 
 
