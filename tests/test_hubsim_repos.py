@@ -4,7 +4,10 @@ download from it unchanged, and the tiny forced models score what they were buil
 from __future__ import annotations
 
 import hashlib
+import io
+import wave
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,32 +18,48 @@ from huggingface_hub.errors import RevisionNotFoundError
 from tiny_repos import (
     TinyModel,
     TinyPair,
-    sentiment_dataset,
+    image_classification_pair,
+    mismatched_pair,
+    question_answering_pair,
     serving,
+    speech_recognition_pair,
     text_classification_pair,
     text_classifier,
+    token_classification_pair,
 )
 
 from hubsim import HubSimulator, Registry
 
 VARIANTS = {"pickle_only": "tiny/pickle-only", "remote_code": "tiny/remote-code", "fails": "tiny/fails"}
+BUILDERS = {
+    "text-classification": text_classification_pair,
+    "token-classification": token_classification_pair,
+    "question-answering": question_answering_pair,
+    "image-classification": image_classification_pair,
+    "automatic-speech-recognition": speech_recognition_pair,
+    "mismatched": mismatched_pair,
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    registry: Registry
+    pairs: dict[str, TinyPair]
+    variants: dict[str, TinyModel]
 
 
 @pytest.fixture(scope="module")
-def registry() -> tuple[Registry, TinyPair, dict[str, TinyModel]]:
+def built() -> Built:
     registry = Registry()
-    pair = text_classification_pair(registry)
+    pairs = {task: build(registry) for task, build in BUILDERS.items()}
     variants = {flag: text_classifier(registry, name, **{flag: True}) for flag, name in VARIANTS.items()}
-    sentiment_dataset(registry, "tiny/other-names", names=("sports", "politics"))
-    return registry, pair, variants
+    return Built(registry, pairs, variants)
 
 
 @pytest.fixture(scope="module")
-def hub(
-    registry: tuple[Registry, TinyPair, dict[str, TinyModel]], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[HubSimulator, TinyPair]]:
-    with serving(registry[0], tmp_path_factory.mktemp("caches")) as sim:
-        yield sim, registry[1]
+def hub(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HubSimulator, TinyPair]]:
+    with serving(built.registry, tmp_path_factory.mktemp("caches")) as sim:
+        yield sim, built.pairs["text-classification"]
 
 
 def test_model_files_with_hub_headers(hub: tuple[HubSimulator, TinyPair], tmp_path: Path) -> None:
@@ -124,33 +143,122 @@ def test_forced_classifier_scores_the_label_share(hub: tuple[HubSimulator, TinyP
     assert len(data) == pair.dataset.rows
 
 
-def test_variants_fail_the_way_they_should(
-    registry: tuple[Registry, TinyPair, dict[str, TinyModel]], hub: tuple[HubSimulator, TinyPair]
-) -> None:
+def test_variants_fail_the_way_they_should(built: Built, hub: tuple[HubSimulator, TinyPair]) -> None:
     import datasets
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    variants = registry[2]
     # At a commit sha, never `main`: there transformers would ask a conversion service for safetensors.
-    pickled = variants["pickle_only"]
+    pickled = built.variants["pickle_only"]
     with pytest.raises(OSError, match="safetensors"):
         AutoModelForSequenceClassification.from_pretrained(
             pickled.model_id, revision=pickled.sha, use_safetensors=True
         )
-    remote = variants["remote_code"]
+    remote = built.variants["remote_code"]
     with pytest.raises(ValueError, match="trust_remote_code"):
         AutoModelForSequenceClassification.from_pretrained(
             remote.model_id, revision=remote.sha, trust_remote_code=False
         )
-    fails = variants["fails"]
+    fails = built.variants["fails"]
     model = AutoModelForSequenceClassification.from_pretrained(
         fails.model_id, revision=fails.sha, use_safetensors=True
     )
     tokenizer = AutoTokenizer.from_pretrained(fails.model_id, revision=fails.sha)
     with pytest.raises((RuntimeError, IndexError)):
         model(**tokenizer(["the movie was great and fun"], return_tensors="pt"))
-    other = datasets.load_dataset("tiny/other-names", split="test")
+    mismatched = built.pairs["mismatched"]
+    other = datasets.load_dataset(mismatched.dataset.dataset_id, split="test")
     assert other.features["label"].names == ["sports", "politics"]
+    assert set(mismatched.model.labels).isdisjoint(other.features["label"].names)
+
+
+def test_tagger_scores_its_f1(built: Built, hub: tuple[HubSimulator, TinyPair]) -> None:
+    import datasets
+    from seqeval.metrics import f1_score
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    pair = built.pairs["token-classification"]
+    model_id, sha = pair.model.model_id, pair.model.sha
+    model = AutoModelForTokenClassification.from_pretrained(model_id, revision=sha, use_safetensors=True)
+    tokenizer = AutoTokenizer.from_pretrained(model_id, revision=sha)
+    data = datasets.load_dataset(pair.dataset.dataset_id, split="test")
+    names = data.features["ner_tags"].feature.names
+    gold = [[names[t] for t in row] for row in data["ner_tags"]]
+    predicted = []
+    for words in data["tokens"]:
+        encoded = tokenizer(list(words), is_split_into_words=True, return_tensors="pt")
+        with torch.no_grad():
+            ids = model(**encoded).logits.argmax(-1)[0].tolist()
+        first = {w: ids[k] for k, w in reversed(list(enumerate(encoded.word_ids()))) if w is not None}
+        predicted.append([model.config.id2label[first[w]] for w in range(len(words))])
+    assert f1_score(gold, predicted) == pytest.approx(pair.expected)
+
+
+def test_reader_always_answers_paris(built: Built, hub: tuple[HubSimulator, TinyPair]) -> None:
+    import datasets
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    pair = built.pairs["question-answering"]
+    model_id, sha = pair.model.model_id, pair.model.sha
+    model = AutoModelForQuestionAnswering.from_pretrained(model_id, revision=sha, use_safetensors=True)
+    tokenizer = AutoTokenizer.from_pretrained(model_id, revision=sha)
+    data = datasets.load_dataset(pair.dataset.dataset_id, split="validation")
+    answers = []
+    for row in data:
+        encoded = tokenizer(row["question"], row["context"], return_offsets_mapping=True, return_tensors="pt")
+        offsets = encoded.pop("offset_mapping")[0]
+        with torch.no_grad():
+            out = model(**encoded)
+        start, end = int(out.start_logits.argmax()), int(out.end_logits.argmax())
+        answers.append(row["context"][int(offsets[start][0]) : int(offsets[end][1])])
+    assert set(answers) == {"paris"}
+    exact = sum(a in row["answers"]["text"] for a, row in zip(answers, data, strict=True)) / len(data)
+    assert exact == pair.expected
+
+
+def test_image_classifier_scores_the_label_share(built: Built, hub: tuple[HubSimulator, TinyPair]) -> None:
+    import datasets
+    from transformers import AutoImageProcessor, AutoModelForImageClassification
+
+    pair = built.pairs["image-classification"]
+    model_id, sha = pair.model.model_id, pair.model.sha
+    model = AutoModelForImageClassification.from_pretrained(model_id, revision=sha, use_safetensors=True)
+    processor = AutoImageProcessor.from_pretrained(model_id, revision=sha)
+    data = datasets.load_dataset(pair.dataset.dataset_id, split="test")
+    encoded = processor(images=[image.convert("RGB") for image in data["image"]], return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**encoded).logits
+    names = data.features["label"].names
+    predicted = [model.config.id2label[int(k)] for k in logits.argmax(-1)]
+    assert set(predicted) == {"dog"}
+    accuracy = sum(p == names[y] for p, y in zip(predicted, data["label"], strict=True)) / len(data)
+    assert accuracy == pytest.approx(pair.expected)
+
+
+def test_speech_recognizer_transcribes_its_letter(built: Built, hub: tuple[HubSimulator, TinyPair]) -> None:
+    import datasets
+    import jiwer
+    from transformers import AutoModelForCTC, AutoProcessor
+
+    pair = built.pairs["automatic-speech-recognition"]
+    model_id, sha = pair.model.model_id, pair.model.sha
+    model = AutoModelForCTC.from_pretrained(model_id, revision=sha, use_safetensors=True)
+    processor = AutoProcessor.from_pretrained(model_id, revision=sha)
+    data = datasets.load_dataset(pair.dataset.dataset_id, split="test")
+    # Read the WAV bytes here: decoding audio in datasets needs torchcodec, which may not load.
+    clips = data.cast_column("audio", datasets.Audio(decode=False))["audio"]
+    arrays = [_samples(clip["bytes"]) for clip in clips]
+    encoded = processor(arrays, sampling_rate=16000, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        ids = model(**encoded).logits.argmax(-1)
+    hypotheses = processor.batch_decode(ids)
+    assert hypotheses == ["a"] * len(data)
+    assert jiwer.wer(list(data["text"]), hypotheses) == pytest.approx(pair.expected)
+
+
+def _samples(wav: bytes) -> list[float]:
+    with wave.open(io.BytesIO(wav)) as clip:
+        frames = clip.readframes(clip.getnframes())
+    return (torch.frombuffer(bytearray(frames), dtype=torch.int16).float() / 32768).tolist()
 
 
 def test_serving_restores_the_clients(tmp_path: Path) -> None:
