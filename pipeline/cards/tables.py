@@ -50,13 +50,30 @@ MAX_CELL = 300  # characters of a header or label cell that are looked at
 MODEL_HEADERS = frozenset({"model", "models", "model name", "name", "checkpoint", "id", "model id", "system"})
 MODEL_HEADERS |= {"model and size", "architecture"}
 DATASET_HEADERS = frozenset(
-    {"dataset", "datasets", "data", "data set", "testset", "test set", "benchmark", "corpus", "task", "tasks"}
+    {
+        "dataset",
+        "datasets",
+        "data",
+        "data set",
+        "testset",
+        "test set",
+        "test corpus",
+        "benchmark",
+        "corpus",
+        "task",
+    }
 )
 SPLITS_HEADERS = frozenset({"split", "set", "subset", "eval split"})
 VALUE_HEADERS = frozenset({"value", "values", "score", "scores", "result", "results"})
-REPORT_ROWS = {"macro avg": "f1_macro", "weighted avg": "f1_weighted", "micro avg": "f1_micro"}
-METRIC_HEADERS = frozenset({"metric", "metrics", "measure"})
-TRAINING_LOG_HEADERS = frozenset({"epoch", "epochs", "step", "steps"})  # in the first three columns
+# A report's summary rows, read in its F1 column (where scikit-learn also writes the accuracy).
+REPORT_ROWS = {
+    "macro avg": "f1_macro",
+    "weighted avg": "f1_weighted",
+    "micro avg": "f1_micro",
+    "accuracy": "accuracy",
+}
+METRIC_HEADERS = frozenset({"metric", "metrics", "measure", "key", "type"})
+TRAINING_LOG_HEADERS = frozenset({"epoch", "epochs", "step", "steps"})
 HYPERPARAMETER_HEADERS = frozenset(
     {
         "hyperparameter",
@@ -77,6 +94,7 @@ HYPERPARAMETER_HEADERS = frozenset(
 # Split words of a header; "eval" names no split, so it is dropped and not recorded.
 SPLITS = {"test": "test", "dev": "dev", "train": "train", "eval": ""}
 SPLITS |= dict.fromkeys(("validation", "val", "valid"), "validation")
+SPLITS |= dict.fromkeys(("training", "pretraining", "pre-training"), "train")
 AVERAGES = frozenset({"avg", "average", "mean", "averaged"})
 # Header words that make a metric column something else: an average, or one class's score.
 QUALIFIED = AVERAGES | {"loc", "org", "per", "misc", "date", "time", "person", "location", "organization"}
@@ -254,7 +272,7 @@ def _skipped(table: Table) -> bool:
     keys = [_key(cell) for cell in table.header]
     return (
         table.too_long
-        or any(key in TRAINING_LOG_HEADERS for key in keys[:3])
+        or any(key in TRAINING_LOG_HEADERS for key in keys)
         or keys[0] in HYPERPARAMETER_HEADERS
         or "hyperparameters" in canonical_sections(table.heading)
     )
@@ -266,7 +284,7 @@ def table_claims(table: Table) -> Iterator[TableClaim]:
         return
     metrics = [(place, found) for place, cell in enumerate(table.header) if (found := metric_header(cell))]
     first = _key(table.header[0])
-    if first in METRIC_HEADERS or (not first and not metrics):
+    if not metrics and (first in METRIC_HEADERS or not first):
         yield from _metric_rows(table)
     elif metrics:
         roles = [_role(cell) for cell in table.header]
