@@ -34,6 +34,7 @@ def _child(job: ModelJob, options: Options, conn: Connection) -> None:
     disable_progress_bars()
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
     conn.send(evaluate_model(job, options))
     conn.close()
 
