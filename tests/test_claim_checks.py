@@ -257,6 +257,12 @@ def test_section_counts(checked: tuple[Snapshot, ClaimChecksSection]) -> None:
     assert section.models_with_claims == len({row["model_id"] for row in CLAIMS})
     assert section.models_with_findings == 11
     assert section.share_with_findings == 11 / section.models_with_claims
+    assert section.models_with_other_findings == 10  # all but x/unverifiable
+    assert section.unverifiable_reasons == {
+        "evaluated on a training split": 1,
+        "no dataset": 3,
+        "no split": 3,
+    }
     assert section.by_source["cross_source_disagreement"] == {"card-table": 1, "trainer-results": 1}
     assert section.by_source["unverifiable"] == {"model-index": 2, "trainer-results": 1, "trainer-table": 1}
     assert ClaimChecksSection.from_dict(section.to_dict()) == section
@@ -330,7 +336,11 @@ def test_report_section(tmp_path: Path, with_claims: bool) -> None:
     markdown = (tmp_path / "out" / "report.md").read_text()
     section = markdown.split("### Checks on the claims")[1].split("###")[0]
     if with_claims:
-        assert "Models with at least one finding: 2 of the 2 with claims (100.0%)." in section
+        assert "Models with at least one finding: 2 of the 2 with claims (100.0%); 0 (0.0%) " in section
+        assert (
+            "Unverifiable claims by reason: evaluated on a training split: 0, no dataset: 0, no split: 3."
+            in section
+        )
         assert f"| unverifiable | {CHECKS['unverifiable']} | 3 | 2 |" in section
     else:
         assert "No claims to check: no model in this snapshot makes a performance claim." in section

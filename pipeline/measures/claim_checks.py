@@ -114,7 +114,12 @@ class ClaimChecksSection(Section):
     models_with_claims: int
     models_with_findings: int
     share_with_findings: Share | None
+    # The same without unverifiable, which most claims of generated cards meet (they name no split).
+    models_with_other_findings: int
+    share_with_other_findings: Share | None
     checks: dict[str, CheckCount]
+    # Unverifiable claims by reason (a claim may have several).
+    unverifiable_reasons: dict[str, int]
     by_source: dict[str, dict[str, int]]
     self_vs_verified: VerifiedComparison
 
@@ -500,12 +505,20 @@ def summarize(
     for row in findings.group_by(["check", "source"]).aggregate([("model_id", "count")]).to_pylist():
         by_source[row["check"]][row["source"] or "unknown"] = row["model_id_count"]
     with_findings = pc.count_distinct(findings["model_id"]).as_py()
+    unverified = pc.equal(findings["check"], "unverifiable")
+    with_others = pc.count_distinct(findings.filter(pc.invert(unverified))["model_id"]).as_py()
+    details = findings.filter(unverified)["detail"]
     return ClaimChecksSection(
         n_findings=findings.num_rows,
         models_with_claims=models_with_claims,
         models_with_findings=with_findings,
         share_with_findings=share(with_findings, models_with_claims),
+        models_with_other_findings=with_others,
+        share_with_other_findings=share(with_others, models_with_claims),
         checks={check: counts.get(check, CheckCount(0, 0)) for check in CHECKS},
+        unverifiable_reasons={
+            reason: pc.sum(pc.match_substring(details, reason)).as_py() or 0 for reason in _REASONS
+        },
         by_source=dict(by_source),
         self_vs_verified=verified,
     )

@@ -86,7 +86,9 @@ def _claim_checks(summary: Summary) -> list[Block]:
     blocks += [
         Para(
             f"Models with at least one finding: {checks.models_with_findings:,} of the "
-            f"{checks.models_with_claims:,} with claims ({pct(checks.share_with_findings)})."
+            f"{checks.models_with_claims:,} with claims ({pct(checks.share_with_findings)}); "
+            f"{checks.models_with_other_findings:,} ({pct(checks.share_with_other_findings)}) "
+            "leaving unverifiable claims aside."
         ),
         Table(
             ["check", "finds", "findings", "models"],
@@ -96,6 +98,9 @@ def _claim_checks(summary: Summary) -> list[Block]:
             ],
         ),
     ]
+    if checks.checks["unverifiable"].findings:
+        reasons = ", ".join(f"{reason}: {n:,}" for reason, n in checks.unverifiable_reasons.items())
+        blocks.append(Para(f"Unverifiable claims by reason: {reasons}."))
     verified = checks.self_vs_verified
     if verified.pairs:
         blocks.append(
