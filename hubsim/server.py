@@ -475,7 +475,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > _MAX_POST_BYTES:
-            self.close_connection = True  # the unread body would be taken for the next request
+            # Drained in small reads, kept nowhere: the client gets its answer, not a reset mid-send.
+            while length > 0:
+                chunk = self.rfile.read(min(length, 1 << 16))
+                if not chunk:
+                    break
+                length -= len(chunk)
             self._send(_error(413, "Payload too large"), False, None, truncate=False)
             return
         self._serve(head=False, body=self.rfile.read(length) if length else b"")

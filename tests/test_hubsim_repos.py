@@ -20,7 +20,9 @@ from tiny_repos import (
     TinyPair,
     image_classification_pair,
     mismatched_pair,
+    parquet_bytes,
     question_answering_pair,
+    register_configs,
     serving,
     speech_recognition_pair,
     text_classification_pair,
@@ -119,13 +121,18 @@ def test_dataset_repo_api(hub: tuple[HubSimulator, TinyPair], tmp_path: Path) ->
         api.dataset_info(dataset_id, revision="refs/convert/parquet")
     assert requests.get(f"{sim.url}/api/datasets/{dataset_id}/parquet", timeout=10).status_code == 404
     assert requests.post(f"{sim.url}/api/datasets/{dataset_id}", timeout=10).status_code == 405
+    huge = requests.post(
+        f"{sim.url}/api/datasets/{dataset_id}/paths-info/main", data=b"x" * (2 << 20), timeout=10
+    )
+    assert huge.status_code == 413
 
 
 def test_forced_classifier_scores_the_label_share(hub: tuple[HubSimulator, TinyPair]) -> None:
     import datasets
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    _, pair = hub
+    sim, pair = hub
+    before = sim.counters["requests"]
     model_id, sha = pair.model.model_id, pair.model.sha
     model = AutoModelForSequenceClassification.from_pretrained(
         model_id, revision=sha, trust_remote_code=False, use_safetensors=True
@@ -141,6 +148,8 @@ def test_forced_classifier_scores_the_label_share(hub: tuple[HubSimulator, TinyP
     accuracy = sum(p == names[y] for p, y in zip(predicted, list(data["label"]), strict=True)) / len(data)
     assert accuracy == pair.expected == 0.75
     assert len(data) == pair.dataset.rows
+    # Model, tokenizer and dataset: a few dozen requests at most, none of them repeated endlessly.
+    assert sim.counters["requests"] - before <= 40
 
 
 def test_variants_fail_the_way_they_should(built: Built, hub: tuple[HubSimulator, TinyPair]) -> None:
@@ -259,6 +268,30 @@ def _samples(wav: bytes) -> list[float]:
     with wave.open(io.BytesIO(wav)) as clip:
         frames = clip.readframes(clip.getnframes())
     return (torch.frombuffer(bytearray(frames), dtype=torch.int16).float() / 32768).tolist()
+
+
+def test_named_configs_and_splits(tmp_path: Path) -> None:
+    import datasets
+
+    registry = Registry()
+    features = datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["a", "b"])}
+    )
+
+    def rows(n: int) -> bytes:
+        return parquet_bytes({"text": ["the film"] * n, "label": [k % 2 for k in range(n)]}, features)
+
+    configs = {
+        "sst2": ({"validation": rows(3), "test": rows(4)}, features),
+        "cola": ({"test": rows(5)}, features),
+    }
+    built = register_configs(registry, "tiny/glue", configs)
+    assert built["sst2"].split == "validation" and built["sst2"].rows == 3
+    with serving(registry, tmp_path):
+        assert len(datasets.load_dataset("tiny/glue", "sst2", split="validation")) == 3
+        assert len(datasets.load_dataset("tiny/glue", "sst2", split="test")) == 4
+        cola = datasets.load_dataset("tiny/glue", "cola", split="test", revision=built["cola"].sha)
+        assert len(cola) == 5 and cola.features["label"].names == ["a", "b"]
 
 
 def test_serving_restores_the_clients(tmp_path: Path) -> None:

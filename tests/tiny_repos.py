@@ -164,27 +164,35 @@ def register_dataset(
     features: Any,
     config: str = "default",
 ) -> TinyDataset:
-    """Serve Parquet `splits` as `{split}-00000-of-00001.parquet` under `data/` (or `{config}/`) with a card
-    whose `dataset_info` and `configs` name the files and the features (ClassLabel names included)."""
-    folder = "data" if config == "default" else config
-    files = {f"{folder}/{split}-00000-of-00001.parquet": content for split, content in splits.items()}
-    info = {"config_name": config, "features": features._to_yaml_list()}
-    card_data = {
-        "dataset_info": info,
-        "configs": [
-            {
-                "config_name": config,
-                "data_files": [{"split": split, "path": f"{folder}/{split}-*.parquet"} for split in splits],
-            }
-        ],
-    }
-    repo = registry.add_dataset(dataset_id, files, card_data)
-    split = next(iter(splits))
-    rows = pq.ParquetFile(io.BytesIO(splits[split])).metadata.num_rows
-    # The class names of the label column, or of a tag sequence's items.
-    classes = [getattr(f, "feature", f) for f in features.values()]
-    names = next((tuple(f.names) for f in classes if isinstance(f, datasets.ClassLabel)), ())
-    return TinyDataset(dataset_id, repo.sha, config, split, rows, names)
+    """Serve Parquet `splits` of one config (see `register_configs`); describes its first split."""
+    return register_configs(registry, dataset_id, {config: (splits, features)})[config]
+
+
+def register_configs(
+    registry: Registry, dataset_id: str, configs: dict[str, tuple[dict[str, bytes], Any]]
+) -> dict[str, TinyDataset]:
+    """Serve each config's Parquet splits as `{split}-00000-of-00001.parquet` under `data/` (config
+    `default`) or `{config}/`, with a card whose `dataset_info` and `configs` name the files and the
+    features (ClassLabel names included), as the Hub's Parquet datasets have it."""
+    files: dict[str, bytes] = {}
+    infos, entries = [], []
+    for config, (splits, features) in configs.items():
+        folder = "data" if config == "default" else config
+        files.update({f"{folder}/{split}-00000-of-00001.parquet": data for split, data in splits.items()})
+        infos.append({"config_name": config, "features": features._to_yaml_list()})
+        paths = [{"split": split, "path": f"{folder}/{split}-*.parquet"} for split in splits]
+        entries.append({"config_name": config, "data_files": paths})
+    card_data = {"dataset_info": infos[0] if len(infos) == 1 else infos, "configs": entries}
+    sha = registry.add_dataset(dataset_id, files, card_data).sha
+    out = {}
+    for config, (splits, features) in configs.items():
+        split = next(iter(splits))
+        rows = pq.ParquetFile(io.BytesIO(splits[split])).metadata.num_rows
+        # The class names of the label column, or of a tag sequence's items.
+        classes = [getattr(f, "feature", f) for f in features.values()]
+        names = next((tuple(f.names) for f in classes if isinstance(f, datasets.ClassLabel)), ())
+        out[config] = TinyDataset(dataset_id, sha, config, split, rows, names)
+    return out
 
 
 # -- text classification ----------------------------------------------------------------------------
