@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from pipeline.cards.dataset_ids import resolve_dataset_ids
+
 _ALIASES: dict[str, tuple[str, ...]] = {
     "accuracy": ("accuracy", "acc", "top 1", "top1", "top 1 accuracy", "top1 accuracy", "top 1 acc", "acc@1"),
     "f1": ("f1", "f1 score", "f score", "f1score"),
@@ -102,10 +104,10 @@ def _unit(row: dict[str, Any], scale: str | None) -> float | None:
 
 
 def normalise_claims(rows: list[dict[str, Any]]) -> None:
-    """Add `metric` and `value_unit` to one card's claim rows; siblings are rows of the same source.
+    """Add `metric`, `value_unit` and `dataset_id` (`dataset_ids.py`) to one card's claim rows.
 
-    A row that needs its siblings' scale (bare WER/CER above 1) gives no evidence of its own, so the
-    scale is read once per source over all of its rows.
+    Siblings are rows of the same source. A row that needs its siblings' scale (bare WER/CER above
+    1) gives no evidence of its own, so the scale is read once per source over all of its rows.
     """
     for row in rows:
         row["metric"] = metric_id(row["metric_type"], row["metric_name"])
@@ -115,3 +117,4 @@ def normalise_claims(rows: list[dict[str, Any]]) -> None:
     }
     for row in rows:
         row["value_unit"] = _unit(row, scales[row["source"]])
+    resolve_dataset_ids(rows)
