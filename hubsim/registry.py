@@ -106,6 +106,8 @@ class Registry:
         source = SyntheticSource(n, seed, template_records)
         reg = cls()
         reg._attach(source, source.columns)
+        for i in source.eval_results_models:
+            reg.set_file(source.ids[i], *source.eval_results(i))
         return reg
 
     def _attach(self, source: Source, columns: Columns) -> None:

@@ -67,6 +67,22 @@ _SENTENCES = (
 )
 # README states: 0 card with front matter, 1 no README file, 2 empty file, 3 card without front matter.
 _README_WEIGHTS = (0.82, 0.10, 0.03, 0.05)
+# Share of models with an `.eval_results/<benchmark>.yaml` file, and the benchmarks they report on:
+# (dataset id, task id, score range).
+EVAL_RESULTS_SHARE = 0.03
+_BENCHMARKS: tuple[tuple[str, str, float, float], ...] = (
+    ("cais/mmlu", "mmlu", 25.0, 80.0),
+    ("openai/gsm8k", "gsm8k", 5.0, 90.0),
+    ("Rowan/hellaswag", "hellaswag", 30.0, 90.0),
+    ("allenai/ai2_arc", "arc_challenge", 20.0, 70.0),
+    ("truthfulqa/truthful_qa", "truthfulqa_mc2", 30.0, 65.0),
+    ("stanfordnlp/imdb", "text-classification", 80.0, 96.0),
+)
+_REPORTERS = (
+    ("Open LLM Leaderboard", "https://huggingface.co/spaces/open-llm-leaderboard/open_llm_leaderboard"),
+    ("lm-evaluation-harness", "https://github.com/EleutherAI/lm-evaluation-harness"),
+    ("the authors", "https://arxiv.org/abs/2401.00001"),
+)
 
 
 def _b36(value: int) -> str:
@@ -126,6 +142,9 @@ class SyntheticSource:
         trending = (likes * 30 // (30 + age_days)).astype(np.int64)
         gated = np.where(rng.random(n) < 0.02, rng.integers(1, 3, n), 0).astype(np.uint8)
         self.columns = Columns(downloads, likes, created, modified, trending, gated)
+        # Drawn last, so the models' other fields are those of the same seed without eval results.
+        with_evals = np.flatnonzero(rng.random(n) < EVAL_RESULTS_SHARE).tolist()
+        self.eval_results_models: list[int] = [] if self._templates is not None else with_evals
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -167,6 +186,25 @@ class SyntheticSource:
             ),
         ]
         return (text + "\n" + "\n\n".join(paragraphs) + "\n").encode("utf-8")
+
+    def eval_results(self, i: int) -> tuple[str, bytes]:
+        """(path, YAML) of model `i`'s eval-results file: one to three results on one benchmark."""
+        d = digest("evals", self.seed, i)
+        dataset, task, low, high = _BENCHMARKS[d[0] % len(_BENCHMARKS)]
+        lines = []
+        for k in range(1 + d[1] % 3):
+            value = round(low + (high - low) * d[2 + k] / 255, 1)
+            reporter, url = _REPORTERS[(d[5] + k) % len(_REPORTERS)]
+            lines += [
+                f"- dataset:\n    id: {dataset}\n    task_id: {task}",
+                f"  value: {value}",
+                f"  date: '2025-{1 + d[6 + k] % 12:02d}-{1 + d[9 + k] % 28:02d}'",
+                f"  source:\n    url: {url}\n    name: {reporter}\n    user: {_author_name(d[12 + k])}",
+                f"  notes: {'5-shot' if k else '0-shot'}",
+            ]
+            if d[15 + k] % 4 == 0:  # a quarter carry the Hub's verification token
+                lines.append(f"  verifyToken: {sha_hex('verify', self.seed, i, k)}")
+        return f".eval_results/{task}.yaml", ("\n".join(lines) + "\n").encode()
 
     def _made_record(self, i: int) -> dict[str, Any]:
         d = digest("rec", self.seed, i)

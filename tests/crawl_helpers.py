@@ -35,6 +35,14 @@ def rows(path: Path, drop: set[str] | None = None) -> list[dict[str, Any]]:
 def assert_same_tables(a: Snapshot, b: Snapshot) -> None:
     assert rows(a.models) == rows(b.models)
     assert rows(b.cards) == rows(a.cards)
+    assert a.eval_results.exists() == b.eval_results.exists()
+    if a.eval_results.exists():
+        assert rows(b.eval_results) == rows(a.eval_results)
+
+
+def files_asked(result: CrawlResult) -> int:
+    """Files a crawl resolved or reused: its cards and its eval-results files."""
+    return result.counts.get("cards_asked", 0) + result.counts.get("eval_results", {}).get("files", 0)
 
 
 def cli_crawl(data_dir: Path, url: str, *args: str) -> subprocess.Popen[bytes]:

@@ -18,6 +18,7 @@ from hubsim import Faults, HubSimulator, Registry
 from pipeline.analyze import run_analyze
 from pipeline.crawl import CrawlParams, run_crawl
 from pipeline.crawl.cards import CARDS, README, card_url
+from pipeline.crawl.eval_results import eval_result_paths
 from pipeline.crawl.fetch import PART_ROWS, FileTarget, fetch_file, file_row
 from pipeline.crawl.listing import raise_for_listing
 from pipeline.errors import HubAuthError, HubResponseError, HubUnreachable
@@ -34,6 +35,12 @@ def readme_of(registry: Registry, model_id: str) -> bytes | None:
     index = registry.index_of(model_id)
     assert index is not None
     return registry.readme(index)
+
+
+def siblings_of(registry: Registry, model_id: str) -> list[str]:
+    index = registry.index_of(model_id)
+    assert index is not None
+    return registry.siblings(index)
 
 
 pytestmark = pytest.mark.usefixtures("quick_retries")
@@ -61,7 +68,8 @@ def test_sample_crawl_writes_a_complete_snapshot(sample_registry: Registry, tmp_
     with_readme = [m for m in models.to_pylist() if "README.md" in (m["siblings"] or [])]
     # A card is asked for exactly when the file list names a README, and each costs one request.
     assert [c["model_id"] for c in cards] == [m["model_id"] for m in with_readme]
-    assert resolve_requests == len(with_readme)
+    eval_files = sum(len(eval_result_paths(m["siblings"])) for m in models.to_pylist())
+    assert resolve_requests == len(with_readme) + eval_files
     for card in cards[:200]:
         assert card["status"] == "ok"
         assert card["readme"].encode() == readme_of(sample_registry, card["model_id"])
@@ -106,7 +114,12 @@ def test_recrawl_reuses_unchanged_cards(tmp_path: Path) -> None:
     assert read_manifest(second.snapshot)["since"] == "first"
     new_cards = {c["model_id"]: c for c in pq.read_table(second.snapshot.cards).to_pylist()}
     changed_with_card = {m for m in changed if m in new_cards}
-    assert card_requests == len(changed_with_card)
+    # Eval-results files are resolved too: again only those of changed models.
+    changed_with_evals = [
+        m for m in changed if any(f.startswith(".eval_results/") for f in siblings_of(registry, m))
+    ]
+    assert second.counts["eval_results"]["fetched"] == len(changed_with_evals)
+    assert card_requests == len(changed_with_card) + len(changed_with_evals)
     assert second.counts["cards_fetched"] == len(changed_with_card)
     assert second.counts["cards_reused"] == len(new_cards) - len(changed_with_card)
     for model_id, card in new_cards.items():
@@ -148,7 +161,7 @@ def test_bad_inputs_are_recorded_per_model(tmp_path: Path) -> None:
         card_requests = sim.counters["resolvers"]
     cards = {c["model_id"]: c for c in pq.read_table(result.snapshot.cards).to_pylist()}
     # An id the Hub would not allow becomes no URL: its card is an error, and nothing is asked.
-    assert card_requests == len(cards) - len(odd_ids)
+    assert card_requests == len(cards) - len(odd_ids) + result.counts["eval_results"]["files"]
     for model_id in odd_ids:
         assert cards[model_id]["status"] == "error" and "not requested" in cards[model_id]["error"]
     assert cards[binary]["status"] == "error" and "binary" in cards[binary]["error"]
