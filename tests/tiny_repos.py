@@ -2,8 +2,8 @@
 
 `serving(registry, tmp)` starts a simulator and points huggingface_hub, transformers and datasets at it
 (and their caches at `tmp`); the builders make small but real transformers models and Parquet datasets and
-register them file by file. A forced model predicts one label whatever the input, so its score on a
-dataset is the share of rows with that label, known in advance.
+register them file by file. Each model's output is fixed by construction (one label whatever the input,
+or one answer per word), so its score on the dataset built beside it is known in advance.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from hubsim.fields import git_blob_oid, sha_hex
 WORDS = [
     *("the", "a", "movie", "film", "was", "is", "and", "it", "this", "that", "very", "not", "good"),
     *("great", "fine", "bad", "awful", "boring", "fun", "plot", "acting", "story", "loved", "hated"),
-    *("john", "mary", "paris", "london", "went", "to", "in", "of", "where", "did", "go", "not"),
+    *("john", "mary", "paris", "london", "went", "to", "in", "of", "where", "did", "go"),
 ]
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 POSITIVE = ["the movie was great", "a very good film", "loved the acting", "fun and fine story"]
