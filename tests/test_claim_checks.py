@@ -268,6 +268,17 @@ def test_section_counts(checked: tuple[Snapshot, ClaimChecksSection]) -> None:
     assert ClaimChecksSection.from_dict(section.to_dict()) == section
 
 
+def test_slices_change_nothing(
+    checked: tuple[Snapshot, ClaimChecksSection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims become Python objects a slice at a time; groups and claim sets span slices."""
+    snapshot, section = checked
+    expected = pq.read_table(snapshot.finding("claim_checks"))
+    monkeypatch.setattr(claim_checks, "SLICE_ROWS", 2)
+    findings, sliced = claim_checks.build(snapshot)
+    assert findings.equals(expected) and sliced == section
+
+
 @pytest.mark.parametrize(
     ("raw", "value", "expected"),
     [("0.8534", 0.8534, 4), ('"85.3%"', 85.3, 1), ('"1e-3"', 0.001, 3), ("85", 85.0, 0), (None, 0.25, 2)],

@@ -65,7 +65,7 @@ TEMPLATE_MODELS = 5
 TEMPLATE_AUTHORS = 3
 # Claims of one source compared per key: a card repeating one key thousands of times stays linear.
 MAX_PER_KEY = 50
-# Rows made Python objects at once while claim sets are hashed.
+# Rows made Python objects at once while claims are compared and claim sets hashed.
 SLICE_ROWS = 100_000
 _NOT_FINITE = r'^"?\s*[-+]?\.?(nan|inf|infinity)\s*%?\s*"?$'
 _REASONS = ("evaluated on a training split", "no dataset", "no split")  # unverifiable
@@ -332,7 +332,13 @@ def compared(claims: pa.Table) -> tuple[list[dict[str, Any]], VerifiedComparison
     rows: list[dict[str, Any]] = []
     differences: list[tuple[float, bool]] = []  # |difference| and agreement of unit-scale pairs
     pairs = differing = 0
-    for _, group in itertools.groupby(candidates.to_pylist(), key=lambda row: [row[k] for k in _KEYS]):
+    # Rows become Python objects a slice at a time; a group may span two slices.
+    candidate_rows = (
+        row
+        for offset in range(0, candidates.num_rows, SLICE_ROWS)
+        for row in candidates.slice(offset, SLICE_ROWS).to_pylist()
+    )
+    for _, group in itertools.groupby(candidate_rows, key=lambda row: [row[k] for k in _KEYS]):
         own: dict[str, list[dict[str, Any]]] = defaultdict(list)
         verified: list[dict[str, Any]] = []
         for row in group:
