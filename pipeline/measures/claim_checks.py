@@ -4,8 +4,8 @@ finding (docs/definitions.md, "Claim checks").
 A claim's key is (dataset, split, metric): the dataset is `dataset_id`, else `dataset_type`, else
 `dataset_name`; the split `dataset_split`; the metric the canonical id, else the metric's type or
 name. Each is trimmed and compared in lower case; a missing one matches only another missing one.
-Only claims with a numeric value are checked, but by impossible_value, which reads the value as
-written too.
+Only claims with a numeric value are checked, except by impossible_value, which also reads the value
+as written.
 
 - cross_source_disagreement: one card claims a key unverified in two sources, and no value of the one
   agrees with a value of the other; the closest pair is recorded.
