@@ -3,7 +3,9 @@
 Reads `models.parquet` (model_id, card_data, siblings) and `cards.parquet` (model_id, status,
 readme) in batches and writes `findings/parsed_cards.parquet` (one row per model) and
 `findings/claims.parquet` (one row per model-index metric or Trainer result), each written batch
-by batch into a temporary file renamed into place at the end.
+by batch into a temporary file renamed into place at the end. The results of `eval_results.parquet`
+(the repositories' `.eval_results/*.yaml` files, `pipeline/cards/eval_results.py`) follow in
+`claims.parquet`, streamed in batches too.
 
 Joining without holding every README: the crawler writes cards in the order of the models, so
 first a pass over the two id columns checks that the cards' ids are a subsequence of the
@@ -44,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.cards.eval_results import eval_result_claims
 from pipeline.cards.parse import parse_card
 from pipeline.errors import SnapshotError
 from pipeline.measures.registry import Context, Measure
@@ -59,6 +62,7 @@ README = "README.md"
 
 MODEL_COLUMNS = ["model_id", "card_data", "siblings"]
 CARD_COLUMNS = ["model_id", "status", "readme"]
+EVAL_RESULTS_COLUMNS = ["model_id", "status", "text"]
 
 # (model_id, card_data, siblings, (status, readme) or None when the card was not asked for)
 Job = tuple[str, str | None, list[str] | None, tuple[str, str | None] | None]
@@ -113,6 +117,21 @@ def _cards_follow_models(models: Path, cards: Path) -> bool:
         if model_id == want[0]:
             want = next(wanted, None)
     return want is None
+
+
+def _eval_result_claims(snapshot: Snapshot) -> Iterator[tuple[pa.Table, Counter[str]]]:
+    """Claims of the fetched eval-results files, a batch of files at a time, with their problem codes."""
+    if not snapshot.eval_results.exists():
+        return
+    for batch in _batches(snapshot.eval_results, EVAL_RESULTS_COLUMNS):
+        claims: list[dict[str, Any]] = []
+        problems: Counter[str] = Counter()
+        for model_id, status, text in batch:
+            if status == "ok" and text is not None:
+                rows, found = eval_result_claims(model_id, text)
+                claims.extend(rows)
+                problems.update(found)
+        yield table_from_rows("claims", claims), problems
 
 
 def _merged(models: Path, cards: Path) -> Iterator[list[Job]]:
@@ -228,6 +247,10 @@ class _Tally:
         self.metadata_source.update(_value_counts(parsed.column("metadata_source")))
         self.problems.update(_value_counts(pc.list_flatten(parsed.column("problems"))))
 
+    def add_eval_results(self, claims: pa.Table, problems: Counter[str]) -> None:
+        self.counts["claims"] += claims.num_rows
+        self.problems.update(problems)
+
     def summary(self) -> dict[str, Any]:
         return {
             **{key: self.counts[key] for key in ("models", "has_card", "has_card_body", "has_front_matter")},
@@ -268,6 +291,9 @@ def parse_snapshot(snapshot: Snapshot, workers: int | None = None) -> dict[str, 
             parsed_out.write_table(parsed)
             claims_out.write_table(claims)
             tally.add(parsed, claims)
+        for claims, problems in _eval_result_claims(snapshot):
+            claims_out.write_table(claims)
+            tally.add_eval_results(claims, problems)
     return {**tally.summary(), **info, "workers": workers, "seconds": round(time.monotonic() - started, 3)}
 
 
@@ -300,6 +326,6 @@ MEASURE = Measure(
     run=run,
     summary_key="cards",
     section=CardsSection,
-    reads=("models", "cards"),
+    reads=("models", "cards", "eval_results"),
     writes=("parsed_cards", "claims"),
 )
