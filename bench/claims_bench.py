@@ -6,7 +6,10 @@
    headings, the Trainer's list and table, the Markdown results tables), best of `--rounds`, and the
    claim rows per source.
 2. The `card-table` extractor against `bench/card_tables_labels.jsonl`: real tables of the sample,
-   each with the rows a careful reader takes from it (metric, value, model, dataset, split).
+   each with the rows a careful reader takes from it (metric, value, model, dataset, split). The
+   `development` tables were read while the extractor's rules were written; the `held-out` ones
+   were drawn and labelled afterwards, with the rules left as they were, so their figures are the
+   fair estimate.
    An extracted row is correct when an expected row of its table has the same metric, the same value
    and the same model, dataset and split (compared without case, spaces or punctuation; dev, val and
    validation are one split). Precision = correct / extracted, recall = correct / expected; the
@@ -39,6 +42,7 @@ from pipeline.cards.sections import find_headings, normalise_newlines
 from pipeline.cards.tables import find_tables, number, table_claims
 
 LABELS = REPO_ROOT / "bench" / "card_tables_labels.jsonl"
+SETS = ("development", "held-out")  # tables read while the rules were written; tables labelled after
 FIELDS = ("model_name", "dataset_name", "dataset_split")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _SPLITS = {"dev": "validation", "val": "validation", "valid": "validation"}
@@ -142,12 +146,16 @@ def main() -> None:
     )
 
     tables = labelled_tables(readmes)
-    result = score(tables)
-    print(
-        f"card-table labelled set: {result['tables']} tables, {result['extracted']} rows extracted, "
-        f"{result['expected']} expected; precision {result['precision']}, recall {result['recall']} "
-        f"(metric and value alone: precision {result['value_precision']}, recall {result['value_recall']})"
-    )
+    results = {"all": score(tables)} | {
+        name: score([table for table in tables if table["set"] == name]) for name in SETS
+    }
+    for name, result in results.items():
+        print(
+            f"card-table labelled set ({name}): {result['tables']} tables, {result['extracted']} rows "
+            f"extracted, {result['expected']} expected; precision {result['precision']}, recall "
+            f"{result['recall']} (metric and value alone: precision {result['value_precision']}, "
+            f"recall {result['value_recall']})"
+        )
     if args.show:
         for table in tables:
             if matched(table["extracted"], table["expected"], True) != len(table["extracted"]):
@@ -159,7 +167,7 @@ def main() -> None:
         "cards": len(texts),
         "cards_per_s": round(len(texts) / best),
         "counts": dict(counts),
-        "labelled": result,
+        "labelled": results,
         "date": datetime.date.today().isoformat(),
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),
