@@ -2,7 +2,7 @@
 
     python -m bench.evaluate_bench [--examples 500] [--batch-size 32] [--layers 4] [--hidden 256]
 
-A BERT text classifier (random weights, `--layers` x `--hidden`, about 3.5 M parameters by default) and a
+A BERT text classifier (random weights, `--layers` x `--hidden`, about 3 M parameters by default) and a
 dataset of `--examples` sentences of 8 to 40 words are served by the Hub simulator. Both sides load
 the model and the split from it first, untimed; then the evaluator's batched pass (`tasks.run`, the
 tokenizer included) and the pipeline loop are timed over the same examples, and must agree on the

@@ -172,3 +172,15 @@ def test_ray_gives_the_local_rows(hub: Hub, tmp_path: Path, monkeypatch: pytest.
 
     assert comparable(ray) == comparable(local)
     assert pa.Table.from_pylist(rows(ray)).num_rows == 8
+
+
+def test_a_model_past_the_time_cap_is_an_error_row_and_the_run_goes_on(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUBMINE_EVAL_MODEL_TIMEOUT_S", "0.05")  # less than a child takes to start
+    hub.snapshot(tmp_path)
+    code, output = evaluate(tmp_path, "--models", "tiny/bert-b", "--models", "tiny/fails")
+    assert code == 3 and "evaluated 2 models" in output
+    found = rows(tmp_path)
+    assert len(found) == 3
+    assert all(r["status"] == "error" and "timed out after 0.05 s" in r["error"] for r in found)

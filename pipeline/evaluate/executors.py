@@ -22,7 +22,7 @@ Record = Callable[[ModelJob, list[Row]], None]
 
 
 def model_timeout_s() -> float:
-    return env_number("HUBMINE_EVAL_MODEL_TIMEOUT_S", DEFAULT_MODEL_TIMEOUT_S, 1.0)
+    return env_number("HUBMINE_EVAL_MODEL_TIMEOUT_S", DEFAULT_MODEL_TIMEOUT_S, 0.01)
 
 
 def _child(job: ModelJob, options: Options, conn: Connection) -> None:
