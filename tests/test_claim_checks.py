@@ -13,11 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 from measures_helpers import build_snapshot
 
+from pipeline.analyze import measure_snapshot
 from pipeline.errors import SchemaError
 from pipeline.measures import claim_checks
+from pipeline.measures.catalog import REGISTRY
 from pipeline.measures.claim_checks import CHECKS, ClaimChecksSection, agree, decimals
-from pipeline.measures.registry import check_written
+from pipeline.measures.registry import Context, check_written
 from pipeline.measures.summary import load, load_summary, validate
+from pipeline.report.build import run_report
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.files import write_json, write_parquet
 from pipeline.store.layout import DataDir, Snapshot
@@ -154,10 +157,7 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Snapshot, ClaimCh
     return snapshot, section
 
 
-def _context(snapshot: Snapshot) -> Any:
-    from pipeline.measures.catalog import REGISTRY
-    from pipeline.measures.registry import Context
-
+def _context(snapshot: Snapshot) -> Context:
     return Context(snapshot, REGISTRY)
 
 
@@ -336,9 +336,6 @@ def test_summary_holds_the_section(measured_snapshot: Snapshot) -> None:
 
 @pytest.mark.parametrize("with_claims", [True, False])
 def test_report_section(tmp_path: Path, with_claims: bool) -> None:
-    from pipeline.analyze import measure_snapshot
-    from pipeline.report.build import run_report
-
     snapshot = build_snapshot(tmp_path / "data")
     if not with_claims:
         write_parquet(snapshot.finding("claims"), table_from_rows("claims", []))
