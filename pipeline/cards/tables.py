@@ -109,7 +109,7 @@ _TAG = re.compile(r"<[^>]*>")
 _MARKUP = re.compile(r"[*`↑↓]|\(\s*%\s*\)|%|&#?\w{1,10};")
 _PARENTHESIS = re.compile(r"(.*?)\s*\(([^()]*)\)")
 _PLUS_MINUS = re.compile(r"(.+?)\s*\(?\s*(?:±|\+/-|\+-)\s*[\d.]+\s*%?\s*\)?")
-_WORD = re.compile(r"[\w.+-]+")
+_WORD = re.compile(r"[\w+-]+")
 _TOP_K = re.compile(r"top[ -]?(?:[02-9]|\d\d)", re.IGNORECASE)  # top-5 accuracy is no accuracy
 
 
