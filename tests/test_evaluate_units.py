@@ -12,7 +12,7 @@ import pytest
 import torch
 import transformers as tf
 
-from pipeline.evaluate import metrics, results, tasks
+from pipeline.evaluate import audio, metrics, results, tasks
 from pipeline.evaluate.labels import LabelMismatch, align
 from pipeline.evaluate.plan import Selection, plan, read_claims, without
 from pipeline.evaluate.runner import Options, evaluate_model
@@ -334,3 +334,32 @@ def test_the_schema_file_names_every_status() -> None:
     spec = json.loads((Path(__file__).parent.parent / "schemas" / "evaluations.json").read_text())
     status = next(col for col in spec["columns"] if col["name"] == "status")
     assert all(name in status["doc"] for name in results.STATUSES)
+
+
+def _wav(samples: list[int], rate: int, channels: int = 1) -> bytes:
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(s.to_bytes(2, "little", signed=True) for s in samples))
+    return buffer.getvalue()
+
+
+def test_wav_clips_read_without_ffmpeg_at_the_model_rate() -> None:
+    clip = {"bytes": _wav([0, 16384, -16384, 0] * 200, 8000), "path": "x.wav"}
+    out = audio._wav(clip["bytes"], 16000)
+    assert out.dtype.name == "float32" and len(out) == 1600
+    stereo = audio._wav(_wav([16384, 0] * 10, 16000, channels=2), 16000)
+    assert stereo.tolist() == [0.25] * 10
+    assert len(audio.samples(clip, 16000)) == 1600
+
+
+def test_clips_that_only_name_a_path_or_are_not_audio_are_refused() -> None:
+    with pytest.raises(audio.AudioUndecodable, match="no embedded bytes"):
+        audio.samples({"bytes": None, "path": "/etc/passwd"}, 16000)
+    with pytest.raises(audio.AudioUndecodable, match="not PCM WAV"):
+        audio._wav(b"not a wav file at all", 16000)

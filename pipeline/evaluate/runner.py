@@ -13,6 +13,7 @@ from typing import Any
 
 from pipeline.errors import HubmineError, one_line
 from pipeline.evaluate import data, loading, results, tasks
+from pipeline.evaluate.audio import AudioUndecodable
 from pipeline.evaluate.labels import LabelMismatch
 from pipeline.evaluate.plan import Claim, ModelJob
 
@@ -110,7 +111,7 @@ def _measure(
         outcome = tasks.run(task, model, processor, split_data, options.batch_size, options.device)
     except data.DatasetUnavailable as exc:
         return [(claim, "dataset_unavailable", {"error": str(exc)}) for claim in claims]
-    except tasks.ColumnsNotFound as exc:
+    except (tasks.ColumnsNotFound, AudioUndecodable) as exc:
         return [(claim, "dataset_unavailable", {"error": str(exc)}) for claim in claims]
     except LabelMismatch as exc:
         return [(claim, "label_mismatch", {"error": str(exc), "device": options.device}) for claim in claims]

@@ -16,6 +16,7 @@ import torch
 
 from pipeline.errors import HubmineError
 from pipeline.evaluate import metrics
+from pipeline.evaluate.audio import samples
 from pipeline.evaluate.labels import align
 
 TEXT_COLUMNS = ("text", "sentence", "content", "review", "document", "tweet", "comment", "title")
@@ -196,10 +197,10 @@ def _speech_recognition(model: Any, processor: Any, data: Any, batch_size: int, 
     audio = _feature_column(data, "Audio")
     text = _named_column(data, TRANSCRIPT_COLUMNS, "transcript")
     rate = processor.feature_extractor.sampling_rate
-    data = data.cast_column(audio, datasets.Audio(sampling_rate=rate))
+    data = data.cast_column(audio, datasets.Audio(decode=False))  # audio.py decodes the bytes itself
     hypotheses: list[str] = []
     for batch in _batches(data, batch_size):
-        arrays = [sample["array"] for sample in batch[audio]]
+        arrays = [samples(clip, rate) for clip in batch[audio]]
         encoded = processor(arrays, sampling_rate=rate, return_tensors="pt", padding=True)
         inputs = _on(device, encoded)
         if model.config.model_type in _ctc_types():
