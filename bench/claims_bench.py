@@ -3,8 +3,9 @@
     python -m bench.claims_bench [--sample DIR] [--rounds N] [--show]
 
 1. Throughput on one core of the whole body-claims extraction of `parse_card` (front matter split,
-   headings, the Trainer's list and table, the Markdown results tables), best of `--rounds`, and the
-   claim rows per source.
+   headings, the Trainer's list and table, the Markdown results tables) and of the Markdown tables
+   alone (bodies and headings found beforehand), best of `--rounds`, and the claim rows per source;
+   then, over `parse_card`, how many claim rows of each source resolve to a `dataset_id`.
 2. The `card-table` extractor against `bench/card_tables_labels.jsonl`: real tables of the sample,
    each with the rows a careful reader takes from it (metric, value, model, dataset, split). The
    `development` tables were read while the extractor's rules were written; the `held-out` ones
@@ -29,17 +30,18 @@ import platform
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from bench.parse_bench import DEFAULT_SAMPLE, REPO_ROOT
+from pipeline.cards import parse_card
 from pipeline.cards.frontmatter import split_front_matter
 from pipeline.cards.results import body_claims
 from pipeline.cards.sections import find_headings, normalise_newlines
-from pipeline.cards.tables import find_tables, number, table_claims
+from pipeline.cards.tables import card_table_claims, find_tables, number, table_claims
 
 LABELS = REPO_ROOT / "bench" / "card_tables_labels.jsonl"
 SETS = ("development", "held-out")  # tables read while the rules were written; tables labelled after
@@ -72,6 +74,26 @@ def extract_all(readmes: Iterable[str]) -> Counter[str]:
         counts.update(sources)
         counts["cards with card-table rows"] += "card-table" in sources
     return counts
+
+
+def best_seconds(function: Callable[[], object], rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def dataset_ids(readmes: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Per source, (claim rows with a dataset_id, claim rows) over `parse_card` of every README."""
+    found: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for readme in readmes:
+        for row in parse_card("m", readme, None).claims:
+            total[row["source"]] += 1
+            found[row["source"]] += row["dataset_id"] is not None
+    return {source: (found[source], total[source]) for source in total}
 
 
 def _text(value: str | None) -> str:
@@ -135,14 +157,20 @@ def main() -> None:
     readmes = read_readmes(sample_dir(args.sample))
     texts = list(readmes.values())
 
-    best = float("inf")
-    for _ in range(args.rounds):
-        started = time.perf_counter()
-        counts = extract_all(texts)
-        best = min(best, time.perf_counter() - started)
+    counts = extract_all(texts)
+    best = best_seconds(lambda: extract_all(texts), args.rounds)
+    bodies = [(body, find_headings(body)) for body in map(card_body, texts)]
+    tables_best = best_seconds(lambda: [card_table_claims(*body) for body in bodies], args.rounds)
     print(
         f"body claims: {len(texts)} hub2022 READMEs, {len(texts) / best:,.0f} cards/s (one core, best of "
-        f"{args.rounds}); " + ", ".join(f"{source} {n}" for source, n in sorted(counts.items()))
+        f"{args.rounds}; the Markdown tables alone {len(texts) / tables_best:,.0f} cards/s); "
+        + ", ".join(f"{source} {n}" for source, n in sorted(counts.items()))
+    )
+
+    resolved = dataset_ids(texts)
+    print(
+        "dataset_id resolved: "
+        + ", ".join(f"{source} {found}/{total}" for source, (found, total) in sorted(resolved.items()))
     )
 
     tables = labelled_tables(readmes)
@@ -166,7 +194,9 @@ def main() -> None:
     summary = {
         "cards": len(texts),
         "cards_per_s": round(len(texts) / best),
+        "tables_alone_cards_per_s": round(len(texts) / tables_best),
         "counts": dict(counts),
+        "dataset_id_resolved": {source: list(pair) for source, pair in resolved.items()},
         "labelled": results,
         "date": datetime.date.today().isoformat(),
         "cpu_count": os.cpu_count(),
