@@ -16,7 +16,7 @@ from pipeline.analyze import run_analyze
 from pipeline.cards.eval_results import eval_result_claims
 from pipeline.crawl import CrawlParams, run_crawl
 from pipeline.crawl import fetch as fetch_module
-from pipeline.crawl.eval_results import EVAL_RESULTS, eval_result_paths
+from pipeline.crawl.eval_results import EVAL_RESULTS, MAX_FILES_PER_MODEL, eval_result_paths
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.snapshot import read_manifest
 
@@ -56,6 +56,20 @@ HOSTILE = {
 # Files that are no eval results: never asked for.
 IGNORED = {".eval_results/notes.md": b"# notes\n", "other/results.yaml": GOOD}
 CAP = 4096
+
+
+def test_only_eval_results_yaml_files_are_selected_and_at_most_a_hundred() -> None:
+    siblings = [
+        "README.md",
+        ".eval_results/b.yml",
+        ".eval_results/a.YAML",
+        ".eval_results/c.md",
+        "x/.eval_results/d.yaml",
+    ]
+    assert eval_result_paths(siblings) == [".eval_results/a.YAML", ".eval_results/b.yml"]
+    assert eval_result_paths(None) == []
+    many = [f".eval_results/{k:04d}.yaml" for k in range(1000)]
+    assert eval_result_paths(many) == many[:MAX_FILES_PER_MODEL]
 
 
 def files_of(registry: Registry) -> dict[str, list[str]]:

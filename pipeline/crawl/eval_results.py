@@ -14,11 +14,14 @@ from pipeline.crawl.fetch import FileKind, crawl_files
 FOLDER = ".eval_results/"
 SUFFIXES = (".yaml", ".yml")
 STATUSES = ("ok", "missing", "gated", "error")
+# Models hold a file per benchmark, a handful; a listing naming more is not followed past this many.
+MAX_FILES_PER_MODEL = 100
 
 
 def eval_result_paths(siblings: list[str] | None) -> list[str]:
-    """The eval-results files among a model's siblings, in path order."""
-    return sorted({s for s in siblings or () if s.startswith(FOLDER) and s.lower().endswith(SUFFIXES)})
+    """The eval-results files among a model's siblings, in path order, at most `MAX_FILES_PER_MODEL`."""
+    found = {s for s in siblings or () if s.startswith(FOLDER) and s.lower().endswith(SUFFIXES)}
+    return sorted(found)[:MAX_FILES_PER_MODEL]
 
 
 EVAL_RESULTS = FileKind(
