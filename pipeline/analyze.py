@@ -14,7 +14,7 @@ from pipeline.measures.catalog import CARD_STAGE, REGISTRY
 from pipeline.measures.registry import Context, Registry, check_written
 from pipeline.measures.section import Section
 from pipeline.store.damage import open_parquet, recrawl_remedy
-from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.layout import SNAPSHOT_TABLES, DataDir, Snapshot
 from pipeline.store.lock import holding_lock
 from pipeline.store.snapshot import resolve_snapshot
 
@@ -66,8 +66,8 @@ def run_analyze(data_dir: Path, snapshot_id: str | None) -> str:
     if not snapshot.models.exists():
         raise SnapshotError(f"snapshot {snapshot.id!r} has no {snapshot.models.name}")
     # A crawl table cut short or overwritten is named before any measure trips over it.
-    for table in (snapshot.models, snapshot.cards, snapshot.authors):
-        if table.exists():
-            open_parquet(table, recrawl_remedy())
+    for name in SNAPSHOT_TABLES:
+        if snapshot.table(name).exists():
+            open_parquet(snapshot.table(name), recrawl_remedy())
     with holding_lock(data, "analyze"):
         return summary_line(analyze_snapshot(snapshot), snapshot)

@@ -43,8 +43,8 @@ class Context:
 class Measure:
     """One analyze step.
 
-    `reads`: crawl tables (`models`, `cards`, `authors`; `cards` and `authors` may be absent from a
-    snapshot, so a measure reading them copes without) and findings other measures write.
+    `reads`: crawl tables (`SNAPSHOT_TABLES`: `models`, and `cards`, `eval_results`, `authors`, which
+    may be absent from a snapshot, so a measure reading them copes without) and findings other measures write.
     `writes`: the findings tables it writes, each with `schemas/<table>.json`.
     `summary_key`: where its section goes in summary.json; a dotted key nests (`dependencies.lineage`).
     `rates`: columns of its one written table that are per-model rates, for breakdowns.
