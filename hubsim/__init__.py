@@ -1,8 +1,10 @@
-"""A local stand-in for the Hugging Face Hub's model API, for tests and benchmarks.
+"""A local stand-in for the Hugging Face Hub, for tests and benchmarks.
 
-`HubSimulator(Registry...)` serves `/api/models` listings, model info, commits, trees, whoami and
-`/{id}/resolve/{rev}/{path}` over HTTP on 127.0.0.1, with the Hub's rate-limit headers, optional
-quotas and injected faults; huggingface_hub's client works against it through `HF_ENDPOINT`.
+`HubSimulator(Registry...)` serves `/api/models` listings, model info, commits, trees, paths-info,
+whoami and `/{id}/resolve/{rev}/{path}`, and dataset repositories (`/api/datasets/{id}`, their trees
+and paths-info, `/datasets/{id}/resolve/{rev}/{path}`) over HTTP on 127.0.0.1, with the Hub's headers,
+rate-limit headers, optional quotas and injected faults. huggingface_hub, transformers and datasets
+work against it unchanged through `HF_ENDPOINT`.
 """
 
 from .counters import Counters
