@@ -28,7 +28,7 @@ def table_rows(body: str) -> list[tuple[Any, ...]]:
     """(model, dataset, split, metric, value) of the card-table rows of a body."""
     claims, _ = card_table_claims(body, find_headings(body))
     rows = parse_card("m", body, None).claims
-    assert len([row for row in rows if row["source"] == "card-table"]) == len(claims)
+    assert len([row for row in rows if row["source"] == "card-table"]) == len(list(claims))
     return [
         (row["model_name"], row["dataset_name"], row["dataset_split"], row["metric"], row["value"])
         for row in rows

@@ -1,33 +1,39 @@
 """Claims from results written as Markdown tables in a card body (`card-table`), read conservatively.
 
 A table is a GFM pipe table: a header line holding `|`, then a delimiter row (`---`, `:--:` cells
-split by `|`) with as many cells, then the rows up to the first line without `|`. Tables inside
-fenced code blocks, lines indented as code and block quotes are not tables. Every table outside
-fences counts for `Table.index` (its place in the card), whether it is read or skipped.
+split by `|`) with as many cells, then the rows up to the first line without `|`; rows with another
+number of cells are dropped. Tables inside fenced code blocks, lines indented as code and block
+quotes are not tables. Every table outside fences counts for `Table.index` (its place in the
+card), whether it is read or skipped; only the first `MAX_TABLES` are read.
 
-Skipped tables (no rows at all): more than `MAX_TABLE_ROWS` rows or `MAX_COLUMNS` columns; training
-logs (a column named Epoch, Step or Training/Train Loss, as the Trainer's "Training results" table,
-already read as `trainer-table`); hyperparameter tables (under a heading naming the hyperparameters
-section, or a first column named Hyperparameter, Parameter, Setting, Argument, Config); and tables of
-several rows with nothing saying what a row is (no model, dataset or split column: per-class reports,
-size grids). Only the first `MAX_TABLES` tables of a card are read.
+Skipped tables: more than `MAX_TABLE_ROWS` rows or `MAX_COLUMNS` columns; training logs (a column
+named Epoch or Step: the Trainer's "Training results" table is read as `trainer-table`);
+hyperparameter tables (under a heading naming the hyperparameters section, or a first column named
+Hyperparameter, Parameter, Setting, Argument, Config); several rows with no model, dataset or split
+column to say what a row is; and rows that those labels cannot tell apart (one model twice,
+told apart by a column that is no label).
 
-A column is a metric column when its header, stripped of markup, `(%)` and arrows, is a metric name of
-`metrics.py`, optionally after a dataset name ("ImageNet top-1 acc", "LAMBADA PPL"), with a split
-word anywhere ("Dev Accuracy", "test WER"), or as "Dataset (metric)" ("NSMC (acc)"). Headers naming
-an average, a metric with an unknown qualifier ("F1 (DATE)"), or a metric that is no canonical id
-("top-5", "chrF", "BLEU-1") are not. A cell counts when it is one number, optionally bold, with
-an optional `%` and an optional `±` part (dropped). One claim per (row, metric column):
+A column is a metric column when its header, stripped of markup, `(%)` and arrows, is a metric name
+of `metrics.py`, optionally after a dataset name ("ImageNet top-1 acc", "LAMBADA PPL"), with a split
+word anywhere ("Dev Accuracy", "test WER", "Training Loss"), or as "Dataset (metric)" ("NSMC
+(acc)"). Headers naming an average, one class's score ("LOC F1", "F1 (DATE)"), an unknown
+qualifier ("Accuracy (holistic scoring)") or a metric that is no canonical id ("top-5", "chrF",
+"BLEU-1") are not. A cell counts when it is one number, optionally bold, with an optional `%` and an
+optional `±` part (dropped). One claim per (row, metric column):
 
 - `model_name`: the row's cell in a model column (Model, Name, Checkpoint, Id, ...) when that
   column names two or more different models; otherwise null (the card's own model);
-- `dataset_name`: the row's cell in a dataset column (Dataset, Testset, Benchmark, Task, Corpus),
-  else the dataset named in the metric's header, else null; rows labelled Average/Mean are skipped;
-- `dataset_split`: the row's cell in a split column (Split, Set, Subset), else a split word of the
-  header (test, dev, validation, val, train), else null.
+- `dataset_name`: the row's cell in a dataset column (Dataset, Testset, Benchmark, Task, Corpus; a
+  blank cell repeats the one above, as a merged cell), else the dataset named in the metric's
+  header, else null; with datasets in rows, a name before the metric in a header is a model's
+  ("| Dataset | mBERT F1 |"); rows labelled Average/Mean are skipped;
+- `dataset_split`: the row's cell in a split column (Split, Set, Subset), a split label in the model
+  column ("Test set"), else a split word of the header, else null.
 
-A two-column table whose first header is Metric/Metrics/Measure lists one metric per row (`| Accuracy
-| 0.93 |`), with a split from a prefix (`test_rouge1`) or from the value column's header.
+Two more shapes: a table whose first header is Metric/Metrics/Measure/Key/Type (or blank, with no
+metric column) lists one metric per row (`| EM | 80.9 |`, split from a prefix as in `test_rouge1`
+or from the value column's header); and a per-class report gives its `accuracy`, `macro avg`,
+`weighted avg` and `micro avg` rows, read in its F1 column.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import NamedTuple
 
 from pipeline.cards.claims import parse_value
@@ -46,6 +53,7 @@ MAX_TABLE_ROWS = 50  # a longer table is a data listing, not results
 MAX_COLUMNS = 32
 MAX_LINE = 4000  # characters: a longer line ends a table
 MAX_CELL = 300  # characters of a header or label cell that are looked at
+METRIC_WORDS = 5  # words a metric name may have (those of metrics.py have at most three)
 
 MODEL_HEADERS = frozenset({"model", "models", "model name", "name", "checkpoint", "id", "model id", "system"})
 MODEL_HEADERS |= {"model and size", "architecture"}
@@ -224,6 +232,7 @@ def _split_words(words: list[str]) -> tuple[list[str], str | None]:
     return kept, split
 
 
+@lru_cache(maxsize=4096)  # cards repeat their headers ("BLEU", "Accuracy") table after table
 def metric_header(header: str) -> tuple[str, str | None, str | None] | None:
     """(metric, dataset name, split) a column header names, or None when it names no canonical metric."""
     text = plain(header).replace("_", " ")
@@ -244,7 +253,7 @@ def metric_header(header: str) -> tuple[str, str | None, str | None] | None:
         text = f"{inner} {outer}"
     words, split = _split_words(text.split())
     words = [word for word in words if word.lower() not in QUALIFIERS]
-    for start in range(len(words)):
+    for start in range(max(0, len(words) - METRIC_WORDS), len(words)):
         found = metric_id(" ".join(words[start:]))
         if found:
             return found, " ".join(words[:start]) or None, split
@@ -373,7 +382,8 @@ def _metric_rows(table: Table) -> Iterator[TableClaim]:
         yield TableClaim(plain(row[0]), metric, row[column], None, None, split)
 
 
-def card_table_claims(body: str, headings: list[Heading]) -> tuple[list[TableClaim], bool]:
-    """(claims of every table of a body with `\n` line breaks, whether tables were left unread)."""
+def card_table_claims(body: str, headings: list[Heading]) -> tuple[Iterator[TableClaim], bool]:
+    """(claims of every table of a body with `\n` line breaks, read as they are taken; whether tables
+    were left unread)."""
     tables, capped = find_tables(body, headings)
-    return [claim for table in tables for claim in table_claims(table)], capped
+    return (claim for table in tables for claim in table_claims(table)), capped
