@@ -151,6 +151,22 @@ def test_allow_pickle_measures_the_pickle_only_model(hub: Hub, tmp_path: Path) -
     assert (row["status"], row["measured"]) == ("measured", 0.75)
 
 
+def test_max_examples_streams_the_first_rows_and_a_large_dataset_is_not_downloaded(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.snapshot(tmp_path)
+    only = ("--models", hub.pair.model.model_id)
+    monkeypatch.setenv("HUBMINE_EVAL_MAX_DATASET_BYTES", "100")
+    assert evaluate(tmp_path, *only)[0] == 0
+    found = by_model(rows(tmp_path))
+    row = found[(hub.pair.model.model_id, hub.pair.dataset.dataset_id, "accuracy")]
+    assert row["status"] == "dataset_unavailable" and "--max-examples" in row["error"]
+    # The first 8 rows are all positive: the forced-positive model gets them all right.
+    assert evaluate(tmp_path, *only, "--max-examples", "8")[0] == 0
+    row = by_model(rows(tmp_path))[(hub.pair.model.model_id, hub.pair.dataset.dataset_id, "accuracy")]
+    assert (row["status"], row["measured"], row["n_examples"]) == ("measured", 1.0, 8)
+
+
 def test_cuda_without_a_gpu_is_one_line(hub: Hub, tmp_path: Path) -> None:
     import torch
 

@@ -167,11 +167,15 @@ def test_claims_decided_without_loading(tmp_path: Path) -> None:
             claim_row("a/one", task_type="summarization", metric="rouge1"),
             claim_row("a/one", metric="wer"),
             claim_row("a/one", dataset_id="../../etc"),
+            claim_row("a/one", dataset_config="../../cache"),
+            claim_row("a/one", dataset_split="test/../x"),
             claim_row("b/two"),
         ],
     )
     rows = [r for job in plan(snapshot, Selection()) for r in evaluate_model(job, Options())]
     assert sorted((r["model_id"], r["status"]) for r in rows) == [
+        ("a/one", "dataset_unavailable"),
+        ("a/one", "dataset_unavailable"),
         ("a/one", "dataset_unavailable"),
         ("a/one", "unsupported_metric"),
         ("a/one", "unsupported_task"),

@@ -8,11 +8,12 @@ lists. Claims whose task or metric the evaluator cannot run are kept: they becom
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from pipeline.errors import SnapshotError
-from pipeline.hub.ids import InvalidHubName, repo_path
+from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
 from pipeline.measures.tables import iter_rows
 from pipeline.store.layout import Snapshot
 
@@ -42,6 +43,7 @@ TASK_METRICS: dict[str, frozenset[str]] = {
     "question-answering": frozenset({"exact_match", "f1"}),
 }
 DEFAULT_SPLIT = "test"
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 CLAIM_COLUMNS = (
     "model_id",
@@ -72,6 +74,7 @@ class Claim:
     metric: str
     claimed: float | None
     claimed_unit: float | None
+    pipeline_tag: str | None = None  # the model's, for --tasks
 
     @property
     def key(self) -> tuple[str | None, ...]:
@@ -94,7 +97,7 @@ class Claim:
     @property
     def task(self) -> str | None:
         """The runnable task, or None when the evaluator has no runner for it."""
-        return TASK_ALIASES.get((self.task_type or "").strip().lower().replace("_", "-"))
+        return TASK_ALIASES.get(_task_name(self.task_type))
 
     @property
     def unrunnable(self) -> tuple[str, str] | None:
@@ -105,11 +108,19 @@ class Claim:
             return "unsupported_metric", f"{self.metric} is not measured for {self.task}"
         if not self.sha:
             return "error", "the snapshot lists no sha for this model; crawl again"
-        for status, name in (("error", self.model_id), ("dataset_unavailable", self.dataset_id)):
-            try:
-                repo_path(name)
-            except InvalidHubName as exc:
-                return status, str(exc)
+        try:
+            repo_path(self.model_id)
+            revision_segment(self.sha)
+        except InvalidHubName as exc:
+            return "error", str(exc)
+        try:
+            repo_path(self.dataset_id)
+        except InvalidHubName as exc:
+            return "dataset_unavailable", str(exc)
+        # Config and split names end up in cache paths: plain names only.
+        for what, name in (("config", self.dataset_config), ("split", self.dataset_split)):
+            if name is not None and not PLAIN_NAME.fullmatch(name):
+                return "dataset_unavailable", f"dataset {what} {name[:60]!r} is not a plain name; not loaded"
         return None
 
 
@@ -163,25 +174,21 @@ def read_claims(snapshot: Snapshot) -> list[Claim]:
             metric=values["metric"],
             claimed=values["value"],
             claimed_unit=values["value_unit"],
+            pipeline_tag=pipeline_tag,
         )
         found.setdefault(claim.key, claim)  # a claim repeated on a card is measured once
     return list(found.values())
 
 
-def select(
-    claims: Iterable[Claim], selection: Selection, pipeline_tags: dict[str, str | None]
-) -> list[ModelJob]:
+def select(claims: Iterable[Claim], selection: Selection) -> list[ModelJob]:
     """The chosen claims grouped by model, models in id order; `--sample N` keeps N models chosen by a
     hash of their id, so the same snapshot always gives the same sample."""
-    wanted_tasks = {TASK_ALIASES.get(task, task) for task in selection.tasks}
+    wanted_tasks = {_task_name(task) for task in selection.tasks}
     by_model: dict[str, list[Claim]] = {}
     for claim in claims:
         if selection.models and claim.model_id not in selection.models:
             continue
-        if wanted_tasks and not wanted_tasks & {
-            claim.task or claim.task_type,
-            TASK_ALIASES.get(pipeline_tags.get(claim.model_id) or "", pipeline_tags.get(claim.model_id)),
-        }:
+        if wanted_tasks and not wanted_tasks & {_task_name(claim.task_type), _task_name(claim.pipeline_tag)}:
             continue
         by_model.setdefault(claim.model_id, []).append(claim)
     chosen = sorted(by_model)
@@ -192,13 +199,19 @@ def select(
 
 def plan(snapshot: Snapshot, selection: Selection) -> list[ModelJob]:
     """The models to evaluate and their claims, as `selection` narrows them."""
-    tags = {model_id: tag for model_id, tag in iter_rows(snapshot.models, ("model_id", "pipeline_tag"))}
-    return select(read_claims(snapshot), selection, tags)
+    return select(read_claims(snapshot), selection)
 
 
 def without(job: ModelJob, done: set[tuple[str | None, ...]]) -> ModelJob:
     """`job` less the claims already measured (resume)."""
     return replace(job, claims=tuple(claim for claim in job.claims if claim.key not in done))
+
+
+def _task_name(name: str | None) -> str:
+    """A task name as the Hub spells it (`Text Classification`, `text_classification` -> text-classification),
+    then as the evaluator calls it where it has an alias."""
+    key = "-".join((name or "").strip().lower().replace("_", " ").split())
+    return TASK_ALIASES.get(key, key)
 
 
 def _sample_rank(model_id: str) -> str:
