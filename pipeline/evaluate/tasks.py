@@ -59,6 +59,14 @@ def _batches(data: Any, batch_size: int) -> Iterator[dict[str, list[Any]]]:
         yield data[start : start + batch_size]
 
 
+def _length_batches(lengths: list[int], batch_size: int) -> Iterator[list[int]]:
+    """Row indices in batches of rows of similar length: a batch pads to its longest row, so taking rows
+    in length order saves the work spent on padding (which the attention mask keeps out of the result)."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
 def _on(device: str, encoded: Any) -> dict[str, Any]:
     return {name: value.to(device) for name, value in encoded.items() if isinstance(value, torch.Tensor)}
 
@@ -129,17 +137,18 @@ def _text_classification(model: Any, tokenizer: Any, data: Any, batch_size: int,
     columns = pair or (_named_column(data, TEXT_COLUMNS, "text"),)
     label, names = _class_column(data)
     mapping = align(_id2label(model), names)
-    predicted: list[int] = []
-    for batch in _batches(data, batch_size):
-        texts = [[str(t) for t in batch[column]] for column in columns]
+    texts = [[str(t) for t in data[column]] for column in columns]
+    predicted = [-1] * len(data)
+    for rows in _length_batches([sum(len(c[i]) for c in texts) for i in range(len(data))], batch_size):
         encoded = tokenizer(
-            *texts,
+            *([column[i] for i in rows] for column in texts),
             padding=True,
             truncation=True,
             max_length=_max_tokens(tokenizer, MAX_TOKENS),
             return_tensors="pt",
         )
-        predicted += model(**_on(device, encoded)).logits.argmax(-1).tolist()
+        for i, label_id in zip(rows, model(**_on(device, encoded)).logits.argmax(-1).tolist(), strict=True):
+            predicted[i] = label_id
     return _classification_outcome(_gold(data, label, names), _classes(predicted, mapping), len(names))
 
 
@@ -160,10 +169,12 @@ def _token_classification(model: Any, tokenizer: Any, data: Any, batch_size: int
     model_labels = _id2label(model)
     mapping = align(model_labels, names)
     gold: list[list[str]] = [[names[t] for t in row] for row in data[tags]]
-    predicted: list[list[str]] = []
-    for batch in _batches(data, batch_size):
+    sentences = data[words]
+    predicted: list[list[str]] = [[] for _ in sentences]
+    for rows in _length_batches([len(" ".join(sentence)) for sentence in sentences], batch_size):
+        batch = [sentences[i] for i in rows]
         encoded = tokenizer(
-            batch[words],
+            batch,
             is_split_into_words=True,
             padding=True,
             truncation=True,
@@ -171,15 +182,15 @@ def _token_classification(model: Any, tokenizer: Any, data: Any, batch_size: int
             return_tensors="pt",
         )
         ids = model(**_on(device, encoded)).logits.argmax(-1).tolist()
-        for row, sentence in enumerate(batch[words]):
+        for row, (i, sentence) in enumerate(zip(rows, batch, strict=True)):
             # Each word takes the prediction of its first sub-token; words cut by truncation are O.
             first: dict[int, int] = {}
             for position, word in enumerate(encoded.word_ids(row)):
                 if word is not None and word not in first:
                     first[word] = ids[row][position]
-            predicted.append(
-                [names[mapping[first[w]]] if first.get(w) in mapping else "O" for w in range(len(sentence))]
-            )
+            predicted[i] = [
+                names[mapping[first[w]]] if first.get(w) in mapping else "O" for w in range(len(sentence))
+            ]
     return Outcome(len(gold), lambda metric: metrics.entities(metric, gold, predicted))
 
 
@@ -222,27 +233,30 @@ def _ctc_types() -> set[str]:
 def _question_answering(model: Any, tokenizer: Any, data: Any, batch_size: int, device: str) -> Outcome:
     for column in ("question", "context", "answers"):
         _named_column(data, (column,), column)
-    predictions: list[str] = []
-    for batch in _batches(data, batch_size):
+    questions, contexts = [str(q) for q in data["question"]], [str(c) for c in data["context"]]
+    predictions = [""] * len(data)
+    lengths = [len(q) + len(c) for q, c in zip(questions, contexts, strict=True)]
+    for rows in _length_batches(lengths, batch_size):
         encoded = tokenizer(
-            batch["question"],
-            batch["context"],
+            [questions[i] for i in rows],
+            [contexts[i] for i in rows],
             truncation="only_second",
             padding=True,
             max_length=_max_tokens(tokenizer, QA_MAX_TOKENS),
             return_offsets_mapping=True,
             return_tensors="pt",
         )
+        offsets = encoded.pop("offset_mapping")  # not a model input
         output = model(**_on(device, encoded))
-        for row, context in enumerate(batch["context"]):
+        for row, i in enumerate(rows):
             in_context = torch.tensor(
                 [s == 1 for s in encoded.sequence_ids(row)], device=output.start_logits.device
             )
             start_logits = output.start_logits[row].masked_fill(~in_context, float("-inf"))
             end_logits = output.end_logits[row].masked_fill(~in_context, float("-inf"))
             start, end = _best_span(start_logits, end_logits)
-            offsets = encoded["offset_mapping"][row]
-            predictions.append(context[int(offsets[start][0]) : int(offsets[end][1])] if start >= 0 else "")
+            span = (int(offsets[row][start][0]), int(offsets[row][end][1])) if start >= 0 else (0, 0)
+            predictions[i] = contexts[i][span[0] : span[1]]
     truths = [list(answer["text"]) or [""] for answer in data["answers"]]
     return Outcome(len(truths), lambda metric: metrics.answers(metric, predictions, truths))
 
