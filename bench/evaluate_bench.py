@@ -82,14 +82,19 @@ def pipeline_loop(sha: str, split: Any) -> tuple[float, float]:
     return seconds, correct / len(predicted)
 
 
-def batched(sha: str, split: Any, batch_size: int) -> tuple[float, float]:
-    """(seconds, accuracy) of the evaluator's batched pass over the same split."""
+def batched(sha: str, split: Any, batch_size: int) -> tuple[float, float, float]:
+    """(seconds, accuracy, GFLOP) of the evaluator's batched pass over the same split; GFLOP counts the
+    encoder's matrix products over the split's real (unpadded) tokens, 2 per weight per token."""
     check = loading.check_repo(MODEL_ID, sha, allow_pickle=False)
     model, tokenizer = loading.load("text-classification", MODEL_ID, sha, check, "cpu")
     started = time.perf_counter()
     outcome = tasks.run("text-classification", model, tokenizer, split, batch_size, "cpu")
     seconds = time.perf_counter() - started
-    return seconds, outcome.score("accuracy")
+    tokens = sum(
+        len(ids) for ids in tokenizer(list(split["text"]), truncation=True, max_length=128)["input_ids"]
+    )
+    weights = sum(p.numel() for name, p in model.bert.encoder.named_parameters() if name.endswith("weight"))
+    return seconds, outcome.score("accuracy"), 2 * weights * tokens / 1e9
 
 
 def whole_command(sha: str, tmp: Path, batch_size: int) -> float:
@@ -112,7 +117,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, serving(registry, Path(folder)) as _:
         split = data.load_split(DATASET_ID, None, "test", None)
         loop_s, loop_accuracy = pipeline_loop(sha, split)
-        batch_s, batch_accuracy = batched(sha, split, args.batch_size)
+        batch_s, batch_accuracy, gflop = batched(sha, split, args.batch_size)
         command_s = whole_command(sha, Path(folder), args.batch_size)
     assert abs(loop_accuracy - batch_accuracy) < 1e-9, (loop_accuracy, batch_accuracy)
     figures = {
@@ -123,6 +128,9 @@ def main() -> None:
         "pipeline_loop_s": round(loop_s, 2),
         "batched_s": round(batch_s, 2),
         "speedup": round(loop_s / batch_s, 1),
+        "gflop": round(gflop, 1),
+        "batched_gflop_per_s": round(gflop / batch_s),
+        "loop_gflop_per_s": round(gflop / loop_s),
         "accuracy": batch_accuracy,
         "hubmine_evaluate_s": round(command_s, 2),
         "torch_threads": torch.get_num_threads(),
