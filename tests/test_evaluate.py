@@ -125,8 +125,9 @@ def test_a_second_run_does_no_work_for_settled_claims(hub: Hub, tmp_path: Path) 
     assert evaluate(tmp_path, *settled)[0] == 0
     first = rows(tmp_path)
     before = hub.requests
-    code, output = evaluate(tmp_path, *settled)
+    code, output = evaluate(tmp_path, *settled, "--models", "tiny/not-in-snapshot")
     assert code == 0 and "evaluated 0 models" in output and "5 settled before" in output
+    assert "no claim to evaluate for tiny/not-in-snapshot" in output
     assert hub.requests == before
     assert rows(tmp_path) == first
     # The error and the unavailable dataset are tried again; the measured claims are not repeated.

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from pipeline.evaluate import executors, results
 from pipeline.evaluate.plan import ModelJob, Selection, plan, without
 from pipeline.evaluate.runner import Options, Row, resolve_device
+from pipeline.store.damage import warn
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
 from pipeline.store.snapshot import resolve_snapshot
@@ -68,6 +69,9 @@ def run_evaluate(
         options = replace(options, device=resolve_device(options.device))
     with holding_lock(data, "evaluate"):
         planned = plan(snapshot, selection)
+        unknown = sorted(set(selection.models) - {job.model_id for job in planned})
+        if unknown:
+            warn(f"no claim to evaluate for {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
         settled = results.done(snapshot, options.allow_pickle)
         jobs = [job for job in (without(job, settled) for job in planned) if job.claims]
         result = EvaluateResult(
