@@ -4,6 +4,9 @@ results file, and each task's inference on tiny models built here."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ import pytest
 import torch
 import transformers as tf
 
-from pipeline.evaluate import audio, metrics, results, tasks
+from pipeline.evaluate import audio, executors, metrics, results, tasks
 from pipeline.evaluate.labels import LabelMismatch, align
 from pipeline.evaluate.plan import Selection, plan, read_claims, without
 from pipeline.evaluate.runner import Options, evaluate_model
@@ -223,6 +226,24 @@ def test_a_claim_at_another_sha_is_not_settled(tmp_path: Path) -> None:
     moved = write_snapshot(tmp_path, {"a/one": "9" * 40}, [claim_row("a/one")])
     (job,) = plan(moved, Selection())
     assert len(without(job, results.done(moved, allow_pickle=False)).claims) == 1
+
+
+def _killed(job: object, options: object, conn: Connection) -> None:
+    """A child that dies as an out-of-memory kill would end it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_model_whose_process_dies_is_an_error_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    snapshot = write_snapshot(
+        tmp_path,
+        {"a/one": "1" * 40},
+        [claim_row("a/one"), claim_row("a/one", task_type="summarization", metric="rouge1")],
+    )
+    (job,) = plan(snapshot, Selection())
+    monkeypatch.setattr(executors, "_child", _killed)
+    found = {r["status"]: r for r in executors.evaluate_isolated(job, Options(), timeout_s=120)}
+    assert sorted(found) == ["error", "unsupported_task"]
+    assert "process died (exit code -9)" in found["error"]["error"]
 
 
 # --- tasks on tiny local models --------------------------------------------------------------------

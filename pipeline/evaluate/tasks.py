@@ -210,14 +210,14 @@ def _speech_recognition(model: Any, processor: Any, data: Any, batch_size: int, 
     rate = processor.feature_extractor.sampling_rate
     data = data.cast_column(audio, datasets.Audio(decode=False))  # audio.py decodes the bytes itself
     hypotheses: list[str] = []
+    ctc = model.config.model_type in _ctc_types()
     for batch in _batches(data, batch_size):
         arrays = [samples(clip, rate) for clip in batch[audio]]
-        encoded = processor(arrays, sampling_rate=rate, return_tensors="pt", padding=True)
-        inputs = _on(device, encoded)
-        if model.config.model_type in _ctc_types():
-            ids = model(**inputs).logits.argmax(-1)
-        else:
-            ids = model.generate(**inputs)
+        # CTC models take the batch padded to its longest clip; sequence-to-sequence extractors pad
+        # their own way (Whisper to 30 s), so they keep their default.
+        padding = {"padding": True} if ctc else {}
+        inputs = _on(device, processor(arrays, sampling_rate=rate, return_tensors="pt", **padding))
+        ids = model(**inputs).logits.argmax(-1) if ctc else model.generate(**inputs)
         hypotheses += processor.batch_decode(ids, skip_special_tokens=True)
     references = [_transcript(str(t)) for t in data[text]]
     hypotheses = [_transcript(h) for h in hypotheses]
