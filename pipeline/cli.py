@@ -208,21 +208,25 @@ def evaluate(
     from pipeline.evaluate.run import run_evaluate
     from pipeline.evaluate.runner import Options
 
-    with _one_line_errors("--data-dir"):
-        result = run_evaluate(
-            data_dir or data_dir_from_env(),
-            snapshot,
-            Selection(models=tuple(models or ()), tasks=tuple(tasks or ()), sample=sample),
-            Options(
-                batch_size=batch_size,
-                max_examples=max_examples,
-                device=device.value,
-                allow_pickle=allow_pickle,
-            ),
-            executor=executor.value,
-            address=address,
-            gpus_per_model=gpus_per_model,
-        )
+    try:
+        with _one_line_errors("--data-dir"), _terminate_as_interrupt():
+            result = run_evaluate(
+                data_dir or data_dir_from_env(),
+                snapshot,
+                Selection(models=tuple(models or ()), tasks=tuple(tasks or ()), sample=sample),
+                Options(
+                    batch_size=batch_size,
+                    max_examples=max_examples,
+                    device=device.value,
+                    allow_pickle=allow_pickle,
+                ),
+                executor=executor.value,
+                address=address,
+                gpus_per_model=gpus_per_model,
+            )
+    except KeyboardInterrupt:
+        # The models finished so far are in evaluations.parquet; the next run skips them.
+        raise _fail("interrupted; run the same `hubmine evaluate` again to continue") from None
     typer.echo(result.summary_line())
     raise typer.Exit(result.exit_code)
 

@@ -5,6 +5,11 @@ that raises become rows, a second run does no work for settled claims, and Ray g
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -247,3 +252,25 @@ def test_every_task_measures_what_its_tiny_model_was_built_to_score(
             row = found[(pair.model.model_id, pair.dataset.dataset_id, metric)]
             assert (row["status"], row["measured"]) == ("measured", pytest.approx(expected)), row
             assert row["n_examples"] == pair.dataset.rows
+
+
+@pytest.mark.slow
+def test_a_stopped_run_keeps_the_models_it_finished_and_the_next_run_does_the_rest(
+    hub: Hub, tmp_path: Path
+) -> None:
+    hub.snapshot(tmp_path)
+    command = [sys.executable, "-m", "pipeline", "evaluate", "--data-dir", str(tmp_path), "--device", "cpu"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    written = next(DataDir(tmp_path).snapshots.iterdir()) / "findings" / "evaluations.parquet"
+    for _ in range(600):  # until the first model's rows are in, at most a minute
+        if written.exists() or run.poll() is not None:
+            break
+        time.sleep(0.1)
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 1 and "run the same `hubmine evaluate` again" in err
+    kept = Counter(row["model_id"] for row in rows(tmp_path))
+    claims = {hub.pair.model.model_id: 3, "tiny/bert-b": 2}
+    assert kept and all(n == claims.get(model_id, 1) for model_id, n in kept.items())  # whole models only
+    assert evaluate(tmp_path)[0] == 3
+    assert len(rows(tmp_path)) == 8
