@@ -12,6 +12,7 @@ from pipeline.report.claimed_vs_measured import (
     deit_comparison,
     gap_summary,
     gaps,
+    read_evaluations,
     report_blocks,
     status_counts,
 )
@@ -64,13 +65,13 @@ def test_status_counts_and_deit_table() -> None:
 def test_report_section_before_and_after_evaluate(tmp_path: Path) -> None:
     snapshot = Snapshot(tmp_path / "20260101T000000Z")
     snapshot.findings.mkdir(parents=True)
-    before = to_markdown(report_blocks(snapshot))
+    before = to_markdown(report_blocks(snapshot, read_evaluations(snapshot)))
     assert "hubmine evaluate --snapshot 20260101T000000Z" in before
 
     evaluations = _evaluations()
     evaluations.loc[0, "task_type"] = "<script>alert(1)</script>"
     evaluations.to_parquet(snapshot.finding("evaluations"))
-    blocks = report_blocks(snapshot)
+    blocks = report_blocks(snapshot, read_evaluations(snapshot))
     tables = [block for block in blocks if isinstance(block, Table)]
     assert len(tables) == 2  # gaps, then the DeiT table since one DeiT model was measured
     texts = [block.text for block in blocks if isinstance(block, Para)]

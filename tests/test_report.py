@@ -21,6 +21,7 @@ from pipeline.store.layout import DataDir, Snapshot
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FIGURES = {
     "claims_by_task",
+    "claims_gap",
     "architectures",
     "datasets",
     "attribute_rates",
@@ -39,7 +40,7 @@ def data_dir(measured_snapshot: Snapshot) -> Path:
 
 def test_report_files(data_dir: Path, tmp_path: Path) -> None:
     line = run_report(data_dir, None, tmp_path / "out")
-    assert SNAPSHOT_ID in line and "9 figures" in line
+    assert SNAPSHOT_ID in line and "10 figures" in line
     figures = {p.stem: p.read_bytes() for p in (tmp_path / "out" / "figures").glob("*.png")}
     assert set(figures) == FIGURES
     for data in figures.values():

@@ -22,6 +22,8 @@ from pipeline.measures.section import HeadlineItem
 from pipeline.measures.summary import Summary, load_summary
 from pipeline.measures.tables import read_table
 from pipeline.report import figures
+from pipeline.report.claimed_vs_measured import read_evaluations
+from pipeline.report.claimed_vs_measured import report_blocks as claimed_vs_measured
 from pipeline.report.render import Block, Heading, Image, Para, Table, image_path, to_html, to_markdown
 from pipeline.store.files import atomic_open
 from pipeline.store.layout import DataDir
@@ -223,10 +225,11 @@ def _lineage(summary: Summary) -> list[Block]:
 
 
 def _figures(
-    summary: Summary, breakdowns: pd.DataFrame, scores: pd.DataFrame
+    summary: Summary, breakdowns: pd.DataFrame, scores: pd.DataFrame, evaluations: pd.DataFrame | None
 ) -> dict[str, Callable[[], Any]]:
     return {
         "claims_by_task": lambda: figures.claims_by_task(summary),
+        "claims_gap": lambda: figures.claims_gap(evaluations),
         "architectures": lambda: figures.architectures(summary),
         "datasets": lambda: figures.datasets(summary),
         "attribute_rates": lambda: figures.attribute_rates(summary),
@@ -253,7 +256,8 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str
     out = out or REPORTS_DIR / snapshot_id
 
     images: dict[str, bytes] = {}
-    for name, draw in _figures(summary, breakdowns, scores).items():
+    evaluations = read_evaluations(snapshot)
+    for name, draw in _figures(summary, breakdowns, scores, evaluations).items():
         buffer = io.BytesIO()
         draw().savefig(buffer, format="png")
         images[name] = buffer.getvalue()
@@ -267,6 +271,8 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str
         Para(f"{plural(n_models, 'model')}; findings generated {summary.generated_at}."),
         *_headline(summary),
         *_comparison(summary),
+        *claimed_vs_measured(snapshot, evaluations),
+        Image("claims_gap", "Mean claimed minus measured per task and claim source (hubmine evaluate)"),
         *_missing(summary),
         *_scores(summary),
         *_lineage(summary),

@@ -98,10 +98,9 @@ def _percent(value: float | None) -> str:
     return "not measured" if value is None or pd.isna(value) else f"{value:.1f}"
 
 
-def report_blocks(snapshot: Snapshot) -> list[Block]:
-    """The report's "Claimed versus measured" section."""
+def report_blocks(snapshot: Snapshot, evaluations: pd.DataFrame | None) -> list[Block]:
+    """The report's "Claimed versus measured" section, from the snapshot's `read_evaluations`."""
     blocks: list[Block] = [Heading(2, "Claimed versus measured")]
-    evaluations = read_evaluations(snapshot)
     if evaluations is None or evaluations.empty:
         blocks.append(
             Para(

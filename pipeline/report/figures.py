@@ -21,6 +21,7 @@ from pipeline.measures.attributes import ALL_COLUMNS, SECTION_COLUMNS, Attribute
 from pipeline.measures.lineage import RELATIONS, LineageSection
 from pipeline.measures.scores import SCORES, ScoresSection
 from pipeline.measures.summary import Summary
+from pipeline.report.claimed_vs_measured import gap_summary
 
 PAPER_COLOR = "#9e9e9e"
 SNAPSHOT_COLOR = "#1f77b4"
@@ -150,6 +151,23 @@ def claims_by_task(summary: Summary) -> Figure:
     ax.set_ylabel("share of the task's models with claims")
     ax.set_title("Models with machine-readable performance claims, by task")
     ax.legend()
+    return fig
+
+
+def claims_gap(evaluations: pd.DataFrame | None) -> Figure:
+    """Claimed minus measured (`hubmine evaluate`), mean per task, one bar per claim source."""
+    fig = _figure(8, 4.5)
+    ax = fig.add_subplot()
+    table = gap_summary(evaluations, ["task_type", "source"]) if evaluations is not None else None
+    if table is None or table.empty:
+        _no_data(ax, "No claim re-measured yet (hubmine evaluate)")
+        return fig
+    pivot = table.pivot(index="task_type", columns="source", values="mean_gap").fillna(0.0) * 100
+    pivot.plot.barh(ax=ax)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("mean claimed minus measured (points on a 0-100 scale)")
+    ax.set_ylabel("")
+    ax.set_title("Claimed versus measured, by task and claim source")
     return fig
 
 
