@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import nbformat
+import pyarrow.parquet as pq
 import pytest
 from measures_helpers import SNAPSHOT_ID
 from nbclient import NotebookClient
 
+from pipeline.schemas import table_from_rows
 from pipeline.store.layout import Snapshot
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +45,7 @@ def test_notebooks_exist_without_outputs() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01_missing_attributes.ipynb",
         "02_provenance_reproducibility_portability.ipynb",
+        "03_claims_vs_actual.ipynb",
     ]
     for path in NOTEBOOKS:
         for cell in nbformat.read(path, as_version=4).cells:
@@ -47,11 +53,9 @@ def test_notebooks_exist_without_outputs() -> None:
                 assert cell.outputs == [] and cell.execution_count is None, path.name
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(
-    path: Path, snapshot: Path, venv_kernel: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HUBMINE_SNAPSHOT_DIR", str(snapshot.dir))
+def _run(path: Path, snapshot_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The outputs of `path` executed top to bottom on `snapshot_dir`; no cell may raise."""
+    monkeypatch.setenv("HUBMINE_SNAPSHOT_DIR", str(snapshot_dir))
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(path.parent)}}
@@ -59,6 +63,48 @@ def test_notebook_runs(
     client.execute()
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
     assert not [out for out in outputs if out.output_type == "error"]
+    return outputs
+
+
+def _printed(outputs: list[Any]) -> str:
+    return "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs(
+    path: Path, snapshot: Snapshot, venv_kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outputs = _run(path, snapshot.dir, monkeypatch)
     assert sum("image/png" in out.get("data", {}) for out in outputs) >= 3
-    printed = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
-    assert f"snapshot {SNAPSHOT_ID}: 15 models" in printed
+    assert f"snapshot {SNAPSHOT_ID}: 15 models" in _printed(outputs)
+
+
+def test_claims_notebook_after_evaluate(
+    snapshot: Snapshot, tmp_path: Path, venv_kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With evaluations, notebook 03 shows the gaps and the paper's DeiT rows beside the measured one."""
+    copy = Snapshot(tmp_path / snapshot.id)
+    shutil.copytree(snapshot.dir, copy.dir)
+    rows = [
+        {
+            "model_id": model_id,
+            "sha": "0" * 40,
+            "source": "model-index",
+            "task_type": "image-classification",
+            "metric": "accuracy",
+            "claimed": claimed,
+            "claimed_unit": claimed / 100,
+            "measured": measured,
+            "status": status,
+            "evaluated_at": datetime(2026, 1, 2, tzinfo=timezone.utc),
+        }
+        for model_id, claimed, measured, status in [
+            ("facebook/deit-tiny-patch16-224", 72.2, 0.665, "measured"),
+            ("org/pickled", 90.0, None, "pickle_refused"),
+        ]
+    ]
+    pq.write_table(table_from_rows("evaluations", rows), copy.finding("evaluations"))
+    outputs = _run(REPO_ROOT / "notebooks" / "03_claims_vs_actual.ipynb", copy.dir, monkeypatch)
+    assert "{'measured': 1, 'pickle_refused': 1}" in _printed(outputs)
+    shown = "".join(out.get("data", {}).get("text/plain", "") for out in outputs)
+    assert "facebook/deit-tiny-patch16-224" in shown and "66.5" in shown
