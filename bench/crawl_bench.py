@@ -147,11 +147,13 @@ def bench_quota(n: int, work: Path, window_s: float, resolvers: int = 3000) -> d
 
 
 def bench_sigkill(n: int, work: Path, workers: int = 16, kill_at: float = 0.4) -> dict[str, Any]:
-    """SIGKILL a child crawl once it has asked for `kill_at` of the READMEs, then `--resume` it."""
+    """SIGKILL a child crawl once it has asked for `kill_at` of its files (READMEs and eval-results
+    files), then `--resume` it."""
     registry = Registry.synthetic(n=n, seed=8)
     with HubSimulator(registry, latency_s=0.005) as sim:
         clean, _ = _crawl(sim.url, work / "clean", workers=workers)
         readmes = clean.counts["cards_asked"]
+        files = readmes + clean.counts["eval_results"]["files"]
         sim.reset_counters()
         data_dir = work / "killed"
         env = {**_env(sim.url, str(work / "cache")), "HUBMINE_BACKOFF_S": "0.05"}
@@ -174,7 +176,7 @@ def bench_sigkill(n: int, work: Path, workers: int = 16, kill_at: float = 0.4) -
         )
         deadline = time.monotonic() + 600
         while (
-            sim.counters["resolvers"] < kill_at * readmes
+            sim.counters["resolvers"] < kill_at * files
             and child.poll() is None
             and time.monotonic() < deadline
         ):
@@ -186,17 +188,19 @@ def bench_sigkill(n: int, work: Path, workers: int = 16, kill_at: float = 0.4) -
         both_runs = sim.counters["resolvers"]
     resumed = DataDir(data_dir).snapshot("s1")
     same = all(
-        _rows(clean.snapshot.table(name)) == _rows(resumed.table(name)) for name in ("models", "cards")
+        _rows(clean.snapshot.table(name)) == _rows(resumed.table(name))
+        for name in ("models", "cards", "eval_results")
     )
     return {
         "models": n,
         "readmes": readmes,
+        "eval_results_files": files - readmes,
         "workers": workers,
         "requests_before_kill": before_kill,
         "requests_after_resume": both_runs - before_kill,
         "requests_both_runs": both_runs,
-        "bound": readmes + workers,
-        "within_bound": both_runs <= readmes + workers,
+        "bound": files + workers,
+        "within_bound": both_runs <= files + workers,
         "tables_equal": same,
     }
 
