@@ -205,13 +205,10 @@ def test_results_append_replaces_the_same_claims_and_resume_skips_settled_ones(t
     table = results.read(snapshot)
     assert table is not None and table.num_rows == 3
     assert table.column("error").to_pylist()[1] == "boom line two"
-    done = results.done(snapshot, allow_pickle=False)
+    done = results.done(snapshot, allow_pickle=False, max_examples=None)
     assert [len(without(job, done).claims) for job in (a, b, c)] == [0, 1, 0]
-    assert [len(without(job, results.done(snapshot, allow_pickle=True)).claims) for job in (a, b, c)] == [
-        0,
-        1,
-        1,
-    ]
+    with_pickles = results.done(snapshot, allow_pickle=True, max_examples=None)
+    assert [len(without(job, with_pickles).claims) for job in (a, b, c)] == [0, 1, 1]
     # The retried error replaces its row instead of adding one.
     results.append(snapshot, [results.row(b.claims[0], "measured", measured=1.0, n_examples=10)])
     table = results.read(snapshot)
@@ -225,7 +222,18 @@ def test_a_claim_at_another_sha_is_not_settled(tmp_path: Path) -> None:
     results.append(snapshot, [results.row(job.claims[0], "measured", measured=0.5)])
     moved = write_snapshot(tmp_path, {"a/one": "9" * 40}, [claim_row("a/one")])
     (job,) = plan(moved, Selection())
-    assert len(without(job, results.done(moved, allow_pickle=False)).claims) == 1
+    assert len(without(job, results.done(moved, allow_pickle=False, max_examples=None)).claims) == 1
+
+
+def test_a_claim_measured_on_fewer_examples_is_measured_again_when_more_are_asked(tmp_path: Path) -> None:
+    snapshot = write_snapshot(tmp_path, {"a/one": "1" * 40}, [claim_row("a/one")])
+    (job,) = plan(snapshot, Selection())
+    results.append(snapshot, [results.row(job.claims[0], "measured", measured=0.5, max_examples=100)])
+
+    def left(max_examples: int | None) -> int:
+        return len(without(job, results.done(snapshot, allow_pickle=False, max_examples=max_examples)).claims)
+
+    assert [left(50), left(100), left(200), left(None)] == [0, 0, 1, 1]
 
 
 def _killed(job: object, options: object, conn: Connection) -> None:

@@ -2,7 +2,8 @@
 
 Each model's rows replace the rows of the same claims from earlier runs and the whole file is
 rewritten atomically, so a run killed mid-model leaves the file as it was after the model before.
-A claim is done, and skipped on the next run, when it was measured or refused at the same sha.
+A claim is done, and skipped on the next run, when it was measured or refused at the same sha; a
+measurement on the first N examples is done only for runs that ask for at most N.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def row(
     *,
     measured: float | None = None,
     n_examples: int | None = None,
+    max_examples: int | None = None,
     error: str | None = None,
     device: str | None = None,
     seconds: float | None = None,
@@ -81,6 +83,7 @@ def row(
         "claimed_unit": claim.claimed_unit,
         "measured": measured,
         "n_examples": n_examples,
+        "max_examples": max_examples,
         "status": status,
         "error": one_line(error)[:MAX_ERROR_CHARS] if error else None,
         "device": device,
@@ -103,14 +106,24 @@ def _keys(table: pa.Table) -> list[tuple[Any, ...]]:
     return list(zip(*(table.column(name).to_pylist() for name in KEY_COLUMNS), strict=True))
 
 
-def done(snapshot: Snapshot, allow_pickle: bool) -> set[tuple[Any, ...]]:
-    """Keys of the claims an earlier run settled; a pickle refusal is not settled for `--allow-pickle`."""
+def done(snapshot: Snapshot, allow_pickle: bool, max_examples: int | None) -> set[tuple[Any, ...]]:
+    """Keys of the claims an earlier run settled; a pickle refusal is not settled for `--allow-pickle`,
+    nor a measurement on fewer examples than this run's `max_examples` (None: the whole split)."""
     table = read(snapshot)
     if table is None:
         return set()
     final = FINAL - {"pickle_refused"} if allow_pickle else FINAL
     statuses = table.column("status").to_pylist()
-    return {key for key, status in zip(_keys(table), statuses, strict=True) if status in final}
+    caps = table.column("max_examples").to_pylist()
+
+    def enough(cap: int | None) -> bool:
+        return cap is None or (max_examples is not None and cap >= max_examples)
+
+    return {
+        key
+        for key, status, cap in zip(_keys(table), statuses, caps, strict=True)
+        if status in final and (status != "measured" or enough(cap))
+    }
 
 
 def append(snapshot: Snapshot, rows: list[dict[str, Any]]) -> None:

@@ -72,7 +72,7 @@ def run_evaluate(
         unknown = sorted(set(selection.models) - {job.model_id for job in planned})
         if unknown:
             warn(f"no claim to evaluate for {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
-        settled = results.done(snapshot, options.allow_pickle)
+        settled = results.done(snapshot, options.allow_pickle, options.max_examples)
         jobs = [job for job in (without(job, settled) for job in planned) if job.claims]
         result = EvaluateResult(
             snapshot, skipped=sum(len(j.claims) for j in planned) - sum(len(j.claims) for j in jobs)

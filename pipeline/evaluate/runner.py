@@ -65,7 +65,8 @@ def evaluate_model(job: ModelJob, options: Options) -> list[Row]:
         measured = [(claim, "error", {"error": _reason(exc)}) for claim in runnable]
     seconds = round(time.monotonic() - started, 3)
     return decided(job) + [
-        results.row(claim, status, seconds=seconds, **fields) for claim, status, fields in measured
+        results.row(claim, status, seconds=seconds, max_examples=options.max_examples, **fields)
+        for claim, status, fields in measured
     ]
 
 
