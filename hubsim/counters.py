@@ -16,7 +16,8 @@ class Counters:
     - the route: `"listing"`, `"model_info"`, `"commits"`, `"tree"`, `"resolve"`, `"whoami"`, `"other"`;
     - the status as a string (`"200"`, `"307"`, `"429"`, ...) and `(route, status)`, `(bucket, status)`
       with an int status;
-    - `"faults"` and `("fault", kind)` for injected faults.
+    - `"faults"` and `("fault", kind)` for injected faults;
+    - `("bytes_sent", route)`: the body bytes sent (route `"git"`: git's smart HTTP).
     """
 
     def __init__(self) -> None:
@@ -26,6 +27,10 @@ class Counters:
     def add(self, *keys: Hashable) -> None:
         with self._lock:
             self._counts.update(keys)
+
+    def add_amount(self, key: Hashable, amount: int) -> None:
+        with self._lock:
+            self._counts[key] += amount
 
     def snapshot(self) -> Counter[Hashable]:
         with self._lock:

@@ -14,6 +14,7 @@ import numpy as np
 
 from .columns import GATED_CODES, Columns, gated_code
 from .fields import digest, iso_ms, object_id, sha_hex, unit
+from .git import GitRepo
 from .repos import DatasetRepo, DatasetStore, sibling_entry
 from .sample import RecordList, load_sample
 from .synthetic import SyntheticSource
@@ -85,6 +86,7 @@ class Registry:
         self._orders: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
         self._namespaces: set[str] | None = None
         self._accounts: dict[str, tuple[str, bool]] = {}
+        self._git: dict[int, GitRepo] = {}
         self._lock = threading.RLock()
 
     # -- construction -------------------------------------------------------------------------
@@ -199,6 +201,17 @@ class Registry:
             return
         with self._lock:
             self._files.setdefault(self._must(model_id), {})[path] = bytes(content)
+
+    def set_git_repo(
+        self, model_id: str, bare_repo: Path, *, partial_clone: bool = True, clonable: bool = True
+    ) -> None:
+        """Serve the bare repository `bare_repo` over git smart HTTP as `model_id`, whose commits route then
+        lists its history; `partial_clone=False` refuses `--filter`, `clonable=False` answers 403."""
+        with self._lock:
+            self._git[self._must(model_id)] = GitRepo(Path(bare_repo), partial_clone, clonable)
+
+    def git_repo(self, i: int) -> GitRepo | None:
+        return self._git.get(i)
 
     def add_dataset(
         self, dataset_id: str, files: dict[str, bytes], card_data: dict[str, Any] | None = None

@@ -10,13 +10,14 @@ import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
+from . import git
 from .counters import Counters
 from .faults import FaultInjector, Faults
 from .fields import iso_ms, sha_hex
@@ -147,10 +148,19 @@ class HubSimulator:
         return token is None or self.valid_tokens is None or token in self.valid_tokens
 
     def handle(
-        self, method: str, raw_path: str, query: str, token: str | None, body: bytes = b""
+        self,
+        method: str,
+        raw_path: str,
+        query: str,
+        token: str | None,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         segments = [s for s in raw_path.split("/") if s]
         pairs = parse_qsl(query, keep_blank_values=True)
+        git_path = git.split_git_path([unquote(s) for s in segments]) if segments[:1] != ["api"] else None
+        if git_path is not None:
+            return self._git(*git_path, method, query, headers or {}, body, token)
         if method == "POST":
             # Only paths-info is asked with POST, its paths sent as a form.
             if "paths-info" not in segments[3:5]:
@@ -290,6 +300,24 @@ class HubSimulator:
             info = out
         return _json(200, info)
 
+    def _git(
+        self,
+        repo_id: str,
+        service: str,
+        method: str,
+        query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        token: str | None,
+    ) -> Response:
+        """Git smart HTTP (`/{id}/info/refs`, `/{id}/git-upload-pack`) for a model backed by a real repo."""
+        i = self.registry.index_of(repo_id)
+        repo = self.registry.git_repo(i) if i is not None else None
+        if repo is None:
+            return self._repo_missing(token, api=False)
+        answer = git.serve(repo, service, method, query, headers, body)
+        return Response(answer.status, answer.body, answer.headers)
+
     def _commits(self, i: int, rev: str, pairs: list[tuple[str, str]]) -> Response:
         reg = self.registry
         params = dict(pairs)
@@ -298,12 +326,19 @@ class HubSimulator:
             limit = max(1, min(1000, int(params.get("limit", str(COMMITS_PAGE)))))
         except ValueError as err:
             raise BadRequest("Invalid pagination parameters") from err
-        history = reg.commits(i)
         sha = self._commit_sha(i, rev)
-        start = next((k for k, c in enumerate(history) if c.sha == sha), 0)
-        history = history[start:]
-        author = reg.model_id(i).split("/", 1)[0]
-        chunk = history[page * limit : (page + 1) * limit]
+        repo = reg.git_repo(i)
+        namespace = reg.model_id(i).split("/", 1)[0]
+        # A model backed by a real repository lists its history, each commit by its git author.
+        if repo is not None:
+            history: list[Any] = git.history(repo, sha)
+            authors = [c.author for c in history]
+        else:
+            history = reg.commits(i)
+            start = next((k for k, c in enumerate(history) if c.sha == sha), 0)
+            history = history[start:]
+            authors = [namespace] * len(history)
+        chunk = list(zip(history, authors, strict=True))[page * limit : (page + 1) * limit]
         items = [
             {
                 "id": c.sha,
@@ -312,7 +347,7 @@ class HubSimulator:
                 "authors": [{"user": author, "avatar": f"/avatars/{sha_hex('avatar', author)[:32]}.svg"}],
                 "date": iso_ms(c.date_ms),
             }
-            for c in chunk
+            for c, author in chunk
         ]
         headers = [("X-Total-Count", str(len(history)))]
         if (page + 1) * limit < len(history):
@@ -505,7 +540,7 @@ class _Handler(BaseHTTPRequestHandler):
             resp = _error(401, "Invalid credentials in Authorization header")
         else:
             try:
-                resp = sim.handle(self.command, raw_path, query, token, body)
+                resp = sim.handle(self.command, raw_path, query, token, body, self.headers)
             except Exception as err:  # a bug must answer 500, not kill the connection
                 resp = _error(500, f"Internal error: {type(err).__name__}: {err}")
             if sim.faults is not None:
@@ -558,9 +593,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-Request-Id", sim.next_request_id())
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        sent = 0 if head else len(body) // 2 if truncate else len(body)
+        sim._counters.add_amount(("bytes_sent", _classify(self.path.partition("?")[0])[1]), sent)
         try:
             if not head:
-                self.wfile.write(body[: len(body) // 2] if truncate else body)
+                self.wfile.write(body[:sent])
         except OSError:
             self.close_connection = True
         if truncate:
@@ -593,6 +630,8 @@ def _classify(raw_path: str) -> tuple[str, str]:
                     return "api", route
             return "api", "model_info"
         return "api", "other"
+    if raw_path.endswith(("/info/refs", "/git-upload-pack")):
+        return "git", "git"
     if "/resolve/" in raw_path:
         return "resolvers", "resolve"
     return "pages", "other"
