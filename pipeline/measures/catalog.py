@@ -11,6 +11,8 @@ from pipeline.measures import (
     claims,
     datasets,
     lineage,
+    lookalikes,
+    risks,
     scores,
 )
 from pipeline.measures.registry import Registry
@@ -25,6 +27,8 @@ REGISTRY = Registry(
         claim_checks.MEASURE,
         datasets.MEASURE,
         scores.MEASURE,
+        risks.MEASURE,
+        lookalikes.MEASURE,
         breakdowns.MEASURE,
     ]
 )

@@ -1,0 +1,336 @@
+"""Look-alike names: models named almost like a popular model of another author.
+
+A model's name is its id after the author (the whole id for authorless legacy models). The popular
+models are the `POPULAR` most downloaded (30-day downloads above 0; ties by id). Names are compared
+folded (`fold`: NFKC, case, confusable characters, `rn`/`vv`, `_`/`-`); names shorter than
+`MIN_LENGTH` folded characters are never compared. A model is a candidate for a popular model of
+another author with more downloads when:
+
+- `same_name_other_author`: the names are equal;
+- `homoglyph`: the folded names are equal;
+- `edit`: the folded names are within Damerau-Levenshtein (optimal string alignment) distance 1, or
+  2 when the popular name has at least `LONG` folded characters.
+
+A candidate is excluded (kept in the table, with the reason) when its declared base models
+(findings/lineage.parquet, followed upwards) meet the popular model or its own bases
+(`declared_family`), or when it declares a base and its name is the popular one's with a
+quantization or fine-tune suffix swapped or added (`variant_of_declared_base`).
+
+Candidates are found by symmetric deletion: every popular name is indexed under the strings made
+by deleting up to its allowed distance of characters, and a model's name is looked up under its
+own deletions, so the work grows with the models, not with models times popular names.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.measures.registry import Context, Measure
+from pipeline.measures.section import HeadlineItem, Section
+from pipeline.measures.tables import iter_columns, read_table, write_finding
+from pipeline.schemas import table_from_rows
+from pipeline.store.layout import Snapshot
+
+POPULAR = 1_000
+MIN_LENGTH = 6
+LONG = 12
+TOP = 20
+KINDS = ("same_name_other_author", "homoglyph", "edit")
+EXCLUSIONS = ("declared_family", "variant_of_declared_base")
+
+# Characters that look alike, folded to one (Cyrillic and Greek letters, digits, separators).
+_CONFUSABLE = str.maketrans(
+    {
+        "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "l", "ј": "j",
+        "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "к": "k", "м": "m", "т": "t", "в": "b",
+        "н": "h", "ο": "o", "α": "a", "ν": "v", "ρ": "p", "ι": "l", "κ": "k", "τ": "t", "ɡ": "g",
+        "0": "o", "1": "l", "i": "l", "|": "l", "_": "-",
+    }
+)  # fmt: skip
+# Quantization and fine-tune suffixes that name a variant of a model.
+_VARIANT = re.compile(
+    r"(-(gguf|ggml|gptq|awq|exl2|mlx|onnx|bnb|\d+-?bits?|int[48]|fp(16|8|32)|bf16|q\d(-k)?(-[msl])?"
+    r"|ft|sft|dpo|lora|qlora|peft|finetuned.*|fine-tuned.*|merged|quantized|hf))+$"
+)
+
+
+def fold(name: str) -> str:
+    """`name` with look-alike characters made the same."""
+    folded = unicodedata.normalize("NFKC", name).casefold().translate(_CONFUSABLE)
+    return folded.replace("rn", "m").replace("vv", "w")
+
+
+def allowed(length: int) -> int:
+    """The edit distance allowed from a popular name of `length` folded characters."""
+    return 2 if length >= LONG else 1 if length >= MIN_LENGTH else 0
+
+
+def deletions(word: str, depth: int) -> set[str]:
+    """`word` and every string made by deleting up to `depth` of its characters."""
+    found = {word}
+    layer = {word}
+    for _ in range(depth):
+        layer = {w[:i] + w[i + 1 :] for w in layer for i in range(len(w))}
+        found |= layer
+    return found
+
+
+def osa_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (adjacent transpositions count 1); `limit + 1` once past it."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        before, previous = previous, current
+    return min(previous[-1], limit + 1)
+
+
+def split_id(model_id: str) -> tuple[str, str]:
+    """(author, name); authorless legacy ids have author ""."""
+    author, _, name = model_id.rpartition("/")
+    return author, name
+
+
+@dataclass(frozen=True)
+class Popular:
+    model_id: str
+    author: str
+    name: str
+    folded: str
+    downloads: int
+
+
+@dataclass
+class Work:
+    """What the search did, to bound it: names looked up, deletion strings made, distances computed."""
+
+    names: int = 0
+    deletions: int = 0
+    distance_checks: int = 0
+
+
+@dataclass
+class PopularIndex:
+    """Popular names by their deletion strings."""
+
+    popular: list[Popular]
+    keys: dict[str, list[int]] = field(default_factory=dict)
+    # Deletions a model name of each length needs: the most any popular name within reach allows.
+    depth_by_length: Counter[int] = field(default_factory=Counter)
+
+    @classmethod
+    def of(cls, popular: Iterable[Popular]) -> PopularIndex:
+        index = cls([p for p in popular if allowed(len(p.folded))])
+        keys: defaultdict[str, list[int]] = defaultdict(list)
+        for number, entry in enumerate(index.popular):
+            depth = allowed(len(entry.folded))
+            for key in deletions(entry.folded, depth):
+                keys[key].append(number)
+            for length in range(len(entry.folded) - depth, len(entry.folded) + depth + 1):
+                index.depth_by_length[length] = max(index.depth_by_length[length], depth)
+        index.keys = dict(keys)
+        return index
+
+    def matches(self, folded: str, work: Work) -> set[int]:
+        """Popular names whose deletion strings meet `folded`'s."""
+        depth = self.depth_by_length[len(folded)]
+        if not depth:
+            return set()
+        work.names += 1
+        mine = deletions(folded, depth)
+        work.deletions += len(mine)
+        return {number for key in mine & self.keys.keys() for number in self.keys[key]}
+
+
+def kind_of(name: str, folded: str, popular: Popular, work: Work) -> tuple[str, int] | None:
+    """(kind, distance) when `name` looks like `popular`'s name, else None."""
+    if name == popular.name:
+        return "same_name_other_author", 0
+    if folded == popular.folded:
+        return "homoglyph", 0
+    work.distance_checks += 1
+    limit = allowed(len(popular.folded))
+    distance = osa_distance(folded, popular.folded, limit)
+    return ("edit", distance) if distance <= limit else None
+
+
+def popular_models(snapshot: Snapshot, k: int = POPULAR) -> list[Popular]:
+    models = read_table(snapshot.models, ["model_id", "downloads"])
+    models = models.filter(pc.greater(pc.fill_null(models.column("downloads"), 0), 0))
+    order = pc.sort_indices(models, sort_keys=[("downloads", "descending"), ("model_id", "ascending")])
+    top = models.take(order[:k]).to_pylist()
+    return [Popular(row["model_id"], *_author_name(row["model_id"]), row["downloads"]) for row in top]
+
+
+def _author_name(model_id: str) -> tuple[str, str, str]:
+    author, name = split_id(model_id)
+    return author.casefold(), name, fold(name)
+
+
+COLUMNS = (
+    "model_id",
+    "downloads",
+    "popular_model",
+    "popular_downloads",
+    "kind",
+    "distance",
+    "excluded",
+)
+
+
+def candidates(snapshot: Snapshot, index: PopularIndex, work: Work) -> list[dict[str, Any]]:
+    """Every (model, popular model) pair that looks alike, before exclusions."""
+    found = []
+    for model_ids, downloads in iter_columns(snapshot.models, ["model_id", "downloads"]):
+        for model_id, count in zip(model_ids, downloads, strict=True):
+            author, name, folded = _author_name(model_id)
+            for number in index.matches(folded, work):
+                popular = index.popular[number]
+                if author == popular.author or (count or 0) >= popular.downloads:
+                    continue
+                match = kind_of(name, folded, popular, work)
+                if match:
+                    found.append(
+                        {
+                            "model_id": model_id,
+                            "downloads": count,
+                            "popular_model": popular.model_id,
+                            "popular_downloads": popular.downloads,
+                            "kind": match[0],
+                            "distance": match[1],
+                        }
+                    )
+    return found
+
+
+def ancestors(lineage: pa.Table, ids: set[str]) -> dict[str, set[str]]:
+    """Every declared base of each of `ids`, followed upwards (cycles included once)."""
+    parents: defaultdict[str, set[str]] = defaultdict(set)
+    frontier, seen = set(ids), set()
+    while frontier:
+        seen |= frontier
+        edges = lineage.filter(pc.is_in(lineage.column("model_id"), pa.array(sorted(frontier), pa.string())))
+        for child, base in zip(
+            *(edges.column(c).to_pylist() for c in ("model_id", "base_model")), strict=True
+        ):
+            parents[child].add(base)
+        frontier = set(edges.column("base_model").to_pylist()) - seen
+    found: dict[str, set[str]] = {}
+    for start in ids:
+        reached: set[str] = set()
+        stack = list(parents[start])
+        while stack:
+            node = stack.pop()
+            if node not in reached:
+                reached.add(node)
+                stack.extend(parents[node])
+        found[start] = reached
+    return found
+
+
+def variant_stem(folded: str) -> str:
+    return _VARIANT.sub("", folded)
+
+
+def exclusion(row: dict[str, Any], bases: dict[str, set[str]]) -> str | None:
+    """Why a candidate pair is a declared family rather than a look-alike; None when it is not."""
+    model, popular = row["model_id"], row["popular_model"]
+    if bases[model] & (bases[popular] | {popular}) or model in bases[popular]:
+        return "declared_family"
+    name, popular_name = fold(split_id(model)[1]), fold(split_id(popular)[1])
+    if bases[model] and variant_stem(name) == variant_stem(popular_name):
+        return "variant_of_declared_base"
+    return None
+
+
+@dataclass(frozen=True)
+class Lookalike(Section):
+    model_id: str
+    downloads: int | None
+    popular_model: str
+    popular_downloads: int
+    kind: str
+    distance: int
+
+
+@dataclass(frozen=True)
+class LookalikesSection(Section):
+    """summary.json `lookalikes`."""
+
+    popular: int
+    popular_min_downloads: int | None
+    names_looked_up: int
+    distance_checks: int
+    candidates: int
+    models: int
+    by_kind: dict[str, int]
+    excluded: dict[str, int]
+    top: list[Lookalike]
+
+    def headline(self) -> list[HeadlineItem]:
+        return [HeadlineItem("lookalike_models", self.models, "models named like a popular model", "count")]
+
+
+def build(snapshot: Snapshot, k: int = POPULAR) -> tuple[pa.Table, LookalikesSection, Work]:
+    popular = popular_models(snapshot, k)
+    index = PopularIndex.of(popular)
+    work = Work()
+    rows = candidates(snapshot, index, work)
+    lineage_path = snapshot.finding("lineage")
+    lineage = (
+        read_table(lineage_path, ["model_id", "base_model"])
+        if lineage_path.exists()
+        else pa.table({"model_id": pa.array([], pa.string()), "base_model": pa.array([], pa.string())})
+    )
+    ids = {r["model_id"] for r in rows} | {r["popular_model"] for r in rows}
+    bases = ancestors(lineage, ids)
+    for row in rows:
+        row["excluded"] = exclusion(row, bases)
+    rows.sort(key=lambda r: (-r["popular_downloads"], r["popular_model"], r["model_id"]))
+    flagged = [r for r in rows if r["excluded"] is None]
+    section = LookalikesSection(
+        popular=len(popular),
+        popular_min_downloads=popular[-1].downloads if popular else None,
+        names_looked_up=work.names,
+        distance_checks=work.distance_checks,
+        candidates=len(flagged),
+        models=len({r["model_id"] for r in flagged}),
+        by_kind={kind: n for kind in KINDS if (n := sum(r["kind"] == kind for r in flagged))},
+        excluded={why: n for why in EXCLUSIONS if (n := sum(r["excluded"] == why for r in rows))},
+        top=[Lookalike(**{k: r[k] for k in COLUMNS if k != "excluded"}) for r in flagged[:TOP]],
+    )
+    return table_from_rows("lookalikes", rows), section, work
+
+
+def run(context: Context) -> LookalikesSection:
+    """Write `findings/lookalikes.parquet`; return the candidates' counts and the first of them."""
+    table, section, _ = build(context.snapshot)
+    write_finding(context.snapshot, "lookalikes", table)
+    return section
+
+
+MEASURE = Measure(
+    name="lookalikes",
+    run=run,
+    summary_key="lookalikes",
+    section=LookalikesSection,
+    reads=("models", "lineage"),
+    writes=("lookalikes",),
+)
