@@ -86,6 +86,7 @@ class Registry:
         self._orders: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
         self._namespaces: set[str] | None = None
         self._accounts: dict[str, tuple[str, bool]] = {}
+        self._security: dict[tuple[int, str], dict[str, Any]] = {}
         self._git: dict[int, GitRepo] = {}
         self._lock = threading.RLock()
 
@@ -193,6 +194,19 @@ class Registry:
         """Replace a model's README.md; `None` removes the file (and its sibling entry)."""
         with self._lock:
             self._readme_override[self._must(model_id)] = content
+
+    def set_security(self, model_id: str, path: str, status: dict[str, Any]) -> None:
+        """The Hub's scan result of one file (`securityFileStatus`: status, avScan, pickleImportScan)."""
+        with self._lock:
+            self._security[self._must(model_id), path] = dict(status)
+
+    def security(self, i: int, path: str) -> dict[str, Any]:
+        """A file's `securityFileStatus`: as set, else safe with no virus and no pickle imports."""
+        return self._security.get((i, path)) or {
+            "status": "safe",
+            "avScan": {"virusFound": False, "virusNames": None},
+            "pickleImportScan": None,
+        }
 
     def set_file(self, model_id: str, path: str, content: bytes) -> None:
         """Give a model a file (served at every revision) with this content; README.md goes to set_readme."""

@@ -32,6 +32,7 @@ _DATASET_OPS = ("revision", "tree", "paths-info")
 _TRUE = {"true", "1", "True", ""}
 _NOT_FOUND = "Sorry, we can't find the page you are looking for."
 _MAX_POST_BYTES = 1 << 20
+_SEND_CHUNK = 1 << 16
 
 
 @dataclass
@@ -276,8 +277,25 @@ class HubSimulator:
             return reg.file(i, name, version) or b""
 
         if op == "paths-info":
-            return _json(200, paths_info(names, content, [v for k, v in pairs if k == "paths"], sha))
-        return _tree(names, content, "/".join(args[1:]), pairs, sha)
+            entries = paths_info(names, content, [v for k, v in pairs if k == "paths"], sha)
+            return _json(200, self._with_security(i, entries, pairs))
+        response = _tree(names, content, "/".join(args[1:]), pairs, sha)
+        if response.status == 200:
+            response = _json(200, self._with_security(i, json.loads(response.body), pairs))
+        return response
+
+    def _with_security(
+        self, i: int, entries: list[dict[str, Any]], pairs: list[tuple[str, str]]
+    ) -> list[dict[str, Any]]:
+        """With `expand=true`, each file entry also carries its scan results (`securityFileStatus`)."""
+        if dict(pairs).get("expand", "false") not in _TRUE:
+            return entries
+        return [
+            entry | {"securityFileStatus": self.registry.security(i, entry["path"])}
+            if entry.get("type") == "file"
+            else entry
+            for entry in entries
+        ]
 
     def _commit_sha(self, i: int, rev: str) -> str:
         return self.registry.sha(i) if rev == "main" else rev
@@ -290,7 +308,12 @@ class HubSimulator:
         if sha is not None:
             info["sha"] = sha
         if params.get("securityStatus", "false") in _TRUE:
-            info["securityRepoStatus"] = {"scansDone": True, "filesWithIssues": []}
+            flagged = [
+                {"path": name, "level": status["status"]}
+                for name in reg.siblings(i)
+                if (status := reg.security(i, name))["status"] != "safe"
+            ]
+            info["securityRepoStatus"] = {"scansDone": True, "filesWithIssues": flagged}
         if expand is not None:
             out = {"_id": info["_id"], "id": info["id"]}
             for name in expand:
@@ -594,10 +617,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         sent = 0 if head else len(body) // 2 if truncate else len(body)
-        sim._counters.add_amount(("bytes_sent", _classify(self.path.partition("?")[0])[1]), sent)
+        key = ("bytes_sent", _classify(self.path.partition("?")[0])[1])
         try:
-            if not head:
-                self.wfile.write(body[:sent])
+            # In chunks, each counted once written: a client that stops reading stops the count.
+            for start in range(0, sent, _SEND_CHUNK):
+                end = min(start + _SEND_CHUNK, sent)
+                self.wfile.write(body[start:end])
+                sim._counters.add_amount(key, end - start)
         except OSError:
             self.close_connection = True
         if truncate:

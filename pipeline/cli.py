@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import signal
-from collections.abc import Iterator
+import typing
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -227,6 +229,78 @@ def evaluate(
     except KeyboardInterrupt:
         # The models finished so far are in evaluations.parquet; the next run skips them.
         raise _fail("interrupted; run the same `hubmine evaluate` again to continue") from None
+    typer.echo(result.summary_line())
+    raise typer.Exit(result.exit_code)
+
+
+def _with_step_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` with one `--<flag>` switch per registered risk step, passed on in `**steps`."""
+    from pipeline.risks.catalog import STEPS
+
+    signature = inspect.signature(command)
+    hints = typing.get_type_hints(command, include_extras=True)
+    params = [
+        p.replace(annotation=hints[p.name])
+        for p in signature.parameters.values()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    for step in STEPS:
+        switch = Annotated[bool, typer.Option(f"--{step.flag}", help=step.help)]
+        name = step.flag.replace("-", "_")
+        params.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=switch)
+        )
+    command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return command
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hubmine risks --scan-status --scan-pickles     # the 100 most-downloaded models\n\n"
+        "  hubmine risks --scan-pickles --top 1000 --max-bytes 104857600\n\n"
+        "  hubmine risks --scan-status --models openai-community/gpt2 --models distilbert/distilgpt2\n\n"
+        "  hubmine risks --scan-status                    # again: only models not measured at their sha"
+    )
+)
+@_with_step_flags
+def risks(
+    data_dir: DataDir = None,
+    snapshot: SnapshotId = None,
+    top: Annotated[
+        int | None, typer.Option(min=1, help="The N most-downloaded models of the snapshot (default 100).")
+    ] = None,
+    models: Annotated[
+        list[str] | None, typer.Option("--models", help="Only these models of the snapshot (repeatable).")
+    ] = None,
+    max_bytes: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Largest file downloaded whole to scan (env HUBMINE_MAX_PICKLE_BYTES; 512 MiB)."
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Models measured at once.")] = 4,
+    **steps: bool,
+) -> None:
+    """Measure the risks of chosen models over the network: the Hub's scans, a static pickle scan, ..."""
+    from pipeline.risks.run import run_risks
+
+    flags = {name.replace("_", "-") for name, on in steps.items() if on}
+    try:
+        with _one_line_errors("--data-dir"), _terminate_as_interrupt():
+            result = run_risks(
+                data_dir or data_dir_from_env(),
+                snapshot,
+                flags,
+                top=top,
+                models=tuple(models or ()),
+                max_bytes=max_bytes,
+                workers=workers,
+            )
+    except KeyboardInterrupt:
+        raise _fail("interrupted; run the same `hubmine risks` again to continue") from None
+    for line in result.lines:
+        typer.echo(line)
     typer.echo(result.summary_line())
     raise typer.Exit(result.exit_code)
 

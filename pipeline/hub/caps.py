@@ -38,6 +38,11 @@ class BodyCaps:
         "eval-results file", 1 * MIB, "HUBMINE_MAX_EVAL_RESULTS_BYTES", keep_cut=True
     )
 
+    # A model's info with its security status, or a page of its file tree with each file's scan results.
+    security: BodyCap = BodyCap("security status", 16 * MIB, "HUBMINE_MAX_SECURITY_BYTES")
+    # A pickle file to scan is kept cut at the cap and not scanned: past it nothing more is read.
+    pickle: BodyCap = BodyCap("pickle file", 512 * MIB, "HUBMINE_MAX_PICKLE_BYTES", keep_cut=True)
+
     @classmethod
     def from_env(cls) -> BodyCaps:
         """The defaults, each overridable with its variable."""

@@ -11,7 +11,7 @@ the one line the command prints about it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.hub.client import HubClient
 from pipeline.store.layout import DataDir, Snapshot
@@ -24,6 +24,7 @@ class Target:
     model_id: str
     sha: str | None
     downloads: int | None
+    siblings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -39,6 +40,8 @@ class RiskContext:
     workers: int
     # Per file read in full (--max-bytes): a larger file is an `error` row, never read whole.
     max_bytes: int
+    # Models a step recorded an `error` row for: the command then exits 3.
+    errored: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)

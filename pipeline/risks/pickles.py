@@ -1,0 +1,131 @@
+"""`--scan-pickles`: every pickle-based file of each model, downloaded at its sha up to `--max-bytes` and
+read statically by picklescan, which lists the callables the pickles import (inside PyTorch zip archives
+too) from their opcodes alone. Nothing is ever unpickled or loaded.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from dataclasses import replace
+from typing import Any
+
+from pipeline.crawl.fetch import FileTarget, file_url
+from pipeline.errors import HubError, one_line
+from pipeline.hub.ids import InvalidHubName
+from pipeline.risks.findings import Row, measure, tally
+from pipeline.risks.registry import RiskContext, RiskStep, Target
+
+TABLE = "pickle_scan"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill")
+# At most this many files of one model are downloaded, whatever its file list names.
+MAX_FILES_PER_MODEL = 100
+
+
+def pickle_files(siblings: tuple[str, ...]) -> list[str]:
+    """The files of a model that hold pickles, in file-list order."""
+    return [path for path in siblings if path.lower().endswith(PICKLE_SUFFIXES)][:MAX_FILES_PER_MODEL]
+
+
+class _Problems(logging.Handler):
+    """picklescan says that a file did not parse only in its log; this keeps those lines per thread, so
+    each scan sees its own. Import findings ("... FOUND") and the fallback from a PyTorch file without
+    the legacy magic number to a plain pickle are not problems."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = one_line(record.getMessage()).removeprefix("WARNING: ").removeprefix("ERROR: ")
+        if message.endswith("FOUND") or "magic number" in message:
+            return
+        problems = getattr(self.local, "problems", None)
+        if problems is not None:
+            problems.append(message)
+
+    def collect(self) -> list[str]:
+        self.local.problems = []
+        return self.local.problems
+
+
+_PROBLEMS = _Problems()
+_log = logging.getLogger("picklescan")
+_log.addHandler(_PROBLEMS)
+_log.setLevel(logging.WARNING)
+_log.propagate = False
+
+
+def scan(data: bytes, name: str) -> tuple[str, list[str], str | None]:
+    """(verdict, globals, problem) of a whole file's bytes, by picklescan: `dangerous` when any import is
+    known to run code (even in a pickle that then breaks off), else `error` when it does not parse,
+    else `suspicious` for imports of unknown safety, else `safe`."""
+    from picklescan.scanner import SafetyLevel, scan_bytes
+
+    problems = _PROBLEMS.collect()
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else None
+    try:
+        result = scan_bytes(io.BytesIO(data), name, suffix)
+    except Exception as exc:  # picklescan raises whatever its parsers raise on a broken file
+        reason = one_line(str(exc))[:300] or type(exc).__name__
+        return "error", [], f"not a readable pickle or archive: {reason}"
+    found = sorted({f"{g.module}.{g.name}" for g in result.globals})
+    levels = {g.safety for g in result.globals}
+    problem = problems[0][:300] if problems else ("the pickle breaks off" if result.scan_err else None)
+    if SafetyLevel.Dangerous in levels:
+        return "dangerous", found, problem
+    if problem is not None:
+        return "error", found, problem
+    if SafetyLevel.Suspicious in levels:
+        return "suspicious", found, None
+    return "safe", found, None
+
+
+def _scan_file(context: RiskContext, target: Target, path: str) -> Row:
+    row: Row = {"model_id": target.model_id, "sha": target.sha, "file": path, "globals": []}
+    cap = replace(context.client.caps.pickle, limit=context.max_bytes)
+    try:
+        url = file_url(context.endpoint, FileTarget(target.model_id, target.sha, path))
+        response = context.client.get(url, bucket="resolvers", cap=cap)
+    except (InvalidHubName, HubError) as exc:
+        return row | {"verdict": "error", "error": str(exc)}
+    row |= {"bytes_read": len(response.body), "http_status": response.status}
+    if response.status != 200:
+        return row | {"verdict": "error", "error": f"HTTP {response.status}"}
+    if response.truncated:
+        return row | {
+            "verdict": "error",
+            "error": f"larger than {cap.limit} bytes (--max-bytes); not scanned",
+        }
+    verdict, found, problem = scan(response.body, path)
+    return row | {"verdict": verdict, "globals": found, "error": problem}
+
+
+def _scan_model(context: RiskContext, target: Target) -> list[Row]:
+    return [_scan_file(context, target, path) for path in pickle_files(target.siblings)]
+
+
+def _is_error(row: dict[str, Any]) -> bool:
+    return row["verdict"] == "error"
+
+
+def run(context: RiskContext) -> str:
+    rows, reused = measure(
+        context, TABLE, lambda target: _scan_model(context, target), is_error=_is_error, unit="model"
+    )
+    models = len({row["model_id"] for row in rows})
+    counts = tally(rows, "verdict") or "no pickle files"
+    return (
+        f"scan-pickles: {len(rows)} pickle files of {models} of {len(context.targets)} models: {counts} "
+        f"({reused} models reused) -> {context.snapshot.finding(TABLE)}"
+    )
+
+
+STEP = RiskStep(
+    name="pickle scan",
+    flag="scan-pickles",
+    help="Download each pickle-based file (up to --max-bytes) and list its imports statically (picklescan).",
+    table=TABLE,
+    run=run,
+)

@@ -1,0 +1,199 @@
+"""`hubmine risks --scan-status --scan-pickles` against the Hub simulator: crafted malicious, benign, broken
+and oversized pickles, the Hub's scan results, reuse by sha and the bounds on what is asked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from crafted_pickles import (
+    PAYLOAD_GLOBALS,
+    benign_state_dict,
+    corrupt,
+    oversized,
+    payloads,
+    raw_pickle,
+    torch_zip,
+    truncated,
+)
+from crawl_helpers import crawl
+from typer.testing import CliRunner
+
+from hubsim import HubSimulator, Registry
+from pipeline.cli import app
+from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.snapshot import resolve_snapshot
+
+BIG = 48 * 1024 * 1024
+CAP = 256 * 1024
+FLAGGED = {
+    "status": "unsafe",
+    "avScan": {"virusFound": False, "virusNames": None},
+    "pickleImportScan": {
+        "highestSafetyLevel": "dangerous",
+        "imports": [
+            {"module": "collections", "name": "OrderedDict", "safety": "innocuous"},
+            {"module": "os", "name": "system", "safety": "dangerous"},
+        ],
+    },
+}
+
+
+def _model(registry: Registry, model_id: str, files: dict[str, bytes], downloads: int) -> None:
+    siblings = [{"rfilename": name} for name in ["README.md", *files]]
+    registry.add({"id": model_id, "siblings": siblings, "downloads": downloads}, f"# {model_id}\n".encode())
+    for path, content in files.items():
+        registry.set_file(model_id, path, content)
+
+
+@pytest.fixture
+def canary(tmp_path: Path) -> Path:
+    return tmp_path / "CANARY"
+
+
+@pytest.fixture
+def hub(tmp_path: Path, canary: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[HubSimulator, Path]]:
+    """A simulator serving crafted models, and a data directory holding a snapshot of them."""
+    registry = Registry()
+    for n, (name, obj) in enumerate(payloads(canary).items()):
+        _model(
+            registry,
+            f"evil/{name}",
+            {"model.pkl": raw_pickle(obj), "pytorch_model.bin": torch_zip(obj)},
+            900 + n,
+        )
+    _model(
+        registry, "good/state-dict", {"pytorch_model.bin": benign_state_dict(), "x.safetensors": b"{}"}, 800
+    )
+    _model(registry, "bad/corrupt", {"weights.pt": corrupt()}, 700)
+    _model(registry, "bad/truncated", {"pytorch_model.bin": truncated()}, 600)
+    _model(registry, "bad/oversized", {"model.ckpt": oversized(BIG)}, 500)
+    _model(registry, "plain/no-weights", {"config.json": b"{}"}, 400)
+    registry.set_security("evil/os_system", "pytorch_model.bin", FLAGGED)
+    for name in ("HF_TOKEN", "HUBMINE_MAX_PICKLE_BYTES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    data_dir = tmp_path / "data"
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, data_dir, cards=False)
+        monkeypatch.setenv("HF_ENDPOINT", sim.url)
+        sim.reset_counters()
+        yield sim, data_dir
+
+
+def _risks(data_dir: Path, *args: str) -> Any:
+    return CliRunner().invoke(app, ["risks", "--data-dir", str(data_dir), "--workers", "2", *args])
+
+
+def _snapshot(data_dir: Path) -> Snapshot:
+    return resolve_snapshot(DataDir(data_dir), None)
+
+
+def _rows(data_dir: Path, table: str) -> dict[tuple[str, str | None], dict[str, Any]]:
+    rows = pq.read_table(_snapshot(data_dir).finding(table)).to_pylist()
+    return {(row["model_id"], row["file"]): row for row in rows}
+
+
+def test_pickle_verdicts_and_the_canary(hub: tuple[HubSimulator, Path], canary: Path) -> None:
+    sim, data_dir = hub
+    evil = [f"evil/{name}" for name in PAYLOAD_GLOBALS]
+    broken = ["bad/corrupt", "bad/truncated", "good/state-dict"]
+    args = [arg for model in evil + broken for arg in ("--models", model)]
+    result = _risks(data_dir, "--scan-pickles", *args)
+    assert result.exit_code == 3, result.output  # the broken files are error rows
+    assert "scan-pickles:" in result.output and "risks of 7 models" in result.output
+    rows = _rows(data_dir, "pickle_scan")
+    for name, wanted in PAYLOAD_GLOBALS.items():
+        for path in ("model.pkl", "pytorch_model.bin"):
+            row = rows[f"evil/{name}", path]
+            assert row["verdict"] == "dangerous", row
+            assert any(found.endswith(wanted) for found in row["globals"]), row
+    good = rows["good/state-dict", "pytorch_model.bin"]
+    assert good["verdict"] == "safe" and "torch._utils._rebuild_tensor_v2" in good["globals"]
+    assert ("good/state-dict", "x.safetensors") not in rows
+    for model, path in (("bad/corrupt", "weights.pt"), ("bad/truncated", "pytorch_model.bin")):
+        assert rows[model, path]["verdict"] == "error" and rows[model, path]["error"], rows[model, path]
+    # Nothing was loaded: no payload ran.
+    assert not canary.exists()
+    # One download per pickle file, nothing else.
+    assert sim.counters[("resolve", 200)] == 2 * len(evil) + 3
+    assert sim.counters["api"] == 0
+
+
+def test_oversized_file_is_an_error_and_not_read_whole(hub: tuple[HubSimulator, Path]) -> None:
+    sim, data_dir = hub
+    result = _risks(data_dir, "--scan-pickles", "--models", "bad/oversized", "--max-bytes", str(CAP))
+    assert result.exit_code == 3, result.output
+    row = _rows(data_dir, "pickle_scan")["bad/oversized", "model.ckpt"]
+    assert row["verdict"] == "error" and "--max-bytes" in row["error"]
+    assert row["bytes_read"] == CAP
+    # The server could write ahead only as far as the sockets' buffers hold, far from the whole file.
+    assert sim.counters[("bytes_sent", "resolve")] < BIG // 4
+    assert sim.counters["requests"] == 1
+
+
+def test_scan_status_rows_from_the_hub(hub: tuple[HubSimulator, Path]) -> None:
+    sim, data_dir = hub
+    models = ["evil/os_system", "good/state-dict", "plain/no-weights"]
+    result = _risks(data_dir, "--scan-status", *[a for m in models for a in ("--models", m)])
+    assert result.exit_code == 0, result.output
+    rows = _rows(data_dir, "scan_status")
+    flagged = rows["evil/os_system", "pytorch_model.bin"]
+    assert flagged["repo_flagged"] and flagged["repo_scans_done"]
+    assert flagged["status"] == "unsafe" and flagged["pickle_safety"] == "dangerous"
+    assert flagged["pickle_imports"] == ["collections.OrderedDict", "os.system"]
+    assert flagged["av_virus_found"] is False and flagged["error"] is None
+    plain = rows["evil/os_system", "model.pkl"]
+    assert plain["status"] == "safe" and not plain["repo_flagged"]
+    assert rows["good/state-dict", "x.safetensors"]["status"] == "safe"
+    no_weights = rows["plain/no-weights", None]
+    assert no_weights["repo_scans_done"] and no_weights["status"] is None and no_weights["error"] is None
+    # Per model one revision request, and one tree request for those with weight files.
+    assert sim.counters["model_info"] == 3 and sim.counters["tree"] == 2
+    assert sim.counters["resolvers"] == 0
+
+
+def test_second_run_reuses_rows_by_sha(hub: tuple[HubSimulator, Path]) -> None:
+    sim, data_dir = hub
+    args = [
+        "--scan-status",
+        "--scan-pickles",
+        "--models",
+        "evil/builtins_eval",
+        "--models",
+        "good/state-dict",
+    ]
+    first = _risks(data_dir, *args)
+    assert first.exit_code == 0, first.output
+    before = _rows(data_dir, "scan_status"), _rows(data_dir, "pickle_scan")
+    assert sim.counters["requests"] > 0
+    sim.reset_counters()
+    second = _risks(data_dir, *args)
+    assert second.exit_code == 0, second.output
+    assert sim.counters["requests"] == 0
+    assert "2 models reused" in second.output
+    assert (_rows(data_dir, "scan_status"), _rows(data_dir, "pickle_scan")) == before
+
+
+def test_top_bounds_the_requests(hub: tuple[HubSimulator, Path]) -> None:
+    sim, data_dir = hub
+    result = _risks(data_dir, "--scan-status", "--top", "2")
+    assert result.exit_code == 0, result.output
+    models = {model for model, _ in _rows(data_dir, "scan_status")}
+    # The two most-downloaded models, and no request for any other.
+    assert models == {"evil/runpy_run_code", "evil/subprocess_popen"}
+    assert sim.counters["model_info"] == 2 and sim.counters["tree"] == 2
+
+
+def test_models_must_be_in_the_snapshot_and_valid(hub: tuple[HubSimulator, Path]) -> None:
+    sim, data_dir = hub
+    missing = _risks(data_dir, "--scan-status", "--models", "nobody/nothing")
+    assert missing.exit_code == 1 and "not in snapshot" in missing.output
+    invalid = _risks(data_dir, "--scan-status", "--models", "a/../b")
+    assert invalid.exit_code == 1 and "not a Hub name" in invalid.output
+    nothing = _risks(data_dir, "--models", "good/state-dict")
+    assert nothing.exit_code == 1 and "--scan-status" in nothing.output
+    assert sim.counters["requests"] == 0
