@@ -197,3 +197,26 @@ def test_models_must_be_in_the_snapshot_and_valid(hub: tuple[HubSimulator, Path]
     nothing = _risks(data_dir, "--models", "good/state-dict")
     assert nothing.exit_code == 1 and "--scan-status" in nothing.output
     assert sim.counters["requests"] == 0
+
+
+def test_a_later_snapshot_reuses_rows_of_the_same_sha(hub: tuple[HubSimulator, Path]) -> None:
+    sim, data_dir = hub
+    args = ["--scan-status", "--scan-pickles", "--models", "good/state-dict"]
+    assert _risks(data_dir, *args).exit_code == 0
+    crawl(sim.url, data_dir, cards=False, snapshot="later")
+    assert _snapshot(data_dir).id == "later"
+    sim.reset_counters()
+    result = _risks(data_dir, *args)
+    assert result.exit_code == 0, result.output
+    assert sim.counters["requests"] == 0
+    assert _rows(data_dir, "pickle_scan")["good/state-dict", "pytorch_model.bin"]["verdict"] == "safe"
+
+
+def test_max_bytes_from_the_environment(
+    hub: tuple[HubSimulator, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, data_dir = hub
+    monkeypatch.setenv("HUBMINE_MAX_PICKLE_BYTES", str(CAP))
+    result = _risks(data_dir, "--scan-pickles", "--models", "bad/oversized")
+    assert result.exit_code == 3, result.output
+    assert _rows(data_dir, "pickle_scan")["bad/oversized", "model.ckpt"]["bytes_read"] == CAP
