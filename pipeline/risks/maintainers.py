@@ -1,0 +1,154 @@
+"""`--maintainers`: who commits to a repository, and how many models depend on it.
+
+The Hub's commits API (`/api/models/{id}/commits/{sha}`, pages of `limit` commits, `p` counting from 0)
+lists the history at the snapshot's sha; each commit credits each of its authors. From the counts come
+the share of the most active author and the bus factor: the fewest authors whose commits, most first,
+cover half the history. Downstream models are those that declare the model as their base in
+`findings/lineage.parquet`, directly or through other models. A repository kept by one person that
+many models build on is the single point of failure the step looks for.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict, deque
+from urllib.parse import urlencode
+
+from pipeline.env import env_number
+from pipeline.errors import HubResponseError
+from pipeline.hub.caps import MIB, BodyCap
+from pipeline.hub.client import BadBody, HubClient, Response
+from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
+from pipeline.measures.tables import read_table
+from pipeline.risks.findings import Row, measure
+from pipeline.risks.registry import RiskContext, RiskStep, Target
+from pipeline.store.layout import Snapshot
+
+TABLE = "maintainers"
+PAGE = 100
+# One author and at least this many downstream models: a single owner others depend on.
+DEPENDENTS_THRESHOLD = 5
+
+
+def bus_factor(counts: Counter[str], commits: int) -> int:
+    """The fewest authors whose commits, most first, reach half of `commits` (0 with no commits)."""
+    covered = 0
+    for k, (_, n) in enumerate(counts.most_common(), start=1):
+        covered += n
+        if 2 * covered >= commits:
+            return k
+    return len(counts)
+
+
+def children_of(snapshot: Snapshot) -> dict[str, list[str]]:
+    """Base model -> the models declaring it as base, from the snapshot's lineage (empty without it)."""
+    path = snapshot.finding("lineage")
+    if not path.is_file():
+        return {}
+    edges = read_table(path, ["model_id", "base_model"])
+    children: dict[str, list[str]] = defaultdict(list)
+    for child, base in zip(*(edges.column(c).to_pylist() for c in ("model_id", "base_model")), strict=True):
+        children[base].append(child)
+    return children
+
+
+def downstream(children: dict[str, list[str]], model_id: str) -> int:
+    """Models that reach `model_id` through base-model edges (each counted once, cycles ignored)."""
+    seen = {model_id}
+    queue = deque([model_id])
+    while queue:
+        for child in children.get(queue.popleft(), ()):
+            if child not in seen:
+                seen.add(child)
+                queue.append(child)
+    return len(seen) - 1
+
+
+def _is_list(response: Response) -> None:
+    if not isinstance(response.json, list):
+        raise BadBody(f"a commits page that is not a JSON list from {response.url}")
+
+
+def history(client: HubClient, target: Target, cap: BodyCap, max_pages: int) -> tuple[list[Row], bool, int]:
+    """The commits listed at the target's sha (at most `max_pages` pages), whether more were left, pages
+    asked; HubResponseError when a page is refused."""
+    base = f"{client.endpoint}/api/models/{repo_path(target.model_id)}/commits/"
+    url = base + revision_segment(target.sha or "main")
+    commits: list[Row] = []
+    for page in range(max_pages):
+        response = client.get(
+            f"{url}?{urlencode({'p': page, 'limit': PAGE})}", bucket="api", cap=cap, check=_is_list
+        )
+        if response.status != 200:
+            raise HubResponseError(
+                f"HTTP {response.status} on the commits of {target.model_id}", response.status
+            )
+        items = [item for item in response.json if isinstance(item, dict)]
+        commits.extend(items)
+        total = response.headers.get("X-Total-Count", "")
+        if len(response.json) < PAGE or (total.isdigit() and len(commits) >= int(total)):
+            return commits, False, page + 1
+    return commits, True, max_pages
+
+
+def authors_of(commit: Row) -> list[str]:
+    names = []
+    for author in commit.get("authors") or ():
+        name = author.get("user") if isinstance(author, dict) else None
+        if isinstance(name, str) and name:
+            names.append(name)
+    return names
+
+
+def measure_one(
+    context: RiskContext, target: Target, children: dict[str, list[str]], cap: BodyCap, max_pages: int
+) -> Row:
+    row: Row = {"model_id": target.model_id, "sha": target.sha}
+    try:
+        commits, truncated, pages = history(context.client, target, cap, max_pages)
+    except (InvalidHubName, HubResponseError) as exc:
+        return {**row, "error": str(exc)}
+    counts = Counter(name for commit in commits for name in dict.fromkeys(authors_of(commit)))
+    dependents = downstream(children, target.model_id)
+    return {
+        **row,
+        "commits": len(commits),
+        "truncated": truncated,
+        "authors": [name for name, _ in counts.most_common()],
+        "n_authors": len(counts),
+        "top_author_share": counts.most_common(1)[0][1] / len(commits) if counts else None,
+        "bus_factor": bus_factor(counts, len(commits)),
+        "downstream_models": dependents,
+        "single_owner_with_dependents": len(counts) == 1 and dependents >= DEPENDENTS_THRESHOLD,
+        "requests": pages,
+    }
+
+
+def run(context: RiskContext) -> str:
+    variable = "HUBMINE_MAX_COMMITS_PAGE_BYTES"
+    cap = BodyCap("commits page", env_number(variable, 8 * MIB, minimum=1), variable)
+    max_pages = env_number("HUBMINE_RISKS_MAX_COMMIT_PAGES", 20, minimum=1)
+    children = children_of(context.snapshot)
+    rows, reused = measure(
+        context,
+        TABLE,
+        lambda target: [measure_one(context, target, children, cap, max_pages)],
+        is_error=lambda row: row.get("error") is not None,
+        unit="repo",
+    )
+    read = [row for row in rows if row.get("error") is None]
+    single = sum(1 for row in read if row["n_authors"] == 1)
+    flagged = sum(1 for row in read if row["single_owner_with_dependents"])
+    return (
+        f"maintainers: {len(read)} of {len(rows)} histories listed, {single} with one author, "
+        f"{flagged} of them with {DEPENDENTS_THRESHOLD}+ downstream models, {reused} reused, "
+        f"{len(rows) - len(read)} errors"
+    )
+
+
+STEP = RiskStep(
+    name="maintainers",
+    flag="maintainers",
+    help="list each model's commit authors (bus factor) and count the models built on it",
+    table=TABLE,
+    run=run,
+)

@@ -1,0 +1,259 @@
+"""`--signatures`: whether a repository's commits are signed, read from a blobless git clone.
+
+Each target is cloned bare over the Hub's git endpoint with `--filter=blob:none` (commits and trees
+only, so the transfer does not grow with the weights), or in full when the server does not do partial
+clone; `git log` then reads each commit's signature status (`%G?`). A commit that carries a signature
+counts as signed whatever its verification says: the keyring is a throwaway one, so most signatures
+read `E` (key unknown). Nothing of the user's git or GnuPG setup is read or touched, the token travels
+only in the environment of git (never in argv, a URL or a file), and every clone is bounded in time
+and bytes and removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline.env import env_number
+from pipeline.errors import one_line
+from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
+from pipeline.risks.findings import Row, measure
+from pipeline.risks.registry import RiskContext, RiskStep, Target
+
+TABLE = "signatures"
+# The paper's Table IV: repositories with at least one GPG-signed commit.
+PAPER_SIGNED = (132, 63_182)
+MIB = 1024 * 1024
+# git's own words when a server ignores --filter (it then sends everything).
+FILTER_IGNORED = "filtering not recognized by server"
+_POLL_S = 0.2
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float
+    max_bytes: int
+    max_commits: int
+    full_clone: bool
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        """HUBMINE_GIT_TIMEOUT_S (one clone), HUBMINE_GIT_MAX_BYTES (one clone on disk),
+        HUBMINE_GIT_MAX_COMMITS (commits read per repository) and HUBMINE_SIGNATURES_FULL_CLONE=1 (also
+        clone each repository in full, to record what the blobless clone saved)."""
+        return cls(
+            timeout_s=env_number("HUBMINE_GIT_TIMEOUT_S", 600.0, minimum=1.0),
+            max_bytes=env_number("HUBMINE_GIT_MAX_BYTES", 2048 * MIB, minimum=1),
+            max_commits=env_number("HUBMINE_GIT_MAX_COMMITS", 100_000, minimum=1),
+            full_clone=os.environ.get("HUBMINE_SIGNATURES_FULL_CLONE", "") == "1",
+        )
+
+
+@dataclass(frozen=True)
+class Clone:
+    path: Path
+    ok: bool
+    mode: str  # blobless or full
+    bytes: int
+    error: str
+    # The server said no (HTTP 4xx) or a bound stopped it: cloning again in full would not help.
+    final: bool
+
+
+class GitRunner:
+    """Runs git for one endpoint in an environment of its own: no user or system config, no prompts,
+    a throwaway GnuPG home, http(s) only, and the token as a header sent only to the endpoint."""
+
+    def __init__(self, endpoint: str, token: str | None, home: Path, limits: Limits) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.limits = limits
+        gnupg = home / "gnupg"
+        gnupg.mkdir(mode=0o700)
+        config = {
+            "protocol.allow": "never",
+            "protocol.http.allow": "always",
+            "protocol.https.allow": "always",
+            "credential.helper": "",
+            "core.askPass": "",
+            "init.templateDir": "",
+            "log.showSignature": "false",
+        }
+        if token:
+            # Scoped to the endpoint's URL: a redirect to another host never carries it.
+            config[f"http.{self.endpoint}/.extraHeader"] = f"Authorization: Bearer {token}"
+        keep = ("PATH", "LANG", "TMPDIR", "http_proxy", "https_proxy", "no_proxy", "HTTPS_PROXY", "NO_PROXY")
+        self.env = {name: os.environ[name] for name in keep if name in os.environ}
+        self.env.update(
+            HOME=str(home),
+            GNUPGHOME=str(gnupg),
+            LC_ALL="C",
+            GIT_TERMINAL_PROMPT="0",
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_CONFIG_GLOBAL=os.devnull,
+            GIT_CONFIG_COUNT=str(len(config)),
+        )
+        for k, (key, value) in enumerate(config.items()):
+            self.env[f"GIT_CONFIG_KEY_{k}"] = key
+            self.env[f"GIT_CONFIG_VALUE_{k}"] = value
+
+    def url(self, model_id: str) -> str:
+        return f"{self.endpoint}/{repo_path(model_id)}"
+
+    def clone(self, model_id: str, dest: Path, blobless: bool) -> Clone:
+        """A bare clone of `model_id` into `dest`, stopped past the time or byte bound."""
+        args = ["git", "clone", "--bare", "--no-tags", "--quiet"]
+        if blobless:
+            args.append("--filter=blob:none")
+        stderr, bounded = self._bounded([*args, self.url(model_id), str(dest)], dest)
+        mode = "blobless" if blobless and FILTER_IGNORED not in stderr else "full"
+        final = "returned error: 4" in stderr or (bounded is not None and "(HUBMINE_GIT_" in bounded)
+        return Clone(dest, bounded is None, mode, pack_bytes(dest), bounded or "", final)
+
+    def _bounded(self, args: list[str], watched: Path) -> tuple[str, str | None]:
+        """git's stderr (its start), and which bound stopped it, if one did, or its failure."""
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(args, env=self.env, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+            deadline = time.monotonic() + self.limits.timeout_s
+            problem = ""
+            while proc.poll() is None:
+                if time.monotonic() > deadline:
+                    problem = f"git ran past {self.limits.timeout_s:g} s (HUBMINE_GIT_TIMEOUT_S)"
+                elif tree_bytes(watched) > self.limits.max_bytes:
+                    problem = f"the clone passed {self.limits.max_bytes} bytes (HUBMINE_GIT_MAX_BYTES)"
+                if problem:
+                    proc.kill()
+                    proc.wait()
+                    break
+                time.sleep(_POLL_S)
+            err.seek(0)
+            text = err.read(64 * 1024).decode("utf-8", "replace")
+        if not problem and proc.returncode:
+            problem = f"git clone failed: {git_error(text)}"
+        return text, problem or None
+
+    def log(self, repo: Path, rev: str) -> list[tuple[str, str, str]]:
+        """(sha, %G? status, signing key) of each commit reachable from `rev`, newest first."""
+        done = subprocess.run(
+            ["git", "log", f"--max-count={self.limits.max_commits}", "--format=%H%x09%G?%x09%GK", rev, "--"],
+            cwd=repo,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=self.limits.timeout_s,
+        )
+        if done.returncode:
+            raise RuntimeError(f"git log failed: {git_error(done.stderr)}")
+        return [tuple(line.split("\t", 2)) for line in done.stdout.splitlines() if line]  # type: ignore[misc]
+
+    def has_commit(self, repo: Path, sha: str) -> bool:
+        args = ["git", "cat-file", "-e", f"{sha}^{{commit}}"]
+        return subprocess.run(args, cwd=repo, env=self.env, capture_output=True).returncode == 0
+
+
+def tree_bytes(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):  # a file git removed meanwhile
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
+def pack_bytes(repo: Path) -> int:
+    """The bytes git received: the pack files of a fresh clone."""
+    return sum(p.stat().st_size for p in (repo / "objects" / "pack").glob("*.pack")) if repo.is_dir() else 0
+
+
+def git_error(stderr: str) -> str:
+    """git's last `fatal:`/`error:` line (else its last line), one line."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    fatal = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return one_line((fatal or lines or ["git failed"])[-1])[:300]
+
+
+def is_signed(status: str) -> bool:
+    """`%G?`: N is no signature; G, U, X, Y, R, E and B all mean one is there."""
+    return status not in ("N", "")
+
+
+def measure_one(runner: GitRunner, context: RiskContext, target: Target) -> Row:
+    row: Row = {
+        "model_id": target.model_id,
+        "sha": target.sha,
+        "clone_mode": "error",
+        "measured_at": datetime.now(timezone.utc),
+    }
+    try:
+        runner.url(target.model_id)
+        if target.sha:
+            revision_segment(target.sha)
+    except InvalidHubName as exc:
+        return {**row, "error": str(exc)}
+    with tempfile.TemporaryDirectory(prefix="hubmine-git-") as tmp:
+        pacer = context.client.pacer("git")
+        ticket = pacer.wait()
+        context.client.stats.add("requests.git")
+        try:
+            clone = runner.clone(target.model_id, Path(tmp) / "blobless", blobless=True)
+            # A filtered clone that failed otherwise than by a refusal or a bound: clone everything.
+            if not clone.ok and not clone.final:
+                clone = runner.clone(target.model_id, Path(tmp) / "full", blobless=False)
+        finally:
+            pacer.done(ticket, None)
+        if not clone.ok:
+            return {**row, "error": clone.error}
+        repo = clone.path
+        row.update(clone_mode=clone.mode, bytes_transferred=clone.bytes)
+        rev = target.sha if target.sha and runner.has_commit(repo, target.sha) else "--all"
+        try:
+            commits = runner.log(repo, rev)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            return {**row, "error": one_line(str(exc))[:300]}
+        signed = [(status, key) for _, status, key in commits if is_signed(status)]
+        row.update(
+            commits=len(commits),
+            signed_commits=len(signed),
+            any_signed=bool(signed),
+            signing_keys=sorted({key for _, key in signed if key}),
+            sha_found=rev != "--all",
+        )
+        if runner.limits.full_clone:
+            full = runner.clone(target.model_id, Path(tmp) / "compare", blobless=False)
+            row["full_clone_bytes"] = full.bytes if full.ok else None
+    return row
+
+
+def run(context: RiskContext) -> str:
+    limits = Limits.from_env()
+    with tempfile.TemporaryDirectory(prefix="hubmine-git-home-") as home:
+        runner = GitRunner(context.endpoint, context.token, Path(home), limits)
+        rows, reused = measure(
+            context,
+            TABLE,
+            lambda target: [measure_one(runner, context, target)],
+            is_error=lambda row: row.get("error") is not None,
+            unit="repo",
+        )
+    read = [row for row in rows if row.get("error") is None]
+    signed = sum(1 for row in read if row["any_signed"])
+    share = f"{signed / len(read):.2%}" if read else "n/a"
+    paper = f"{PAPER_SIGNED[0] / PAPER_SIGNED[1]:.2%}"
+    return (
+        f"signatures: {len(read)} of {len(rows)} repositories read, {signed} with a signed commit "
+        f"({share}; the paper: {paper}), {reused} reused, {len(rows) - len(read)} errors"
+    )
+
+
+STEP = RiskStep(
+    name="signatures",
+    flag="signatures",
+    help="clone each model's repository without its files (blobless) and count its signed commits",
+    table=TABLE,
+    run=run,
+)

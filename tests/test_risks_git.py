@@ -1,0 +1,300 @@
+"""`--signatures` and `--maintainers` over real git and real HTTP: repositories built here with git (some
+commits GPG-signed with a key made for the test), served by the simulator's git smart HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from crawl_helpers import crawl
+from typer.testing import CliRunner
+
+from hubsim import HubSimulator, Registry
+from pipeline.cli import app
+from pipeline.hub.client import HubClient
+from pipeline.measures.tables import read_table, write_finding
+from pipeline.risks import maintainers, signatures
+from pipeline.risks.registry import RiskContext, Target
+from pipeline.schemas import table_from_rows
+from pipeline.store.layout import DataDir
+from pipeline.store.snapshot import resolve_snapshot
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+NEEDS_GPG = pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg is not installed")
+TOKEN = "hf_secret_token_for_tests"
+
+
+def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    base = {"PATH": os.environ["PATH"], "HOME": str(repo.parent), "GIT_CONFIG_NOSYSTEM": "1"}
+    done = subprocess.run(
+        ["git", *args], cwd=repo, env={**base, **(env or {})}, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def gpg_key() -> Iterator[tuple[str, str]]:
+    """(GNUPGHOME, fingerprint) of a throwaway signing key without a passphrase."""
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed")
+    home = tempfile.mkdtemp(prefix="gpg-", dir="/tmp")  # short: gpg-agent's socket path is bounded
+    os.chmod(home, 0o700)
+    env = {**os.environ, "GNUPGHOME": home}
+    quick_gen = ["--quick-gen-key", "Signer <signer@example.com>", "ed25519", "sign", "never"]
+    subprocess.run(
+        ["gpg", "--batch", "--passphrase", "", *quick_gen],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    listing = subprocess.run(
+        ["gpg", "--batch", "--with-colons", "--list-secret-keys"], env=env, check=True, capture_output=True
+    ).stdout.decode()
+    fingerprint = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+    yield home, fingerprint
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def make_repo(
+    root: Path,
+    name: str,
+    commits: list[tuple[str, bool]],
+    gpg: tuple[str, str] | None = None,
+    blob_bytes: int = 0,
+) -> tuple[Path, str]:
+    """A bare repository of `commits` (author, signed), the first one adding `blob_bytes` random bytes;
+    returns its path and head sha."""
+    work = root / f"{name}-work"
+    work.mkdir(parents=True)
+    _git(work, "init", "-q", "-b", "main")
+    for k, (author, signed) in enumerate(commits):
+        (work / "README.md").write_text(f"# {name}\n\nrevision {k}\n")
+        if k == 0 and blob_bytes:
+            (work / "model.bin").write_bytes(os.urandom(blob_bytes))
+        _git(work, "add", "-A")
+        env = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": f"{author}@example.com"}
+        env |= {"GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": f"{author}@example.com"}
+        sign: list[str] = []
+        if signed:
+            assert gpg is not None
+            env["GNUPGHOME"] = gpg[0]
+            sign = ["-c", f"user.signingkey={gpg[1]}"]
+        _git(work, *sign, "commit", "-q", *(["-S"] if signed else []), "-m", f"change {k}", env=env)
+    bare = root / f"{name}.git"
+    _git(root, "clone", "-q", "--bare", str(work), str(bare))
+    return bare, _git(bare, "rev-parse", "HEAD")
+
+
+def serve_repo(registry: Registry, model_id: str, bare: Path, sha: str, **options: bool) -> Target:
+    registry.add({"id": model_id, "sha": sha}, b"# model\n")
+    registry.set_git_repo(model_id, bare, **options)
+    return Target(model_id, sha, 0)
+
+
+def make_context(
+    root: Path, sim: HubSimulator, targets: list[Target], token: str | None = None
+) -> RiskContext:
+    data = DataDir(root / "data")
+    snapshot = data.snapshot("20260101T000000Z")
+    snapshot.dir.mkdir(parents=True, exist_ok=True)
+    manifest = {"status": "complete", "started_at": "2026-01-01T00:00:00+00:00"}
+    snapshot.manifest.write_text(json.dumps(manifest))
+    client = HubClient(sim.url, token)
+    return RiskContext(data, snapshot, targets, client, sim.url, token, workers=2, max_bytes=1 << 20)
+
+
+@contextlib.contextmanager
+def simulator(registry: Registry, **options: object) -> Iterator[HubSimulator]:
+    with HubSimulator(registry, **options) as sim:  # type: ignore[arg-type]
+        yield sim
+
+
+def rows_of(context: RiskContext, table: str) -> dict[str, dict[str, object]]:
+    return {row["model_id"]: row for row in read_table(context.snapshot.finding(table)).to_pylist()}
+
+
+@NEEDS_GPG
+def test_signed_commits_are_counted_refusals_recorded_and_rows_reused(
+    tmp_path: Path, gpg_key: tuple[str, str]
+) -> None:
+    registry = Registry()
+    signed_repo, signed_sha = make_repo(
+        tmp_path, "signed", [("alice", False), ("alice", True), ("bob", True)], gpg_key
+    )
+    plain_repo, plain_sha = make_repo(tmp_path, "plain", [("carol", False), ("carol", False)])
+    targets = [
+        serve_repo(registry, "org/signed", signed_repo, signed_sha),
+        serve_repo(registry, "org/plain", plain_repo, plain_sha),
+        serve_repo(registry, "org/closed", plain_repo, plain_sha, clonable=False),
+        serve_repo(registry, "org/nofilter", signed_repo, signed_sha, partial_clone=False),
+        Target("../escape", "0" * 40, 0),
+    ]
+    with simulator(registry) as sim:
+        context = make_context(tmp_path, sim, targets)
+        line = signatures.run(context)
+        rows = rows_of(context, "signatures")
+        assert "3 of 5 repositories read, 2 with a signed commit" in line
+        signed = rows["org/signed"]
+        assert (signed["clone_mode"], signed["commits"], signed["signed_commits"]) == ("blobless", 3, 2)
+        assert signed["any_signed"] and signed["sha_found"]
+        assert signed["signing_keys"] and all(gpg_key[1].endswith(key) for key in signed["signing_keys"])
+        assert (rows["org/plain"]["signed_commits"], rows["org/plain"]["any_signed"]) == (0, False)
+        # The server ignores --filter: git sends everything, and the row says so.
+        fallback = rows["org/nofilter"]
+        assert (fallback["clone_mode"], fallback["signed_commits"]) == ("full", 2)
+        closed = rows["org/closed"]
+        assert closed["clone_mode"] == "error" and "403" in closed["error"]
+        assert "not a Hub name" in rows["../escape"]["error"]
+        assert context.errored == {"org/closed", "../escape"}
+        clones = sim.counters[("git", 200)]
+        assert clones > 0
+
+        # Again: every row read before at its sha is reused, without a request; errors are tried again.
+        sim.reset_counters()
+        again = make_context(tmp_path, sim, targets[:2])
+        assert "2 reused" in signatures.run(again)
+        assert sim.counters["git"] == 0
+        assert rows_of(again, "signatures").keys() == rows.keys()
+
+
+def test_blobless_clone_moves_fewer_bytes_than_a_full_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = Registry()
+    bare, sha = make_repo(tmp_path, "weights", [("alice", False)] * 5, blob_bytes=3 << 20)
+    target = serve_repo(registry, "org/weights", bare, sha)
+    monkeypatch.setenv("HUBMINE_SIGNATURES_FULL_CLONE", "1")
+    with simulator(registry) as sim:
+        context = make_context(tmp_path, sim, [target])
+        signatures.run(context)
+        row = rows_of(context, "signatures")["org/weights"]
+        assert row["clone_mode"] == "blobless" and row["commits"] == 5
+        assert row["bytes_transferred"] < 64 * 1024 < (3 << 20) < row["full_clone_bytes"]
+        # What the server sent: both clones, the full one carrying the blob.
+        assert sim.counters[("bytes_sent", "git")] > row["full_clone_bytes"] + row["bytes_transferred"]
+
+
+def test_the_token_reaches_git_only_through_its_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = Registry()
+    bare, sha = make_repo(tmp_path, "private", [("alice", False), ("bob", False)])
+    target = serve_repo(registry, "org/private", bare, sha)
+    argvs: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(args: list[str], *rest: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        argvs.append(list(args))
+        return real_popen(args, *rest, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
+    # Only the right token is accepted, so a clone that worked carried it.
+    with simulator(registry, valid_tokens={TOKEN}) as sim:
+        context = make_context(tmp_path, sim, [target], token=TOKEN)
+        signatures.run(context)
+        maintainers.run(context)
+    monkeypatch.undo()
+    assert rows_of(context, "signatures")["org/private"]["commits"] == 2
+    assert rows_of(context, "maintainers")["org/private"]["n_authors"] == 2
+    assert any("clone" in argv for argv in argvs)
+    assert not any(TOKEN in arg for argv in argvs for arg in argv)
+    for path in (tmp_path / "data").rglob("*"):
+        assert not path.is_file() or TOKEN.encode() not in path.read_bytes(), path
+    leftovers = [p for p in Path(tempfile.gettempdir()).glob("hubmine-git-*")]
+    assert not leftovers
+
+
+def test_maintainers_count_authors_bus_factor_and_downstream_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = Registry()
+    team, team_sha = make_repo(tmp_path, "team", [("bob", False), *[("alice", False)] * 3, ("carol", False)])
+    solo, solo_sha = make_repo(tmp_path, "solo", [("dave", False)] * 3)
+    targets = [
+        serve_repo(registry, "org/team", team, team_sha),
+        serve_repo(registry, "org/solo", solo, solo_sha),
+        Target("org/missing", "0" * 40, 0),
+    ]
+    # org/solo has four children, two grandchildren and a great-grandchild (seven downstream models), and
+    # a cycle back to itself that counts nothing.
+    edges = [("c1", "org/solo"), ("c2", "org/solo"), ("c3", "org/solo"), ("c4", "org/solo")]
+    edges += [("g1", "c1"), ("g2", "c1"), ("gg", "g1"), ("org/solo", "gg"), ("t1", "org/team")]
+    monkeypatch.setattr(maintainers, "PAGE", 2)
+    with simulator(registry) as sim:
+        context = make_context(tmp_path, sim, targets)
+        lineage = [
+            {"model_id": child, "base_model": base, "relation": "finetune", "relation_source": "inferred"}
+            | {"source": "tag", "base_in_snapshot": True, "depth": 1}
+            for child, base in edges
+        ]
+        write_finding(context.snapshot, "lineage", table_from_rows("lineage", lineage))
+        line = maintainers.run(context)
+        rows = rows_of(context, "maintainers")
+        requests = sim.counters["commits"]
+    assert "1 with one author, 1 of them with 5+ downstream models" in line
+    team_row = rows["org/team"]
+    assert team_row["authors"][0] == "alice" and sorted(team_row["authors"]) == ["alice", "bob", "carol"]
+    assert (team_row["commits"], team_row["n_authors"], team_row["bus_factor"]) == (5, 3, 1)
+    assert team_row["top_author_share"] == pytest.approx(0.6)
+    assert (team_row["downstream_models"], team_row["single_owner_with_dependents"]) == (1, False)
+    assert (team_row["requests"], team_row["truncated"]) == (3, False)
+    solo_row = rows["org/solo"]
+    assert (solo_row["authors"], solo_row["bus_factor"], solo_row["downstream_models"]) == (["dave"], 1, 7)
+    assert solo_row["single_owner_with_dependents"]
+    assert "HTTP 401" in str(rows["org/missing"]["error"])
+    # Pages of 2: three for the team's 5 commits, two for the solo's 3, one refused for the missing model.
+    assert requests == 6
+
+    # A history longer than the pages allowed is cut and marked so.
+    monkeypatch.setenv("HUBMINE_RISKS_MAX_COMMIT_PAGES", "1")
+    with simulator(registry) as sim:
+        context = make_context(tmp_path / "cut", sim, targets[:1])
+        maintainers.run(context)
+        cut = rows_of(context, "maintainers")["org/team"]
+    assert (cut["commits"], cut["truncated"], cut["requests"]) == (2, True, 1)
+
+
+def test_without_lineage_nothing_is_downstream(tmp_path: Path) -> None:
+    registry = Registry()
+    bare, sha = make_repo(tmp_path, "alone", [("erin", False)])
+    target = serve_repo(registry, "org/alone", bare, sha)
+    with simulator(registry) as sim:
+        context = make_context(tmp_path, sim, [target])
+        maintainers.run(context)
+    row = rows_of(context, "maintainers")["org/alone"]
+    assert (row["downstream_models"], row["single_owner_with_dependents"], row["bus_factor"]) == (0, False, 1)
+
+
+def test_the_command_runs_both_steps_and_continues_past_a_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = Registry()
+    open_repo, open_sha = make_repo(tmp_path, "open", [("alice", False), ("bob", False)])
+    serve_repo(registry, "org/open", open_repo, open_sha)
+    serve_repo(registry, "org/closed", open_repo, open_sha, clonable=False)
+    for name in ("HF_TOKEN", "HUBMINE_SIGNATURES_FULL_CLONE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    data_dir = tmp_path / "data"
+    with simulator(registry) as sim:
+        crawl(sim.url, data_dir, cards=False)
+        monkeypatch.setenv("HF_ENDPOINT", sim.url)
+        args = ["risks", "--data-dir", str(data_dir), "--signatures", "--maintainers"]
+        result = CliRunner().invoke(app, [*args, "--models", "org/open", "--models", "org/closed"])
+    assert result.exit_code == 3, result.output
+    assert "signatures: 1 of 2 repositories read, 0 with a signed commit" in result.output
+    assert "maintainers: 2 of 2 histories listed" in result.output
+    snapshot = resolve_snapshot(DataDir(data_dir), None)
+    signed = {row["model_id"]: row for row in read_table(snapshot.finding("signatures")).to_pylist()}
+    assert signed["org/open"]["commits"] == 2 and signed["org/open"]["sha"] == open_sha
+    assert "403" in signed["org/closed"]["error"]
+    kept = {row["model_id"]: row for row in read_table(snapshot.finding("maintainers")).to_pylist()}
+    assert sorted(kept["org/open"]["authors"]) == ["alice", "bob"] and kept["org/closed"]["n_authors"] == 2
