@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from crawl_helpers import crawl
 from typer.testing import CliRunner
 
 from hubsim import HubSimulator, Registry
@@ -25,6 +24,7 @@ from pipeline.risks.registry import RiskContext, Target
 from pipeline.schemas import table_from_rows
 from pipeline.store.layout import DataDir
 from pipeline.store.snapshot import resolve_snapshot
+from tests.crawl_helpers import crawl
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 NEEDS_GPG = pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg is not installed")
@@ -69,9 +69,10 @@ def make_repo(
     commits: list[tuple[str, bool]],
     gpg: tuple[str, str] | None = None,
     blob_bytes: int = 0,
+    update_bytes: int = 0,
 ) -> tuple[Path, str]:
-    """A bare repository of `commits` (author, signed), the first one adding `blob_bytes` random bytes;
-    returns its path and head sha."""
+    """A bare repository of `commits` (author, signed), the first one adding `blob_bytes` random bytes and
+    each rewriting a file of `update_bytes` random bytes; returns its path and head sha."""
     work = root / f"{name}-work"
     work.mkdir(parents=True)
     _git(work, "init", "-q", "-b", "main")
@@ -79,6 +80,8 @@ def make_repo(
         (work / "README.md").write_text(f"# {name}\n\nrevision {k}\n")
         if k == 0 and blob_bytes:
             (work / "model.bin").write_bytes(os.urandom(blob_bytes))
+        if update_bytes:
+            (work / "adapter.bin").write_bytes(os.urandom(update_bytes))
         _git(work, "add", "-A")
         env = {"GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": f"{author}@example.com"}
         env |= {"GIT_COMMITTER_NAME": author, "GIT_COMMITTER_EMAIL": f"{author}@example.com"}
