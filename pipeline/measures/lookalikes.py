@@ -43,6 +43,9 @@ POPULAR = 1_000
 MIN_LENGTH = 6
 LONG = 12
 TOP = 20
+# Characters of a name that are indexed; prefixes looked up that are remembered.
+PREFIX = 10
+SEEN = 100_000
 KINDS = ("same_name_other_author", "homoglyph", "edit")
 EXCLUSIONS = ("declared_family", "variant_of_declared_base")
 
@@ -56,6 +59,7 @@ _CONFUSABLE = str.maketrans(
     }
 )  # fmt: skip
 # Quantization and fine-tune suffixes that name a variant of a model.
+_DIGITS = re.compile(r"\d")
 _VARIANT = re.compile(
     r"(-(gguf|ggml|gptq|awq|exl2|mlx|onnx|bnb|\d+-?bits?|int[48]|fp(16|8|32)|bf16|q\d(-k)?(-[msl])?"
     r"|ft|sft|dpo|lora|qlora|peft|finetuned.*|fine-tuned.*|merged|quantized|hf))+$"
@@ -84,22 +88,28 @@ def deletions(word: str, depth: int) -> set[str]:
 
 
 def osa_distance(a: str, b: str, limit: int) -> int:
-    """Optimal string alignment distance (adjacent transpositions count 1); `limit + 1` once past it."""
+    """Optimal string alignment distance (adjacent transpositions count 1), computed in the band of
+    `limit` around the diagonal; `limit + 1` once past it."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
-    before: list[int] = []
-    previous = list(range(len(b) + 1))
+    far = limit + 1
+    width = len(b) + 1
+    before = [far] * width
+    previous = [j if j <= limit else far for j in range(width)]
     for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
+        current = [far] * width
+        if i <= limit:
+            current[0] = i
+        for j in range(max(1, i - limit), min(len(b), i + limit) + 1):
             cost = a[i - 1] != b[j - 1]
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], before[j - 2] + 1)
+                best = min(best, before[j - 2] + 1)
+            current[j] = min(best, far)
         if min(current) > limit:
-            return limit + 1
+            return far
         before, previous = previous, current
-    return min(previous[-1], limit + 1)
+    return previous[-1]
 
 
 def split_id(model_id: str) -> tuple[str, str]:
@@ -108,12 +118,30 @@ def split_id(model_id: str) -> tuple[str, str]:
     return author, name
 
 
+def without_digits(name: str) -> str:
+    """`name` case-folded without its digits: names equal so differ only in version or size numbers."""
+    return _DIGITS.sub("", name.casefold())
+
+
 @dataclass(frozen=True)
-class Popular:
+class Named:
+    """A model id's parts as the comparison sees them."""
+
     model_id: str
     author: str
     name: str
     folded: str
+    plain: str
+
+    @classmethod
+    def of(cls, model_id: str) -> Named:
+        author, name = split_id(model_id)
+        return cls(model_id, author.casefold(), name, fold(name), without_digits(name))
+
+
+@dataclass(frozen=True)
+class Popular:
+    named: Named
     downloads: int
 
 
@@ -126,62 +154,98 @@ class Work:
     distance_checks: int = 0
 
 
+@dataclass(frozen=True)
+class Reach:
+    """The popular names a name may look like: by folded name (equal ones), and by name without digits
+    (an edit that changes only digits names another version, not a look-alike)."""
+
+    by_folded: dict[str, list[int]]
+    by_plain: dict[str, list[int]]
+
+
 @dataclass
 class PopularIndex:
-    """Popular names by their deletion strings."""
+    """Popular names by the deletion strings of their first `PREFIX` folded characters.
+
+    Names within distance d have prefixes of `PREFIX` characters that meet after at most d deletions
+    on each side (an edit past the prefix only shifts which characters it holds), so prefixes find
+    every pair and bound the deletion strings each name makes; the distance is then computed on the
+    whole names of lengths within reach.
+    """
 
     popular: list[Popular]
     keys: dict[str, list[int]] = field(default_factory=dict)
     # Deletions a model name of each length needs: the most any popular name within reach allows.
     depth_by_length: Counter[int] = field(default_factory=Counter)
+    # Reach of each (prefix, depth) already looked up: names share prefixes often.
+    seen: dict[tuple[str, int], Reach] = field(default_factory=dict)
 
     @classmethod
     def of(cls, popular: Iterable[Popular]) -> PopularIndex:
-        index = cls([p for p in popular if allowed(len(p.folded))])
+        index = cls([p for p in popular if allowed(len(p.named.folded))])
         keys: defaultdict[str, list[int]] = defaultdict(list)
         for number, entry in enumerate(index.popular):
-            depth = allowed(len(entry.folded))
-            for key in deletions(entry.folded, depth):
+            folded = entry.named.folded
+            depth = allowed(len(folded))
+            for key in deletions(folded[:PREFIX], depth):
                 keys[key].append(number)
-            for length in range(len(entry.folded) - depth, len(entry.folded) + depth + 1):
+            for length in range(len(folded) - depth, len(folded) + depth + 1):
                 index.depth_by_length[length] = max(index.depth_by_length[length], depth)
         index.keys = dict(keys)
         return index
 
-    def matches(self, folded: str, work: Work) -> set[int]:
-        """Popular names whose deletion strings meet `folded`'s."""
+    def reach(self, folded: str, work: Work) -> Reach | None:
         depth = self.depth_by_length[len(folded)]
         if not depth:
-            return set()
+            return None
         work.names += 1
-        mine = deletions(folded, depth)
-        work.deletions += len(mine)
-        return {number for key in mine & self.keys.keys() for number in self.keys[key]}
+        key = (folded[:PREFIX], depth)
+        found = self.seen.get(key)
+        if found is None:
+            mine = deletions(key[0], depth)
+            work.deletions += len(mine)
+            by_folded: defaultdict[str, list[int]] = defaultdict(list)
+            by_plain: defaultdict[str, list[int]] = defaultdict(list)
+            for number in sorted({number for k in mine & self.keys.keys() for number in self.keys[k]}):
+                named = self.popular[number].named
+                by_folded[named.folded].append(number)
+                by_plain[named.plain].append(number)
+            if len(self.seen) >= SEEN:
+                self.seen.clear()
+            found = self.seen[key] = Reach(dict(by_folded), dict(by_plain))
+        return found
 
-
-def kind_of(name: str, folded: str, popular: Popular, work: Work) -> tuple[str, int] | None:
-    """(kind, distance) when `name` looks like `popular`'s name, else None."""
-    if name == popular.name:
-        return "same_name_other_author", 0
-    if folded == popular.folded:
-        return "homoglyph", 0
-    work.distance_checks += 1
-    limit = allowed(len(popular.folded))
-    distance = osa_distance(folded, popular.folded, limit)
-    return ("edit", distance) if distance <= limit else None
+    def matches(self, model: Named, work: Work) -> list[tuple[int, str, int]]:
+        """(popular number, kind, distance) of each popular name `model`'s name looks like."""
+        reach = self.reach(model.folded, work)
+        if reach is None:
+            return []
+        found = []
+        for number in reach.by_folded.get(model.folded, ()):
+            same = model.name == self.popular[number].named.name
+            found.append((number, "same_name_other_author" if same else "homoglyph", 0))
+        for plain, numbers in reach.by_plain.items():
+            if plain == model.plain:
+                continue
+            for number in numbers:
+                folded = self.popular[number].named.folded
+                limit = allowed(len(folded))
+                if folded == model.folded or abs(len(folded) - len(model.folded)) > limit:
+                    continue
+                work.distance_checks += 1
+                distance = osa_distance(model.folded, folded, limit)
+                if distance <= limit:
+                    found.append((number, "edit", distance))
+        return found
 
 
 def popular_models(snapshot: Snapshot, k: int = POPULAR) -> list[Popular]:
+    """The `k` most downloaded models (more than 0 downloads), ties by id."""
     models = read_table(snapshot.models, ["model_id", "downloads"])
     models = models.filter(pc.greater(pc.fill_null(models.column("downloads"), 0), 0))
     order = pc.sort_indices(models, sort_keys=[("downloads", "descending"), ("model_id", "ascending")])
     top = models.take(order[:k]).to_pylist()
-    return [Popular(row["model_id"], *_author_name(row["model_id"]), row["downloads"]) for row in top]
-
-
-def _author_name(model_id: str) -> tuple[str, str, str]:
-    author, name = split_id(model_id)
-    return author.casefold(), name, fold(name)
+    return [Popular(Named.of(row["model_id"]), row["downloads"]) for row in top]
 
 
 COLUMNS = (
@@ -196,27 +260,26 @@ COLUMNS = (
 
 
 def candidates(snapshot: Snapshot, index: PopularIndex, work: Work) -> list[dict[str, Any]]:
-    """Every (model, popular model) pair that looks alike, before exclusions."""
+    """Every (model, popular model of another author with more downloads) pair that looks alike, before
+    exclusions."""
     found = []
     for model_ids, downloads in iter_columns(snapshot.models, ["model_id", "downloads"]):
         for model_id, count in zip(model_ids, downloads, strict=True):
-            author, name, folded = _author_name(model_id)
-            for number in index.matches(folded, work):
+            model = Named.of(model_id)
+            for number, kind, distance in index.matches(model, work):
                 popular = index.popular[number]
-                if author == popular.author or (count or 0) >= popular.downloads:
+                if model.author == popular.named.author or (count or 0) >= popular.downloads:
                     continue
-                match = kind_of(name, folded, popular, work)
-                if match:
-                    found.append(
-                        {
-                            "model_id": model_id,
-                            "downloads": count,
-                            "popular_model": popular.model_id,
-                            "popular_downloads": popular.downloads,
-                            "kind": match[0],
-                            "distance": match[1],
-                        }
-                    )
+                found.append(
+                    {
+                        "model_id": model_id,
+                        "downloads": count,
+                        "popular_model": popular.named.model_id,
+                        "popular_downloads": popular.downloads,
+                        "kind": kind,
+                        "distance": distance,
+                    }
+                )
     return found
 
 
