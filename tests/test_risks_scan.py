@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from hubsim import HubSimulator, Registry
 from pipeline.cli import app
 from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.lock import holding_lock
 from pipeline.store.snapshot import resolve_snapshot
 
 BIG = 48 * 1024 * 1024
@@ -196,6 +197,11 @@ def test_models_must_be_in_the_snapshot_and_valid(hub: tuple[HubSimulator, Path]
     assert invalid.exit_code == 1 and "not a Hub name" in invalid.output
     nothing = _risks(data_dir, "--models", "good/state-dict")
     assert nothing.exit_code == 1 and "--scan-status" in nothing.output
+    both = _risks(data_dir, "--scan-status", "--top", "1", "--models", "good/state-dict")
+    assert both.exit_code == 1 and "not both" in both.output
+    with holding_lock(DataDir(data_dir), "crawl"):
+        busy = _risks(data_dir, "--scan-status", "--top", "1")
+    assert busy.exit_code == 1 and "crawled" in busy.output
     assert sim.counters["requests"] == 0
 
 
