@@ -301,3 +301,27 @@ def test_the_command_runs_both_steps_and_continues_past_a_refusal(
     assert "403" in signed["org/closed"]["error"]
     kept = {row["model_id"]: row for row in read_table(snapshot.finding("maintainers")).to_pylist()}
     assert sorted(kept["org/open"]["authors"]) == ["alice", "bob"] and kept["org/closed"]["n_authors"] == 2
+
+
+def test_a_failed_filtered_clone_is_done_again_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = Registry()
+    bare, sha = make_repo(tmp_path, "flaky", [("alice", False), ("bob", False)])
+    target = serve_repo(registry, "org/flaky", bare, sha)
+    real_clone = signatures.GitRunner.clone
+
+    def filter_breaks(
+        runner: signatures.GitRunner, model_id: str, dest: Path, blobless: bool
+    ) -> signatures.Clone:
+        if blobless:  # as a server that accepts the filter and then fails on it would
+            return signatures.Clone(dest, False, "blobless", 0, "git clone failed: fatal: early EOF", False)
+        return real_clone(runner, model_id, dest, blobless)
+
+    monkeypatch.setattr(signatures.GitRunner, "clone", filter_breaks)
+    with simulator(registry) as sim:
+        context = make_context(tmp_path, sim, [target])
+        signatures.run(context)
+    row = rows_of(context, "signatures")["org/flaky"]
+    assert (row["clone_mode"], row["commits"], row["error"]) == ("full", 2, None)
+    assert row["bytes_transferred"] > 0
