@@ -226,3 +226,20 @@ def test_max_bytes_from_the_environment(
     result = _risks(data_dir, "--scan-pickles", "--models", "bad/oversized")
     assert result.exit_code == 3, result.output
     assert _rows(data_dir, "pickle_scan")["bad/oversized", "model.ckpt"]["bytes_read"] == CAP
+
+
+def test_scan_fields_of_odd_shapes_are_null_not_errors() -> None:
+    from pipeline.risks.scan_status import _file_fields, _flagged_paths
+
+    odd = {"status": 3, "avScan": "yes", "pickleImportScan": {"highestSafetyLevel": [], "imports": [1, {}]}}
+    assert _file_fields(odd) == {
+        "status": None,
+        "av_virus_found": None,
+        "pickle_safety": None,
+        "pickle_imports": [],
+    }
+    assert _flagged_paths({"filesWithIssues": [{"path": "a.bin"}, "b.pt", {"path": ["c"]}, 7]}) == {
+        "a.bin",
+        "b.pt",
+    }
+    assert _flagged_paths({"filesWithIssues": "all"}) == set()

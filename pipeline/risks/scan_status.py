@@ -63,6 +63,8 @@ def _file_fields(status: dict[str, Any]) -> Row:
         f"{entry.get('module')}.{entry.get('name')}"
         for entry in (imports if isinstance(imports, list) else [])
         if isinstance(entry, dict)
+        and isinstance(entry.get("module"), str)
+        and isinstance(entry.get("name"), str)
     ]
     found = av.get("virusFound")
     level = pickle.get("highestSafetyLevel")
@@ -123,8 +125,9 @@ def _file_statuses(
         if status != 200:
             return statuses, status, f"HTTP {status} on the file tree"
         for entry in page.json:
-            if isinstance(entry, dict) and entry.get("path") in wanted:
-                statuses[entry["path"]] = _dict(entry.get("securityFileStatus"))
+            path = entry.get("path") if isinstance(entry, dict) else None
+            if isinstance(path, str) and path in wanted:
+                statuses[path] = _dict(entry.get("securityFileStatus"))
         try:
             next_url = next_page_url(page, first)
         except HubError as exc:
