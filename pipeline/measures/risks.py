@@ -40,7 +40,9 @@ SUFFIX_FORMATS: dict[str, str] = {
     ".tflite": "tflite",
     ".mlmodel": "coreml",
     ".npz": "npz",
-    # Other framework weights: PaddlePaddle, NeMo archives, rust-bert, MXNet, Caffe, TensorRT, TorchServe.
+    # Other framework weights: TensorFlow frozen graphs, PaddlePaddle, NeMo archives, rust-bert, MXNet,
+    # Caffe, TensorRT, TorchServe.
+    ".pb": "other",
     ".pdparams": "other",
     ".nemo": "other",
     ".ot": "other",
@@ -92,7 +94,9 @@ def classify(siblings: list[str]) -> FileFacts:
     for path, low in zip(siblings, lowered, strict=True):
         name = low.rsplit("/", 1)[-1]
         suffix = _suffix(name)
-        if suffix == ".bin" and low[:-4] in xml_stems:
+        if ".mlpackage/" in low or suffix == ".mlpackage":
+            found.add("coreml")  # a package's weight.bin is Core ML's own format
+        elif suffix == ".bin" and low[:-4] in xml_stems:
             found.add("openvino")
         elif suffix == ".bin" and "ggml" in name:
             found.add("gguf")  # llama.cpp's legacy ggml weights, not a pickle
@@ -103,8 +107,6 @@ def classify(siblings: list[str]) -> FileFacts:
                 found.add("pickle")
         elif name == "saved_model.pb":
             found.add("tensorflow_savedmodel")
-        elif ".mlpackage/" in low or suffix == ".mlpackage":
-            found.add("coreml")
         elif suffix in SUFFIX_FORMATS:
             found.add(SUFFIX_FORMATS[suffix])
     return FileFacts([f for f in FORMATS if f in found], pickles, weights)
@@ -174,6 +176,9 @@ class ExposureSection(Section):
         ]
 
 
+_COUNTED = ("safetensors", "pickle_files", "pickle_weights", "pickle_only")
+
+
 class _Tally:
     """The section's counts, added up batch by batch."""
 
@@ -213,9 +218,6 @@ class _Tally:
             pickle_only_download_share=share(self.downloads["pickle_only"], total),
             safetensors_download_share=share(self.downloads["safetensors"], total),
         )
-
-
-_COUNTED = ("safetensors", "pickle_files", "pickle_weights", "pickle_only")
 
 
 def build(snapshot: Snapshot) -> tuple[pa.Table, ExposureSection]:
