@@ -325,3 +325,21 @@ def test_a_failed_filtered_clone_is_done_again_in_full(
     row = rows_of(context, "signatures")["org/flaky"]
     assert (row["clone_mode"], row["commits"], row["error"]) == ("full", 2, None)
     assert row["bytes_transferred"] > 0
+
+
+@NEEDS_GPG
+def test_signed_commits_are_seen_without_gpg(
+    tmp_path: Path, gpg_key: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = Registry()
+    bare, sha = make_repo(tmp_path, "signed", [("alice", True), ("bob", False), ("alice", True)], gpg_key)
+    target = serve_repo(registry, "org/signed", bare, sha)
+    only_git = tmp_path / "bin"
+    only_git.mkdir()
+    (only_git / "git").symlink_to(shutil.which("git") or "git")
+    monkeypatch.setenv("PATH", str(only_git))
+    with simulator(registry) as sim:
+        context = make_context(tmp_path, sim, [target])
+        signatures.run(context)
+    row = rows_of(context, "signatures")["org/signed"]
+    assert (row["commits"], row["signed_commits"], row["signing_keys"]) == (3, 2, [])
