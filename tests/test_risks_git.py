@@ -343,3 +343,42 @@ def test_signed_commits_are_seen_without_gpg(
         signatures.run(context)
     row = rows_of(context, "signatures")["org/signed"]
     assert (row["commits"], row["signed_commits"], row["signing_keys"]) == (3, 2, [])
+
+
+def test_a_clone_past_the_byte_bound_is_an_error_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = Registry()
+    bare, sha = make_repo(tmp_path, "heavy", [("alice", False)], blob_bytes=1 << 20)
+    targets = [
+        serve_repo(registry, "org/heavy", bare, sha, partial_clone=False),
+        serve_repo(registry, "org/light", bare, sha),
+    ]
+    monkeypatch.setenv("HUBMINE_GIT_MAX_BYTES", str(256 << 10))
+    with simulator(registry) as sim:
+        context = make_context(tmp_path, sim, targets)
+        signatures.run(context)
+        git_requests = sim.counters["git"]
+    rows = rows_of(context, "signatures")
+    assert "HUBMINE_GIT_MAX_BYTES" in rows["org/heavy"]["error"]
+    # The blobless clone of the same repository fits; a bound is never retried in full.
+    assert rows["org/light"]["clone_mode"] == "blobless" and rows["org/light"]["error"] is None
+    assert git_requests <= 12
+
+
+def test_the_simulator_speaks_git_smart_http_only_for_git_backed_models(tmp_path: Path) -> None:
+    import requests
+
+    registry = Registry()
+    bare, sha = make_repo(tmp_path, "served", [("alice", False)])
+    serve_repo(registry, "org/served", bare, sha)
+    registry.add({"id": "org/plain", "sha": sha}, b"# plain\n")
+    with simulator(registry) as sim:
+        refs = requests.get(f"{sim.url}/org/served.git/info/refs?service=git-upload-pack", timeout=30)
+        push = requests.get(f"{sim.url}/org/served/info/refs?service=git-receive-pack", timeout=30)
+        plain = requests.get(f"{sim.url}/org/plain/info/refs?service=git-upload-pack", timeout=30)
+        sent = sim.counters[("bytes_sent", "git")]
+    assert refs.status_code == 200
+    assert refs.headers["Content-Type"] == "application/x-git-upload-pack-advertisement"
+    assert sha.encode() in refs.content
+    assert push.status_code == 403
+    assert plain.status_code == 401
+    assert sent == len(refs.content) + len(push.content) + len(plain.content)

@@ -115,32 +115,41 @@ class GitRunner:
         args = ["git", "clone", "--bare", "--no-tags", "--quiet"]
         if blobless:
             args.append("--filter=blob:none")
-        stderr, bounded = self._bounded([*args, self.url(model_id), str(dest)], dest)
+        stderr, status, bound = self._bounded([*args, self.url(model_id), str(dest)], dest)
         mode = "blobless" if blobless and FILTER_IGNORED not in stderr else "full"
-        final = "returned error: 4" in stderr or (bounded is not None and "(HUBMINE_GIT_" in bounded)
-        return Clone(dest, bounded is None, mode, pack_bytes(dest), bounded or "", final)
+        if bound:
+            return Clone(dest, False, mode, pack_bytes(dest), bound, final=True)
+        if status != 0:
+            error = f"git clone failed: {git_error(stderr)}"
+            return Clone(dest, False, mode, pack_bytes(dest), error, "returned error: 4" in stderr)
+        return Clone(dest, True, mode, pack_bytes(dest), "", final=False)
 
-    def _bounded(self, args: list[str], watched: Path) -> tuple[str, str | None]:
-        """git's stderr (its start), and which bound stopped it, if one did, or its failure."""
+    def _bounded(self, args: list[str], watched: Path) -> tuple[str, int, str]:
+        """git's stderr (its start), exit status, and the bound that stopped it ("" when none did)."""
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(args, env=self.env, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
             deadline = time.monotonic() + self.limits.timeout_s
             problem = ""
-            while proc.poll() is None:
+            # Checked once more after git ends: a clone that finished between two looks is bounded too.
+            while True:
+                ended = proc.poll() is not None
                 if time.monotonic() > deadline:
-                    problem = f"git ran past {self.limits.timeout_s:g} s (HUBMINE_GIT_TIMEOUT_S)"
+                    problem = f"git ran past {self.limits.timeout_s:g} s; raise HUBMINE_GIT_TIMEOUT_S"
                 elif tree_bytes(watched) > self.limits.max_bytes:
-                    problem = f"the clone passed {self.limits.max_bytes} bytes (HUBMINE_GIT_MAX_BYTES)"
+                    problem = (
+                        f"the clone passed {self.limits.max_bytes} bytes; if that is real, raise "
+                        "HUBMINE_GIT_MAX_BYTES"
+                    )
                 if problem:
                     proc.kill()
                     proc.wait()
                     break
+                if ended:
+                    break
                 time.sleep(_POLL_S)
             err.seek(0)
             text = err.read(64 * 1024).decode("utf-8", "replace")
-        if not problem and proc.returncode:
-            problem = f"git clone failed: {git_error(text)}"
-        return text, problem or None
+        return text, proc.returncode, problem
 
     def commits(self, repo: Path, rev: str) -> tuple[int, list[str]]:
         """How many commits are reachable from `rev` (at most HUBMINE_GIT_MAX_COMMITS), and the shas of
