@@ -64,9 +64,14 @@ def raw_pickle(obj: Any) -> bytes:
 def torch_zip(obj: Any) -> bytes:
     """A PyTorch-style zip archive whose `archive/data.pkl` pickles `obj`, written by hand (no torch.save,
     so nothing of torch's own checks stands between the payload and the file)."""
+    return archive_of(pickle.dumps(obj, protocol=2))
+
+
+def archive_of(data_pkl: bytes, compression: int = zipfile.ZIP_STORED) -> bytes:
+    """A PyTorch-style zip archive holding `data_pkl` as its `archive/data.pkl`."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr("archive/data.pkl", pickle.dumps(obj, protocol=2))
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        archive.writestr("archive/data.pkl", data_pkl)
         archive.writestr("archive/version", "3\n")
         archive.writestr("archive/byteorder", "little")
     return buffer.getvalue()
@@ -93,3 +98,13 @@ def truncated() -> bytes:
 def oversized(size: int) -> bytes:
     """`size` bytes starting like a pickle: only its size matters."""
     return b"\x80\x04" + b"\x00" * (size - 2)
+
+
+def opcode_dense(opcodes: int) -> bytes:
+    """A valid pickle of about `opcodes` one-byte opcodes (None pushed and popped), no import at all."""
+    return b"\x80\x04" + b"N0" * (opcodes // 2) + b"N."
+
+
+def zip_bomb(expanded: int) -> bytes:
+    """A small zip archive whose pickle member expands to `expanded` bytes."""
+    return archive_of(opcode_dense(expanded), zipfile.ZIP_DEFLATED)

@@ -11,13 +11,16 @@ import pyarrow.parquet as pq
 import pytest
 from crafted_pickles import (
     PAYLOAD_GLOBALS,
+    archive_of,
     benign_state_dict,
     corrupt,
+    opcode_dense,
     oversized,
     payloads,
     raw_pickle,
     torch_zip,
     truncated,
+    zip_bomb,
 )
 from crawl_helpers import crawl
 from typer.testing import CliRunner
@@ -243,3 +246,17 @@ def test_scan_fields_of_odd_shapes_are_null_not_errors() -> None:
         "b.pt",
     }
     assert _flagged_paths({"filesWithIssues": "all"}) == set()
+
+
+def test_scans_that_could_exhaust_memory_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.risks import pickles
+
+    monkeypatch.setattr(pickles, "MAX_OPCODES", 1000)
+    assert pickles.too_costly(opcode_dense(900), CAP) is None
+    assert "opcodes" in (pickles.too_costly(opcode_dense(5000), CAP) or "")
+    assert "opcodes" in (pickles.too_costly(archive_of(opcode_dense(5000)), CAP) or "")
+    bomb = zip_bomb(4 * CAP)
+    assert len(bomb) < CAP // 10
+    assert "expands" in (pickles.too_costly(bomb, CAP) or "")
+    assert pickles.too_costly(benign_state_dict(), CAP) is None
+    assert pickles.too_costly(corrupt(), CAP) is None and pickles.too_costly(truncated(), CAP) is None

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import io
 import logging
+import pickletools
 import threading
+import zipfile
 from dataclasses import replace
-from typing import Any
+from typing import IO, Any
 
 from pipeline.crawl.fetch import FileTarget, file_url
 from pipeline.errors import HubError, one_line
@@ -21,6 +23,9 @@ TABLE = "pickle_scan"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill")
 # At most this many files of one model are downloaded, whatever its file list names.
 MAX_FILES_PER_MODEL = 100
+# picklescan keeps each opcode of a pickle in memory (about 100 bytes each); a real checkpoint's pickle
+# holds some 15 per tensor, so this is far beyond any model's and bounds what a crafted one costs.
+MAX_OPCODES = 10_000_000
 
 
 def pickle_files(siblings: tuple[str, ...]) -> list[str]:
@@ -55,6 +60,50 @@ _log = logging.getLogger("picklescan")
 _log.addHandler(_PROBLEMS)
 _log.setLevel(logging.WARNING)
 _log.propagate = False
+
+
+def _opcodes(stream: IO[bytes], budget: int) -> int:
+    """How many opcodes the pickles of `stream` hold, counted (not kept) up to `budget` and one more."""
+    count = 0
+    while count <= budget:
+        try:
+            for _ in pickletools.genops(stream):
+                count += 1
+                if count > budget:
+                    break
+        except Exception:  # a broken pickle ends the count; picklescan reports it
+            return count
+        if not stream.read(1):
+            return count
+        stream.seek(-1, 1)
+    return count
+
+
+def too_costly(data: bytes, max_bytes: int) -> str | None:
+    """Why picklescan should not be run on `data`: it keeps every opcode of a pickle in memory and reads
+    an archive's members whole, so an archive that expands past `max_bytes`, or pickles of more than
+    MAX_OPCODES opcodes, could exhaust memory. None when the scan is bounded."""
+    from picklescan.relaxed_zipfile import RelaxedZipFile
+
+    if not data.startswith(b"PK\x03\x04"):
+        count = _opcodes(io.BytesIO(data), MAX_OPCODES)
+    else:
+        try:
+            with RelaxedZipFile(io.BytesIO(data)) as archive:
+                members = archive.infolist()
+                expanded = sum(member.file_size for member in members)
+                if expanded > max_bytes:
+                    return f"archive expands to {expanded} bytes, past --max-bytes ({max_bytes}); not scanned"
+                count = 0
+                for member in members:
+                    with archive.open(member) as stream:
+                        if member.filename.endswith(".pkl") or stream.peek(1)[:1] == b"\x80":
+                            count += _opcodes(stream, MAX_OPCODES - count)
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+            return None  # picklescan says what is wrong with the archive
+    if count > MAX_OPCODES:
+        return f"pickles of more than {MAX_OPCODES} opcodes; not scanned"
+    return None
 
 
 def scan(data: bytes, name: str) -> tuple[str, list[str], str | None]:
@@ -98,6 +147,9 @@ def _scan_file(context: RiskContext, target: Target, path: str) -> Row:
             "verdict": "error",
             "error": f"larger than {cap.limit} bytes (--max-bytes); not scanned",
         }
+    costly = too_costly(response.body, context.max_bytes)
+    if costly is not None:
+        return row | {"verdict": "error", "error": costly}
     verdict, found, problem = scan(response.body, path)
     return row | {"verdict": verdict, "globals": found, "error": problem}
 
