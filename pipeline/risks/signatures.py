@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -22,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.env import env_number
-from pipeline.errors import one_line
+from pipeline.errors import HubmineError, one_line
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
 from pipeline.risks.findings import Row, measure
 from pipeline.risks.registry import RiskContext, RiskStep, Target
@@ -92,7 +93,8 @@ class GitRunner:
         if token:
             # Scoped to the endpoint's URL: a redirect to another host never carries it.
             config[f"http.{self.endpoint}/.extraHeader"] = f"Authorization: Bearer {token}"
-        keep = ("PATH", "LANG", "TMPDIR", "http_proxy", "https_proxy", "no_proxy", "HTTPS_PROXY", "NO_PROXY")
+        keep = ("PATH", "LANG", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR", "GIT_SSL_CAINFO")
+        keep += ("http_proxy", "https_proxy", "no_proxy", "HTTPS_PROXY", "NO_PROXY")
         self.env = {name: os.environ[name] for name in keep if name in os.environ}
         self.env.update(
             HOME=str(home),
@@ -177,7 +179,7 @@ class GitRunner:
             timer.cancel()
             stdout.close()
         if proc.wait() != 0:
-            raise RuntimeError(
+            raise HubmineError(
                 f"git log failed or ran past {self.limits.timeout_s:g} s (HUBMINE_GIT_TIMEOUT_S)"
             )
         return count, signed
@@ -197,7 +199,10 @@ class GitRunner:
 
     def has_commit(self, repo: Path, sha: str) -> bool:
         args = ["git", "cat-file", "-e", f"{sha}^{{commit}}"]
-        return subprocess.run(args, cwd=repo, env=self.env, capture_output=True).returncode == 0
+        done = subprocess.run(
+            args, cwd=repo, env=self.env, capture_output=True, timeout=self.limits.timeout_s
+        )
+        return done.returncode == 0
 
 
 def tree_bytes(path: Path) -> int:
@@ -221,6 +226,17 @@ def git_error(stderr: str) -> str:
     return one_line((fatal or lines or ["git failed"])[-1])[:300]
 
 
+def paced_clone(runner: GitRunner, context: RiskContext, model_id: str, dest: Path, blobless: bool) -> Clone:
+    """One clone, sent when the client's `git` bucket allows it and counted in its requests."""
+    pacer = context.client.pacer("git")
+    ticket = pacer.wait()
+    context.client.stats.add("requests.git")
+    try:
+        return runner.clone(model_id, dest, blobless)
+    finally:
+        pacer.done(ticket, None)
+
+
 def measure_one(runner: GitRunner, context: RiskContext, target: Target) -> Row:
     row: Row = {
         "model_id": target.model_id,
@@ -235,25 +251,19 @@ def measure_one(runner: GitRunner, context: RiskContext, target: Target) -> Row:
     except InvalidHubName as exc:
         return {**row, "error": str(exc)}
     with tempfile.TemporaryDirectory(prefix="hubmine-git-") as tmp:
-        pacer = context.client.pacer("git")
-        ticket = pacer.wait()
-        context.client.stats.add("requests.git")
-        try:
-            clone = runner.clone(target.model_id, Path(tmp) / "blobless", blobless=True)
-            # A filtered clone that failed otherwise than by a refusal or a bound: clone everything.
-            if not clone.ok and not clone.final:
-                clone = runner.clone(target.model_id, Path(tmp) / "full", blobless=False)
-        finally:
-            pacer.done(ticket, None)
+        clone = paced_clone(runner, context, target.model_id, Path(tmp) / "blobless", blobless=True)
+        # A filtered clone that failed otherwise than by a refusal or a bound: clone everything.
+        if not clone.ok and not clone.final:
+            clone = paced_clone(runner, context, target.model_id, Path(tmp) / "full", blobless=False)
         if not clone.ok:
             return {**row, "error": clone.error}
         repo = clone.path
         row.update(clone_mode=clone.mode, bytes_transferred=clone.bytes)
-        rev = target.sha if target.sha and runner.has_commit(repo, target.sha) else "--all"
         try:
+            rev = target.sha if target.sha and runner.has_commit(repo, target.sha) else "--all"
             commits, signed = runner.commits(repo, rev)
-        except RuntimeError as exc:
-            return {**row, "error": str(exc)}
+        except (HubmineError, subprocess.TimeoutExpired) as exc:
+            return {**row, "error": one_line(str(exc))}
         row.update(
             commits=commits,
             signed_commits=len(signed),
@@ -262,12 +272,14 @@ def measure_one(runner: GitRunner, context: RiskContext, target: Target) -> Row:
             sha_found=rev != "--all",
         )
         if runner.limits.full_clone:
-            full = runner.clone(target.model_id, Path(tmp) / "compare", blobless=False)
+            full = paced_clone(runner, context, target.model_id, Path(tmp) / "compare", blobless=False)
             row["full_clone_bytes"] = full.bytes if full.ok else None
     return row
 
 
 def run(context: RiskContext) -> str:
+    if shutil.which("git") is None:
+        raise HubmineError("git is not installed; install git 2.31 or later to use --signatures")
     limits = Limits.from_env()
     with tempfile.TemporaryDirectory(prefix="hubmine-git-home-") as home:
         runner = GitRunner(context.endpoint, context.token, Path(home), limits)
