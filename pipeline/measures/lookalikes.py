@@ -43,7 +43,7 @@ POPULAR = 1_000
 MIN_LENGTH = 6
 LONG = 12
 TOP = 20
-# Characters of a name that are indexed; prefixes looked up that are remembered.
+# Characters of each end of a name that are indexed; ends looked up that are remembered.
 PREFIX = 10
 SEEN = 100_000
 KINDS = ("same_name_other_author", "homoglyph", "edit")
@@ -154,86 +154,91 @@ class Work:
     distance_checks: int = 0
 
 
-@dataclass(frozen=True)
-class Reach:
-    """The popular names a name may look like: by folded name (equal ones), and by name without digits
-    (an edit that changes only digits names another version, not a look-alike)."""
+@dataclass
+class Ends:
+    """Popular names by the deletion strings of one end of their folded name (`PREFIX` characters),
+    and the popular names each end already looked up met (names share their ends often)."""
 
-    by_folded: dict[str, list[int]]
-    by_plain: dict[str, list[int]]
+    keys: dict[str, list[int]] = field(default_factory=dict)
+    seen: dict[tuple[str, int], frozenset[int]] = field(default_factory=dict)
+
+    def met(self, end: str, depth: int, work: Work) -> frozenset[int]:
+        found = self.seen.get((end, depth))
+        if found is None:
+            mine = deletions(end, depth)
+            work.deletions += len(mine)
+            found = frozenset(number for key in mine & self.keys.keys() for number in self.keys[key])
+            if len(self.seen) >= SEEN:
+                self.seen.clear()
+            self.seen[(end, depth)] = found
+        return found
 
 
 @dataclass
 class PopularIndex:
-    """Popular names by the deletion strings of their first `PREFIX` folded characters.
+    """Popular names by the deletion strings of their first and of their last `PREFIX` folded characters.
 
-    Names within distance d have prefixes of `PREFIX` characters that meet after at most d deletions
-    on each side (an edit past the prefix only shifts which characters it holds), so prefixes find
-    every pair and bound the deletion strings each name makes; the distance is then computed on the
-    whole names of lengths within reach.
+    Names within distance d have first (and last) `PREFIX` characters that meet after at most d
+    deletions on each side (an edit past them only shifts which characters they hold), so the ends find
+    every pair and bound the deletion strings each name makes; only popular names met at both ends,
+    of a length within reach and differing in more than digits, get their distance computed.
     """
 
     popular: list[Popular]
-    keys: dict[str, list[int]] = field(default_factory=dict)
+    heads: Ends = field(default_factory=Ends)
+    tails: Ends = field(default_factory=Ends)
+    by_folded: dict[str, list[int]] = field(default_factory=dict)
+    # Popular names by name without digits: a name equal to one of them needs no look-up of its tail.
+    by_plain: dict[str, frozenset[int]] = field(default_factory=dict)
     # Deletions a model name of each length needs: the most any popular name within reach allows.
     depth_by_length: Counter[int] = field(default_factory=Counter)
-    # Reach of each (prefix, depth) already looked up: names share prefixes often.
-    seen: dict[tuple[str, int], Reach] = field(default_factory=dict)
 
     @classmethod
     def of(cls, popular: Iterable[Popular]) -> PopularIndex:
         index = cls([p for p in popular if allowed(len(p.named.folded))])
-        keys: defaultdict[str, list[int]] = defaultdict(list)
+        by_folded: defaultdict[str, list[int]] = defaultdict(list)
+        by_plain: defaultdict[str, set[int]] = defaultdict(set)
+        heads: defaultdict[str, list[int]] = defaultdict(list)
+        tails: defaultdict[str, list[int]] = defaultdict(list)
         for number, entry in enumerate(index.popular):
             folded = entry.named.folded
             depth = allowed(len(folded))
+            by_folded[folded].append(number)
+            by_plain[entry.named.plain].add(number)
             for key in deletions(folded[:PREFIX], depth):
-                keys[key].append(number)
+                heads[key].append(number)
+            for key in deletions(folded[-PREFIX:], depth):
+                tails[key].append(number)
             for length in range(len(folded) - depth, len(folded) + depth + 1):
                 index.depth_by_length[length] = max(index.depth_by_length[length], depth)
-        index.keys = dict(keys)
+        index.heads.keys, index.tails.keys = dict(heads), dict(tails)
+        index.by_folded = dict(by_folded)
+        index.by_plain = {plain: frozenset(numbers) for plain, numbers in by_plain.items()}
         return index
-
-    def reach(self, folded: str, work: Work) -> Reach | None:
-        depth = self.depth_by_length[len(folded)]
-        if not depth:
-            return None
-        work.names += 1
-        key = (folded[:PREFIX], depth)
-        found = self.seen.get(key)
-        if found is None:
-            mine = deletions(key[0], depth)
-            work.deletions += len(mine)
-            by_folded: defaultdict[str, list[int]] = defaultdict(list)
-            by_plain: defaultdict[str, list[int]] = defaultdict(list)
-            for number in sorted({number for k in mine & self.keys.keys() for number in self.keys[k]}):
-                named = self.popular[number].named
-                by_folded[named.folded].append(number)
-                by_plain[named.plain].append(number)
-            if len(self.seen) >= SEEN:
-                self.seen.clear()
-            found = self.seen[key] = Reach(dict(by_folded), dict(by_plain))
-        return found
 
     def matches(self, model: Named, work: Work) -> list[tuple[int, str, int]]:
         """(popular number, kind, distance) of each popular name `model`'s name looks like."""
-        reach = self.reach(model.folded, work)
-        if reach is None:
+        folded = model.folded
+        depth = self.depth_by_length[len(folded)]
+        if not depth:
             return []
+        work.names += 1
+        heads = self.heads.met(folded[:PREFIX], depth, work)
+        # Names that differ only in digits are equal or no look-alikes: the other ends need no look-up.
+        met = set(self.by_folded.get(folded, ()))
+        others = heads - self.by_plain.get(model.plain, frozenset())
+        if others:
+            met |= others & self.tails.met(folded[-PREFIX:], depth, work)
         found = []
-        for number in reach.by_folded.get(model.folded, ()):
-            same = model.name == self.popular[number].named.name
-            found.append((number, "same_name_other_author" if same else "homoglyph", 0))
-        for plain, numbers in reach.by_plain.items():
-            if plain == model.plain:
-                continue
-            for number in numbers:
-                folded = self.popular[number].named.folded
-                limit = allowed(len(folded))
-                if folded == model.folded or abs(len(folded) - len(model.folded)) > limit:
-                    continue
+        for number in sorted(met):
+            popular = self.popular[number].named
+            limit = allowed(len(popular.folded))
+            if popular.folded == folded:
+                kind = "same_name_other_author" if popular.name == model.name else "homoglyph"
+                found.append((number, kind, 0))
+            elif popular.plain != model.plain and abs(len(popular.folded) - len(folded)) <= limit:
                 work.distance_checks += 1
-                distance = osa_distance(model.folded, folded, limit)
+                distance = osa_distance(folded, popular.folded, limit)
                 if distance <= limit:
                     found.append((number, "edit", distance))
         return found
