@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Any
+from typing import Any, BinaryIO
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -198,10 +198,13 @@ class HubClient:
         archive: ResponseSink | None = None,
         check: Callable[[Response], object] | None = None,
         on_retry: Callable[[str], None] | None = None,
+        sink: BinaryIO | None = None,
     ) -> Response:
         """GET with pacing and retries; `url` may be a callable, so a retry can ask for a smaller page.
 
-        At most `cap.limit` bytes of the body are read, whatever the server sends.
+        At most `cap.limit` bytes of the body are read, whatever the server sends. With `sink` (a file
+        opened for writing and reading) the body is written there, each try from its start, and the
+        response's body is empty.
         """
         started = self._clock()
         attempt = 0
@@ -214,6 +217,9 @@ class HubClient:
             deadline = min(
                 self._clock() + self.retry.attempt_deadline_s, started + self.retry.request_deadline_s
             )
+            if sink is not None:
+                sink.seek(0)
+                sink.truncate()
             try:
                 with self._watchdog.waiting(public_url(target), attempt, self.retry.max_attempts):
                     answer = fetch(
@@ -225,6 +231,7 @@ class HubClient:
                         read_timeout_s=self.retry.read_timeout_s,
                         deadline=deadline,
                         clock=self._clock,
+                        sink=sink,
                     )
             except requests.RequestException as exc:
                 pacer.done(ticket, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -50,8 +51,13 @@ def fetch(
     read_timeout_s: float,
     deadline: float,
     clock: Callable[[], float],
+    sink: BinaryIO | None = None,
 ) -> Answer:
-    """GET `url`, following up to MAX_REDIRECTS redirects; the token goes only to the endpoint's origin."""
+    """GET `url`, following up to MAX_REDIRECTS redirects; the token goes only to the endpoint's origin.
+
+    With `sink` the body goes there as it arrives (a large file never sits in memory) and the answer's
+    body is empty.
+    """
     for _ in range(MAX_REDIRECTS + 1):
         left = deadline - clock()
         if left <= 0:
@@ -68,7 +74,7 @@ def fetch(
             if raw.is_redirect:
                 url = _redirect_target(url, raw.headers["Location"])
                 continue
-            body, truncated = _read_body(raw, cap, deadline, clock)
+            body, truncated = _read_body(raw, cap, deadline, clock, sink)
             return Answer(raw.url, raw.status_code, raw.headers, body, truncated)
     raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {public_url(url)}")
 
@@ -81,25 +87,38 @@ def _redirect_target(url: str, location: str) -> str:
 
 
 def _read_body(
-    raw: requests.Response, cap: BodyCap, deadline: float, clock: Callable[[], float]
+    raw: requests.Response,
+    cap: BodyCap,
+    deadline: float,
+    clock: Callable[[], float],
+    sink: BinaryIO | None = None,
 ) -> tuple[bytes, bool]:
-    """The body, at most `cap.limit` bytes: (body, whether it was cut); BodyTooLarge when it may not be."""
+    """The body, at most `cap.limit` bytes: (body, whether it was cut); BodyTooLarge when it may not be.
+    With `sink`, the body is written there instead, and b"" returned."""
     declared = raw.headers.get("Content-Length", "")
     encoded = "Content-Encoding" in raw.headers  # a compressed body's length says little of the real one
     if not cap.keep_cut and not encoded and declared.isdigit() and int(declared) > cap.limit:
         raise BodyTooLarge(cap.exceeded(public_url(raw.url)))
     body = bytearray()
+    size = 0
     while True:
         if clock() > deadline:
             raise AttemptDeadline(f"the answer from {public_url(raw.url)} came too slowly")
         chunk = _read_some(raw)
         if not chunk:
             return bytes(body), False
-        body += chunk
-        if len(body) > cap.limit:
+        cut = size + len(chunk) > cap.limit
+        if cut:
             if not cap.keep_cut:
                 raise BodyTooLarge(cap.exceeded(public_url(raw.url)))
-            return bytes(body[: cap.limit]), True
+            chunk = chunk[: cap.limit - size]
+        size += len(chunk)
+        if sink is None:
+            body += chunk
+        else:
+            sink.write(chunk)
+        if cut:
+            return bytes(body), True
 
 
 def _read_some(raw: requests.Response) -> bytes:

@@ -5,9 +5,9 @@ too) from their opcodes alone. Nothing is ever unpickled or loaded.
 
 from __future__ import annotations
 
-import io
 import logging
 import pickletools
+import tempfile
 import threading
 import zipfile
 from dataclasses import replace
@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from pipeline.crawl.fetch import FileTarget, file_url
 from pipeline.errors import HubError, one_line
+from pipeline.hub.client import Response
 from pipeline.hub.ids import InvalidHubName
 from pipeline.risks.findings import Row, measure, tally
 from pipeline.risks.registry import RiskContext, RiskStep, Target
@@ -79,17 +80,20 @@ def _opcodes(stream: IO[bytes], budget: int) -> int:
     return count
 
 
-def too_costly(data: bytes, max_bytes: int) -> str | None:
-    """Why picklescan should not be run on `data`: it keeps every opcode of a pickle in memory and reads
-    an archive's members whole, so an archive that expands past `max_bytes`, or pickles of more than
-    MAX_OPCODES opcodes, could exhaust memory. None when the scan is bounded."""
+def too_costly(data: IO[bytes], max_bytes: int) -> str | None:
+    """Why picklescan should not be run on the file `data` (read from its start): it keeps every
+    opcode of a pickle in memory and reads an archive's members whole, so an archive that expands past
+    `max_bytes`, or pickles of more than MAX_OPCODES opcodes, could exhaust memory. None when the scan
+    is bounded."""
     from picklescan.relaxed_zipfile import RelaxedZipFile
 
-    if not data.startswith(b"PK\x03\x04"):
-        count = _opcodes(io.BytesIO(data), MAX_OPCODES)
+    data.seek(0)
+    if data.read(4) != b"PK\x03\x04":
+        data.seek(0)
+        count = _opcodes(data, MAX_OPCODES)
     else:
         try:
-            with RelaxedZipFile(io.BytesIO(data)) as archive:
+            with RelaxedZipFile(data) as archive:
                 members = archive.infolist()
                 expanded = sum(member.file_size for member in members)
                 if expanded > max_bytes:
@@ -106,16 +110,17 @@ def too_costly(data: bytes, max_bytes: int) -> str | None:
     return None
 
 
-def scan(data: bytes, name: str) -> tuple[str, list[str], str | None]:
-    """(verdict, globals, problem) of a whole file's bytes, by picklescan: `dangerous` when any import is
-    known to run code (even in a pickle that then breaks off), else `error` when it does not parse,
-    else `suspicious` for imports of unknown safety, else `safe`."""
+def scan(data: IO[bytes], name: str) -> tuple[str, list[str], str | None]:
+    """(verdict, globals, problem) of a whole file (read from its start), by picklescan:
+    `dangerous` when any import is known to run code (even in a pickle that then breaks off), else
+    `error` when it does not parse, else `suspicious` for imports of unknown safety, else `safe`."""
     from picklescan.scanner import SafetyLevel, scan_bytes
 
     problems = _PROBLEMS.collect()
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else None
     try:
-        result = scan_bytes(io.BytesIO(data), name, suffix)
+        data.seek(0)
+        result = scan_bytes(data, name, suffix)
     except Exception as exc:  # picklescan raises whatever its parsers raise on a broken file
         reason = one_line(str(exc))[:300] or type(exc).__name__
         return "error", [], f"not a readable pickle or archive: {reason}"
@@ -134,23 +139,28 @@ def scan(data: bytes, name: str) -> tuple[str, list[str], str | None]:
 def _scan_file(context: RiskContext, target: Target, path: str) -> Row:
     row: Row = {"model_id": target.model_id, "sha": target.sha, "file": path, "globals": []}
     cap = replace(context.client.caps.pickle, limit=context.max_bytes)
-    try:
-        url = file_url(context.endpoint, FileTarget(target.model_id, target.sha, path))
-        response = context.client.get(url, bucket="resolvers", cap=cap)
-    except (InvalidHubName, HubError) as exc:
-        return row | {"verdict": "error", "error": str(exc)}
-    row |= {"bytes_read": len(response.body), "http_status": response.status}
+    # The file goes to disk as it arrives: a scan holds a chunk of it in memory, not the whole file.
+    with tempfile.TemporaryFile(prefix="hubmine-pickle-") as data:
+        try:
+            url = file_url(context.endpoint, FileTarget(target.model_id, target.sha, path))
+            response = context.client.get(url, bucket="resolvers", cap=cap, sink=data)
+        except (InvalidHubName, HubError) as exc:
+            return row | {"verdict": "error", "error": str(exc)}
+        row |= {"bytes_read": data.tell(), "http_status": response.status}
+        return _judge(row, response, data, context)
+
+
+def _judge(row: Row, response: Response, data: IO[bytes], context: RiskContext) -> Row:
+    """The row of a downloaded file: an error when it was refused or cut, else picklescan's verdict."""
+    cap = context.max_bytes
     if response.status != 200:
         return row | {"verdict": "error", "error": f"HTTP {response.status}"}
     if response.truncated:
-        return row | {
-            "verdict": "error",
-            "error": f"larger than {cap.limit} bytes (--max-bytes); not scanned",
-        }
-    costly = too_costly(response.body, context.max_bytes)
+        return row | {"verdict": "error", "error": f"larger than {cap} bytes (--max-bytes); not scanned"}
+    costly = too_costly(data, context.max_bytes)
     if costly is not None:
         return row | {"verdict": "error", "error": costly}
-    verdict, found, problem = scan(response.body, path)
+    verdict, found, problem = scan(data, row["file"])
     return row | {"verdict": verdict, "globals": found, "error": problem}
 
 
