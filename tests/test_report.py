@@ -30,6 +30,7 @@ FIGURES = {
     "factor_rates",
     "score_distributions",
     "lineage_families",
+    "exposure_by_year",
 }
 
 
@@ -40,7 +41,7 @@ def data_dir(measured_snapshot: Snapshot) -> Path:
 
 def test_report_files(data_dir: Path, tmp_path: Path) -> None:
     line = run_report(data_dir, None, tmp_path / "out")
-    assert SNAPSHOT_ID in line and "10 figures" in line
+    assert SNAPSHOT_ID in line and "11 figures" in line
     figures = {p.stem: p.read_bytes() for p in (tmp_path / "out" / "figures").glob("*.png")}
     assert set(figures) == FIGURES
     for data in figures.values():

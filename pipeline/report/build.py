@@ -25,6 +25,7 @@ from pipeline.report import figures
 from pipeline.report.claimed_vs_measured import read_evaluations
 from pipeline.report.claimed_vs_measured import report_blocks as claimed_vs_measured
 from pipeline.report.render import Block, Heading, Image, Para, Table, image_path, to_html, to_markdown
+from pipeline.report.risks import report_blocks as risks
 from pipeline.store.files import atomic_open
 from pipeline.store.layout import DataDir
 from pipeline.store.snapshot import resolve_snapshot
@@ -238,6 +239,7 @@ def _figures(
         "factor_rates": lambda: figures.factor_rates(summary),
         "score_distributions": lambda: figures.score_distributions(scores),
         "lineage_families": lambda: figures.lineage_families(summary),
+        "exposure_by_year": lambda: figures.exposure_by_year(breakdowns, summary),
     }
 
 
@@ -276,6 +278,7 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str
         *_missing(summary),
         *_scores(summary),
         *_lineage(summary),
+        *risks(snapshot, summary),
     ]
     with atomic_open(out / "report.md") as handle:
         handle.write(to_markdown(blocks))

@@ -19,6 +19,7 @@ from matplotlib.text import Text
 
 from pipeline.measures.attributes import ALL_COLUMNS, SECTION_COLUMNS, AttributesSection, label
 from pipeline.measures.lineage import RELATIONS, LineageSection
+from pipeline.measures.risks import ExposureSection
 from pipeline.measures.scores import SCORES, ScoresSection
 from pipeline.measures.summary import Summary
 from pipeline.report.claimed_vs_measured import gap_summary
@@ -279,4 +280,39 @@ def lineage_families(summary: Summary) -> Figure:
         right.legend(fontsize=8)
     for ax in (left, right):
         ax.tick_params(axis="y", labelsize=7)
+    return fig
+
+
+EXPOSURE_RATES = {
+    "pickle_only": "pickle-only weights",
+    "has_pickle_files": "any pickle-based file",
+    "has_safetensors": "safetensors",
+}
+
+
+def exposure_by_year(breakdowns: pd.DataFrame, summary: Summary) -> Figure:
+    """Serialization exposure by creation year (breakdowns), and models per weight format."""
+    exposure = summary.section(ExposureSection)
+    fig = _figure(12, 4.5)
+    left, right = fig.subplots(1, 2)
+    left.set_title("Weight formats by creation year", fontsize=10)
+    right.set_title("Models per weight format (files listed)", fontsize=10)
+    table = _pivot(breakdowns, "year", tuple(EXPOSURE_RATES))
+    table = table.loc[[year for year in table.index if year.isdigit()]]
+    if table.empty:
+        _no_data(left, "no creation years in this snapshot")
+    else:
+        table = table.loc[sorted(table.index, key=int)]
+        for column, name in EXPOSURE_RATES.items():
+            left.plot(table.index.astype(int), table[column], marker="o", label=name)
+        left.set_ylim(-0.02, 1.02)
+        left.set_xlabel("year the model was created")
+        left.set_ylabel("share of the year's models")
+        left.legend(fontsize=8)
+    if not exposure.formats:
+        _no_data(right, "no weight file in this snapshot")
+    else:
+        names = list(exposure.formats)[::-1]
+        right.barh(names, [exposure.formats[n] for n in names], color=SNAPSHOT_COLOR)
+        right.set_xlabel("models")
     return fig
