@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +119,55 @@ def test_report_on_a_snapshot_without_models(tmp_path: Path) -> None:
     assert "The snapshot has no models" in markdown
     assert "| mean provenance score | n/a |" in markdown
     _figures_drawn(tmp_path / "out")
+
+
+def _risk_tables(snapshot: Snapshot) -> None:
+    """Small `hubmine risks` tables: 1 of 2 repositories signed (one not read), 1 of 2 flagged."""
+    when = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    tables = {
+        "signatures": [
+            {"model_id": "org/full", "clone_mode": "blobless", "any_signed": True, "measured_at": when},
+            {"model_id": "r/root", "clone_mode": "blobless", "any_signed": False, "measured_at": when},
+            {"model_id": "u/empty", "clone_mode": "error", "error": "<script>", "measured_at": when},
+        ],
+        "scan_status": [
+            {"model_id": "r/root", "file": "a.bin", "repo_flagged": True, "pickle_safety": "dangerous"},
+            {"model_id": "org/full", "file": None, "repo_flagged": False},
+        ],
+        "pickle_scan": [
+            {"model_id": "r/root", "file": "a.bin", "verdict": "dangerous", "globals": ["os.system"]},
+            {"model_id": "r/root", "file": "x.pt", "verdict": "error"},
+        ],
+        "maintainers": [
+            {"model_id": "r/root", "n_authors": 1, "bus_factor": 1, "downstream_models": 9,
+             "single_owner_with_dependents": True},
+            {"model_id": "org/full", "n_authors": 3, "bus_factor": 2, "downstream_models": 0,
+             "single_owner_with_dependents": False},
+        ],
+    }  # fmt: skip
+    for table, rows in tables.items():
+        write_parquet(snapshot.finding(table), table_from_rows(table, rows))
+
+
+def test_risks_section_with_and_without_the_risk_tables(measured_snapshot: Snapshot, tmp_path: Path) -> None:
+    copy = DataDir(tmp_path / "data").snapshot(measured_snapshot.id)
+    shutil.copytree(measured_snapshot.dir, copy.dir)
+    run_report(tmp_path / "data", None, tmp_path / "before")
+    markdown = (tmp_path / "before" / "report.md").read_text()
+    assert "## Risks" in markdown and "| gguf | 2 | 13.3% |" in markdown
+    assert "| organizations verified | 199 / 6,243 (3.19%) | 0 / 1 (0.00%) |" in markdown
+    assert "| 132 / 63,182 (0.21%) | not measured: run \\`hubmine risks --signatures\\` |" in markdown
+    assert "not measured: run \\`hubmine risks --scan-status\\`" in markdown
+    assert "not measured: run \\`hubmine risks --maintainers\\`" in markdown
+
+    _risk_tables(copy)
+    run_report(tmp_path / "data", None, tmp_path / "after")
+    rows = [
+        "| repositories with a GPG-signed commit | 132 / 63,182 (0.21%) | 1 / 2 (50.00%); 1 not read |",
+        "| repositories flagged by the Hub's malware scans | 0 | 1 / 2 (50.00%) |",
+        "| weight files the Hub's pickle scan calls dangerous | not in the paper | 1 / 1 (100.00%) |",
+        "| pickle files a static scan calls dangerous | not in the paper | 1 / 1 (100.00%) |",
+        "| repositories with one author and 5+ downstream models | not in the paper | 1 / 2 (50.00%) |",
+    ]
+    markdown = (tmp_path / "after" / "report.md").read_text()
+    assert all(row in markdown for row in rows)

@@ -176,7 +176,7 @@ def _lookalikes(lookalikes: LookalikesSection) -> list[Block]:
     blocks: list[Block] = [Heading(3, "Look-alike names")]
     intro = (
         f"Names compared with the {lookalikes.popular:,} most downloaded models"
-        f" (at least {lookalikes.popular_min_downloads:,} downloads)"
+        f" (the least downloaded of them: {lookalikes.popular_min_downloads:,})"
         if lookalikes.popular_min_downloads is not None
         else "No model of this snapshot has downloads, so no name is compared"
     )
