@@ -17,6 +17,7 @@ from nbclient import NotebookClient
 
 from pipeline.schemas import table_from_rows
 from pipeline.store.layout import Snapshot
+from tests.test_report import write_risk_tables
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
@@ -46,6 +47,7 @@ def test_notebooks_exist_without_outputs() -> None:
         "01_missing_attributes.ipynb",
         "02_provenance_reproducibility_portability.ipynb",
         "03_claims_vs_actual.ipynb",
+        "04_risks.ipynb",
     ]
     for path in NOTEBOOKS:
         for cell in nbformat.read(path, as_version=4).cells:
@@ -108,3 +110,15 @@ def test_claims_notebook_after_evaluate(
     assert "{'measured': 1, 'pickle_refused': 1}" in _printed(outputs)
     shown = "".join(out.get("data", {}).get("text/plain", "") for out in outputs)
     assert "facebook/deit-tiny-patch16-224" in shown and "66.5" in shown
+
+
+def test_risks_notebook_with_the_risk_tables(
+    snapshot: Snapshot, tmp_path: Path, venv_kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the `hubmine risks` tables, notebook 04 shows this snapshot's side of Table IV."""
+    copy = Snapshot(tmp_path / snapshot.id)
+    shutil.copytree(snapshot.dir, copy.dir)
+    write_risk_tables(copy)
+    outputs = _run(REPO_ROOT / "notebooks" / "04_risks.ipynb", copy.dir, monkeypatch)
+    shown = "".join(out.get("data", {}).get("text/plain", "") for out in outputs)
+    assert "1 / 2 (50.00%); 1 not read" in shown and "not measured" not in shown

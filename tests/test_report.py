@@ -121,7 +121,7 @@ def test_report_on_a_snapshot_without_models(tmp_path: Path) -> None:
     _figures_drawn(tmp_path / "out")
 
 
-def _risk_tables(snapshot: Snapshot) -> None:
+def write_risk_tables(snapshot: Snapshot) -> None:
     """Small `hubmine risks` tables: 1 of 2 repositories signed (one not read), 1 of 2 flagged."""
     when = datetime(2026, 1, 2, tzinfo=timezone.utc)
     tables = {
@@ -160,7 +160,7 @@ def test_risks_section_with_and_without_the_risk_tables(measured_snapshot: Snaps
     assert "not measured: run \\`hubmine risks --scan-status\\`" in markdown
     assert "not measured: run \\`hubmine risks --maintainers\\`" in markdown
 
-    _risk_tables(copy)
+    write_risk_tables(copy)
     run_report(tmp_path / "data", None, tmp_path / "after")
     rows = [
         "| repositories with a GPG-signed commit | 132 / 63,182 (0.21%) | 1 / 2 (50.00%); 1 not read |",
