@@ -20,6 +20,7 @@ from pipeline.measures.lookalikes import (
     build,
     fold,
     osa_distance,
+    variant_stem,
 )
 from pipeline.measures.summary import load, load_summary, validate
 from pipeline.schemas import table_from_rows
@@ -191,3 +192,11 @@ def test_index_finds_what_brute_force_finds() -> None:
         "distilroberta": ["same_name_other_author"],
         "roberta": [],
     }
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Llama-2-7b-chat-GPTQ", "llama-2-7b-chat_int4", "Llama-2-7b-chat-Q4_K_M", "llama-2-7b-chat-fp16-lora"],
+)
+def test_variant_suffixes(name: str) -> None:
+    assert variant_stem(name) == "llama-2-7b-chat"

@@ -9,16 +9,18 @@ another author with more downloads when:
 - `same_name_other_author`: the names are equal;
 - `homoglyph`: the folded names are equal;
 - `edit`: the folded names are within Damerau-Levenshtein (optimal string alignment) distance 1, or
-  2 when the popular name has at least `LONG` folded characters.
+  2 when the popular name has at least `LONG` folded characters, and differ in more than digits
+  (`llama-7b` and `llama-8b` are two sizes, not a look-alike).
 
 A candidate is excluded (kept in the table, with the reason) when its declared base models
 (findings/lineage.parquet, followed upwards) meet the popular model or its own bases
 (`declared_family`), or when it declares a base and its name is the popular one's with a
 quantization or fine-tune suffix swapped or added (`variant_of_declared_base`).
 
-Candidates are found by symmetric deletion: every popular name is indexed under the strings made
-by deleting up to its allowed distance of characters, and a model's name is looked up under its
-own deletions, so the work grows with the models, not with models times popular names.
+Candidates are found by symmetric deletion (`PopularIndex`): popular names are indexed under the
+strings made by deleting up to their allowed distance of characters from each end of the name, and a
+model's name is looked up under its own, so the work grows with the models, not with models times
+popular names.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ _CONFUSABLE = str.maketrans(
         "0": "o", "1": "l", "i": "l", "|": "l", "_": "-",
     }
 )  # fmt: skip
-# Quantization and fine-tune suffixes that name a variant of a model.
 _DIGITS = re.compile(r"\d")
+# Quantization and fine-tune suffixes that name a variant of a model (of a case-folded name).
 _VARIANT = re.compile(
     r"(-(gguf|ggml|gptq|awq|exl2|mlx|onnx|bnb|\d+-?bits?|int[48]|fp(16|8|32)|bf16|q\d(-k)?(-[msl])?"
     r"|ft|sft|dpo|lora|qlora|peft|finetuned.*|fine-tuned.*|merged|quantized|hf))+$"
@@ -313,8 +315,9 @@ def ancestors(lineage: pa.Table, ids: set[str]) -> dict[str, set[str]]:
     return found
 
 
-def variant_stem(folded: str) -> str:
-    return _VARIANT.sub("", folded)
+def variant_stem(name: str) -> str:
+    """`name` case-folded without its quantization and fine-tune suffixes."""
+    return _VARIANT.sub("", name.casefold().replace("_", "-"))
 
 
 def exclusion(row: dict[str, Any], bases: dict[str, set[str]]) -> str | None:
@@ -322,8 +325,7 @@ def exclusion(row: dict[str, Any], bases: dict[str, set[str]]) -> str | None:
     model, popular = row["model_id"], row["popular_model"]
     if bases[model] & (bases[popular] | {popular}) or model in bases[popular]:
         return "declared_family"
-    name, popular_name = fold(split_id(model)[1]), fold(split_id(popular)[1])
-    if bases[model] and variant_stem(name) == variant_stem(popular_name):
+    if bases[model] and variant_stem(split_id(model)[1]) == variant_stem(split_id(popular)[1]):
         return "variant_of_declared_base"
     return None
 
