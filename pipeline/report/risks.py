@@ -59,10 +59,8 @@ def not_measured(table: str) -> str:
     return f"not measured: run `hubmine risks --{flag}`"
 
 
-def count_of(value: Side | int | None) -> str:
+def count_of(value: Side | int) -> str:
     """A Table IV cell: small shares need two decimals."""
-    if value is None:
-        return "not measured"
     if isinstance(value, int):
         return f"{value:,}"
     if value.count is None or value.of is None or value.share is None:
