@@ -1,0 +1,1 @@
+"""Measures across time: snapshots compared, and the histories of repositories."""
