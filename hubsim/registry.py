@@ -88,6 +88,7 @@ class Registry:
         self._accounts: dict[str, tuple[str, bool]] = {}
         self._security: dict[tuple[int, str], dict[str, Any]] = {}
         self._git: dict[int, GitRepo] = {}
+        self._removed: set[int] = set()
         self._lock = threading.RLock()
 
     # -- construction -------------------------------------------------------------------------
@@ -180,6 +181,14 @@ class Registry:
                 if target == old_id:
                     self._redirects[source] = new_id
             self._redirects[old_id] = new_id
+            self._namespaces = None
+
+    def remove(self, model_id: str) -> None:
+        """Delete a model: it leaves the listing and its id answers 404."""
+        with self._lock:
+            self._removed.add(self._must(model_id))
+            del self._index[model_id]
+            self._orders.clear()
             self._namespaces = None
 
     def set_gated(self, model_id: str, gated: bool | str) -> None:
@@ -376,7 +385,8 @@ class Registry:
         rec = source.record(local)
         model_id = self._ids[i]
         created = int(self._cols.created_ms[i])
-        out: dict[str, Any] = {"_id": rec.get("_id") or object_id(model_id, created), "id": model_id}
+        # The _id comes from the id the model was made with: it survives renames, as on the Hub.
+        out: dict[str, Any] = {"_id": rec.get("_id") or object_id(source.ids[local], created), "id": model_id}
         out["private"] = False
         for key in ("pipeline_tag", "library_name"):
             if rec.get(key) is not None:
@@ -437,9 +447,11 @@ class Registry:
         """Model indices in served order (key descending, index ascending) and their negated keys."""
         with self._lock:
             cached = self._orders.get(sort)
-            if cached is None or len(cached[0]) != len(self._ids):
+            if cached is None or len(cached[0]) != len(self._ids) - len(self._removed):
                 neg = -self._key_array(sort)
                 idx = np.lexsort((np.arange(len(neg)), neg))
+                if self._removed:
+                    idx = idx[~np.isin(idx, list(self._removed))]
                 cached = (idx, neg[idx])
                 self._orders[sort] = cached
             return cached

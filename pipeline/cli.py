@@ -305,5 +305,46 @@ def risks(
     raise typer.Exit(result.exit_code)
 
 
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hubmine diff 20261101T000000Z 20261201T000000Z\n\n"
+        "  hubmine diff OLD NEW --data-dir /data/hub   # -> /data/hub/diffs/OLD..NEW/"
+    )
+)
+def diff(
+    old: Annotated[str, typer.Argument(help="The earlier snapshot id.")],
+    new: Annotated[str, typer.Argument(help="The later snapshot id.")],
+    data_dir: DataDir = None,
+) -> None:
+    """List the models added, removed, renamed, or whose card or metadata changed between two snapshots."""
+    from pipeline.longitudinal.diff import run_diff
+
+    with _one_line_errors("--data-dir"):
+        result = run_diff(data_dir or data_dir_from_env(), old, new)
+    typer.echo(result.summary_line())
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hubmine trends                                # every complete, analyzed snapshot\n\n"
+        "  hubmine trends --snapshots 20261101T000000Z --snapshots 20261201T000000Z"
+    )
+)
+def trends(
+    data_dir: DataDir = None,
+    snapshots: Annotated[
+        list[str] | None, typer.Option("--snapshots", help="Only these snapshots (repeatable).")
+    ] = None,
+) -> None:
+    """Measure headline rates, weight formats, download concentration and growth across snapshots."""
+    from pipeline.longitudinal.trends import run_trends
+
+    with _one_line_errors("--data-dir"):
+        result = run_trends(data_dir or data_dir_from_env(), list(snapshots or ()))
+    typer.echo(result.summary_line())
+
+
 def main() -> None:
     app()

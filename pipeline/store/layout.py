@@ -9,6 +9,8 @@ DIR/
     raw/<kind>-<part>.jsonl.gz      raw/journal-<kind>.jsonl.gz
     parts/<table>/part-<n>.parquet
     findings/<table>.parquet        findings/summary.json
+  diffs/<OLD>..<NEW>/changes.parquet  diffs/<OLD>..<NEW>/summary.json
+  trends/rates.parquet  trends/formats.parquet  trends/growth.parquet  trends/concentration.parquet
 ```
 
 Every other module asks a `DataDir` or a `Snapshot` for a path instead of spelling one.
@@ -26,6 +28,8 @@ from pipeline.errors import SnapshotError
 SNAPSHOT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 # Tables a crawl writes at the top of a snapshot, by table (schema) name.
 SNAPSHOT_TABLES = ("models", "cards", "eval_results", "authors")
+# Tables `hubmine trends` writes under `trends/`, by table name (schema `trend_<name>`).
+TREND_TABLES = ("rates", "formats", "growth", "concentration")
 
 
 @dataclass(frozen=True)
@@ -128,3 +132,25 @@ class DataDir:
         if not SNAPSHOT_ID.fullmatch(snapshot_id) or set(snapshot_id) <= {"."}:
             raise SnapshotError(f"snapshot id {snapshot_id!r} must be letters, digits, '.', '_' or '-'")
         return Snapshot(self.snapshots / snapshot_id)
+
+    @property
+    def diffs(self) -> Path:
+        return self.root / "diffs"
+
+    def diff(self, old: str, new: str) -> Path:
+        """The folder comparing snapshot `old` with snapshot `new` (both checked as snapshot ids)."""
+        return self.diffs / f"{self.snapshot(old).id}..{self.snapshot(new).id}"
+
+    def diff_changes(self, old: str, new: str) -> Path:
+        return self.diff(old, new) / "changes.parquet"
+
+    def diff_summary(self, old: str, new: str) -> Path:
+        return self.diff(old, new) / "summary.json"
+
+    @property
+    def trends(self) -> Path:
+        return self.root / "trends"
+
+    def trend(self, table: str) -> Path:
+        """A trend table (`TREND_TABLES`) across the snapshots."""
+        return self.trends / f"{table}.parquet"

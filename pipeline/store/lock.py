@@ -18,7 +18,14 @@ from pipeline.store.files import storage_errors
 from pipeline.store.layout import DataDir
 
 # What the message says the holder is doing to the data directory, by command.
-DOING = {"crawl": "crawled", "analyze": "analyzed", "evaluate": "evaluated", "risks": "scanned"}
+DOING = {
+    "crawl": "crawled",
+    "analyze": "analyzed",
+    "evaluate": "evaluated",
+    "risks": "scanned",
+    "diff": "compared",
+    "trends": "measured",
+}
 
 
 @contextmanager

@@ -1,0 +1,239 @@
+"""`hubmine diff OLD NEW`: what changed between two snapshots, one row per changed model.
+
+Each snapshot is reduced to a fingerprint per model (ids, sha, 8-byte digests of tags, cardData, file
+list and README, the weight formats), read batch by batch from only the columns needed, so memory grows
+by some tens of bytes per model whatever the size of the cards; the two fingerprints are then joined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.measures.risks import classify
+from pipeline.schemas import table_from_rows
+from pipeline.store.damage import reading, table_remedy
+from pipeline.store.files import write_json, write_parquet
+from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.lock import holding_lock
+from pipeline.store.snapshot import resolve_snapshot
+
+CHANGES = ("added", "removed", "renamed", "card_changed", "metadata_changed")
+# Metadata compared besides the sha, by models.parquet column.
+METADATA = ("tags", "card_data", "siblings")
+# Attribute flags compared before and after among changed models: (findings table, column).
+ADOPTION = (("attributes", "has_license"), ("attributes", "has_model_index"), ("risks", "has_safetensors"))
+BATCH_ROWS = 20_000
+
+
+def _digest(value: Any) -> int | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _batches(path: Path, columns: list[str]) -> Any:
+    with reading(path, table_remedy(path)):
+        yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
+
+
+def _fingerprint(snapshot: Snapshot) -> pa.Table:
+    """One row per model: model_id, object_id, sha, a digest per metadata column, formats, readme digest."""
+    rows: dict[str, list[Any]] = {name: [] for name in ("model_id", "object_id", "sha", *METADATA, "formats")}
+    for batch in _batches(snapshot.models, ["model_id", "object_id", "sha", *METADATA]):
+        for name in ("model_id", "object_id", "sha"):
+            rows[name].extend(batch.column(name).to_pylist())
+        for name in METADATA:
+            rows[name].extend(_digest(v) for v in batch.column(name).to_pylist())
+        for siblings in batch.column("siblings").to_pylist():
+            rows["formats"].append(None if siblings is None else ",".join(classify(siblings).formats))
+    table = pa.table(rows, schema=_FINGERPRINT)
+    return table.join(_readmes(snapshot), "model_id", join_type="left outer")
+
+
+_FINGERPRINT = pa.schema(
+    [
+        ("model_id", pa.string()),
+        ("object_id", pa.string()),
+        ("sha", pa.string()),
+        *((name, pa.int64()) for name in METADATA),
+        ("formats", pa.string()),
+    ]
+)
+
+
+def _readmes(snapshot: Snapshot) -> pa.Table:
+    """A digest of each card: of its text when `ok`, of "missing" when there is none; null when unknown
+    (gated, failed, not asked), so an unknown card never counts as a changed one."""
+    ids: list[str] = []
+    digests: list[int | None] = []
+    if snapshot.cards.exists():
+        for batch in _batches(snapshot.cards, ["model_id", "status", "readme"]):
+            ids.extend(batch.column("model_id").to_pylist())
+            for status, text in zip(
+                batch.column("status").to_pylist(), batch.column("readme").to_pylist(), strict=True
+            ):
+                digests.append(
+                    _digest(text) if status == "ok" else _digest(status) if status == "missing" else None
+                )
+    return pa.table({"model_id": ids, "readme": pa.array(digests, pa.int64())})
+
+
+def _formats(value: str | None) -> set[str]:
+    return set(value.split(",")) - {""} if value else set()
+
+
+def _compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The detail columns of a model seen in both snapshots (`old`, `new`: fingerprint rows)."""
+    fields = [f for f in ("sha", "readme", *METADATA) if old[f] != new[f]]
+    if old["readme"] is None or new["readme"] is None:
+        fields = [f for f in fields if f != "readme"]
+    before, after = _formats(old["formats"]), _formats(new["formats"])
+    converted = "pickle" in before and "safetensors" not in before and "safetensors" in after
+    return {
+        "old_model_id": old["model_id"],
+        "object_id": new["object_id"] or old["object_id"],
+        "old_sha": old["sha"],
+        "new_sha": new["sha"],
+        "fields_changed": fields,
+        "formats_added": sorted(after - before),
+        "formats_removed": sorted(before - after),
+        "formats_converted": ["pickle->safetensors"] if converted else [],
+    }
+
+
+def _kind(details: dict[str, Any]) -> str | None:
+    fields = details["fields_changed"]
+    if "readme" in fields:
+        return "card_changed"
+    return "metadata_changed" if fields else None
+
+
+def changes(old: Snapshot, new: Snapshot) -> list[dict[str, Any]]:
+    """The change rows from `old` to `new`, in `CHANGES` order, then by model id."""
+    a, b = _fingerprint(old), _fingerprint(new)
+    joined = a.join(b, "model_id", join_type="full outer", left_suffix="_old", right_suffix="_new")
+    names = [n for n in a.column_names if n != "model_id"]
+    both_rows = pc.and_(pc.is_valid(joined["sha_old"]), pc.is_valid(joined["sha_new"]))
+    out: list[dict[str, Any]] = []
+    for row in joined.filter(both_rows).to_pylist():
+        o = {"model_id": row["model_id"], **{n: row[f"{n}_old"] for n in names}}
+        n_ = {"model_id": row["model_id"], **{n: row[f"{n}_new"] for n in names}}
+        details = _compare(o, n_)
+        kind = _kind(details)
+        if kind is not None:
+            out.append({"model_id": row["model_id"], "change": kind, **details})
+    gone = {r["model_id"]: r for r in a.filter(pc.invert(pc.is_in(a["model_id"], b["model_id"]))).to_pylist()}
+    came = {r["model_id"]: r for r in b.filter(pc.invert(pc.is_in(b["model_id"], a["model_id"]))).to_pylist()}
+    # A model whose _id reappears under a new id was renamed; the Hub's _id survives a rename.
+    by_object = {r["object_id"]: r for r in gone.values() if r["object_id"]}
+    for model_id, row in came.items():
+        before = by_object.pop(row["object_id"], None) if row["object_id"] else None
+        if before is None:
+            out.append(
+                {
+                    "model_id": model_id,
+                    "change": "added",
+                    "object_id": row["object_id"],
+                    "new_sha": row["sha"],
+                }
+            )
+            continue
+        del gone[before["model_id"]]
+        out.append({"model_id": model_id, "change": "renamed", **_compare(before, row)})
+    for model_id, row in gone.items():
+        out.append(
+            {
+                "model_id": model_id,
+                "change": "removed",
+                "old_model_id": model_id,
+                "object_id": row["object_id"],
+            }
+            | {"old_sha": row["sha"]}
+        )
+    out.sort(key=lambda r: (CHANGES.index(r["change"]), r["model_id"]))
+    return out
+
+
+def _flags(snapshot: Snapshot, ids: set[str]) -> dict[str, dict[str, bool]]:
+    """For each `ADOPTION` flag measured in `snapshot`, the models of `ids` that have it."""
+    found: dict[str, dict[str, bool]] = {}
+    for table, column in ADOPTION:
+        path = snapshot.finding(table)
+        if not path.exists():
+            continue
+        values: dict[str, bool] = {}
+        for batch in _batches(path, ["model_id", column]):
+            for model_id, flag in zip(
+                batch.column("model_id").to_pylist(), batch.column(column).to_pylist(), strict=True
+            ):
+                if model_id in ids:
+                    values[model_id] = bool(flag)
+        found[column] = values
+    return found
+
+
+def adoption(old: Snapshot, new: Snapshot, rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Among models in both snapshots that changed, the share with each flag before and after (a flag
+    only when both snapshots measured it)."""
+    pairs = [(r["old_model_id"], r["model_id"]) for r in rows if r["change"] not in ("added", "removed")]
+    before = _flags(old, {p[0] for p in pairs})
+    after = _flags(new, {p[1] for p in pairs})
+    out: dict[str, dict[str, Any]] = {}
+    for column in before.keys() & after.keys():
+        seen = [
+            (before[column][o], after[column][n])
+            for o, n in pairs
+            if o in before[column] and n in after[column]
+        ]
+        out[column] = {
+            "models": len(seen),
+            "before": sum(b for b, _ in seen),
+            "after": sum(a for _, a in seen),
+            "share_before": sum(b for b, _ in seen) / len(seen) if seen else None,
+            "share_after": sum(a for _, a in seen) / len(seen) if seen else None,
+        }
+    return out
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    old: str
+    new: str
+    counts: dict[str, int]
+    folder: Path
+
+    def summary_line(self) -> str:
+        parts = ", ".join(f"{self.counts[c]:,} {c.replace('_', ' ')}" for c in CHANGES)
+        return f"diff {self.old}..{self.new}: {parts} -> {self.folder}"
+
+
+def run_diff(data_dir: Path, old_id: str, new_id: str) -> DiffResult:
+    """Compare two complete snapshots and write `diffs/OLD..NEW/changes.parquet` and `summary.json`."""
+    data = DataDir(Path(data_dir))
+    with holding_lock(data, "diff"):
+        old, new = resolve_snapshot(data, old_id), resolve_snapshot(data, new_id)
+        rows = changes(old, new)
+        counts = Counter(r["change"] for r in rows)
+        ordered = {c: counts.get(c, 0) for c in CHANGES}
+        write_parquet(data.diff_changes(old.id, new.id), table_from_rows("changes", rows))
+        write_json(
+            data.diff_summary(old.id, new.id),
+            {
+                "old": old.id,
+                "new": new.id,
+                "counts": ordered,
+                "changed_models": len(rows),
+                "adoption": adoption(old, new, rows),
+            },
+        )
+    return DiffResult(old.id, new.id, ordered, data.diff(old.id, new.id))
