@@ -88,6 +88,7 @@ class Registry:
         self._accounts: dict[str, tuple[str, bool]] = {}
         self._security: dict[tuple[int, str], dict[str, Any]] = {}
         self._git: dict[int, GitRepo] = {}
+        self._discussions: dict[int, list[dict[str, Any]]] = {}
         self._removed: set[int] = set()
         self._lock = threading.RLock()
 
@@ -235,6 +236,39 @@ class Registry:
 
     def git_repo(self, i: int) -> GitRepo | None:
         return self._git.get(i)
+
+    def add_discussion(
+        self,
+        model_id: str,
+        title: str,
+        *,
+        author: str = "hubsim-user",
+        status: str = "open",
+        is_pull_request: bool = False,
+        created_ms: int | None = None,
+        num_comments: int = 1,
+    ) -> int:
+        """Open a discussion (or pull request) on a model, with its status now; returns its number."""
+        with self._lock:
+            items = self._discussions.setdefault(self._must(model_id), [])
+            items.append(
+                {
+                    "num": len(items) + 1,
+                    "title": title,
+                    "author": author,
+                    "status": status,
+                    "isPullRequest": is_pull_request,
+                    "createdAt": iso_ms(int(time.time() * 1000) if created_ms is None else created_ms),
+                    "numComments": num_comments,
+                }
+            )
+            return len(items)
+
+    def discussions(self, i: int) -> list[dict[str, Any]]:
+        """The model's discussions, newest first (as the Hub lists them)."""
+        with self._lock:
+            return list(reversed(self._discussions.get(i, [])))
+
 
     def add_dataset(
         self, dataset_id: str, files: dict[str, bytes], card_data: dict[str, Any] | None = None

@@ -27,7 +27,8 @@ from .registry import Registry
 from .repos import DatasetRepo, paths_info, resolve_headers, tree_entries
 
 COMMITS_PAGE = 50
-_MODEL_OPS = ("revision", "commits", "tree", "paths-info")
+DISCUSSIONS_PAGE = 50
+_MODEL_OPS = ("revision", "commits", "tree", "paths-info", "discussions")
 _DATASET_OPS = ("revision", "tree", "paths-info")
 _TRUE = {"true", "1", "True", ""}
 _NOT_FOUND = "Sorry, we can't find the page you are looking for."
@@ -260,6 +261,8 @@ class HubSimulator:
         reg = self.registry
         if not rest:
             return self._model_info(i, pairs, None)
+        if rest == ["discussions"]:
+            return self._discussions(i, pairs)
         op, args = rest[0], [unquote(s) for s in rest[1:]]
         if not args or (op != "tree" and len(args) != 1):
             return _error(404, _NOT_FOUND)
@@ -378,6 +381,40 @@ class HubSimulator:
             path = f"/api/models/{quote(reg.model_id(i), safe='/')}/commits/{quote(rev, safe='')}"
             headers.append(("Link", f'<{{base}}{path}?{urlencode(kept)}>; rel="next"'))
         return _json(200, items, headers)
+
+    def _discussions(self, i: int, pairs: list[tuple[str, str]]) -> Response:
+        """`/api/models/{id}/discussions?p=N`: pages of 50, newest first, shaped as the Hub's."""
+        try:
+            page = max(0, int(dict(pairs).get("p", "0")))
+        except ValueError as err:
+            raise BadRequest("Invalid pagination parameters") from err
+        reg = self.registry
+        found = reg.discussions(i)
+        chunk = found[page * DISCUSSIONS_PAGE : (page + 1) * DISCUSSIONS_PAGE]
+        repo = {"name": reg.model_id(i), "type": "model"}
+        items = [
+            {
+                **item,
+                "author": {
+                    "name": item["author"],
+                    "fullname": item["author"],
+                    "avatarUrl": f"/avatars/{sha_hex('avatar', item['author'])[:32]}.svg",
+                    "type": "user",
+                    "isPro": False,
+                },
+                "repo": repo,
+                "pinned": False,
+                "topReactions": [],
+            }
+            for item in chunk
+        ]
+        payload = {
+            "discussions": items,
+            "count": len(found),
+            "start": page * DISCUSSIONS_PAGE,
+            "numItemsPerPage": DISCUSSIONS_PAGE,
+        }
+        return _json(200, payload)
 
     def _dataset_route(self, segments: list[str], pairs: list[tuple[str, str]]) -> Response:
         """`/api/datasets/{id}`, `.../revision/{rev}`, `.../tree/{rev}[/path]` and `.../paths-info/{rev}`."""
@@ -651,7 +688,7 @@ def _classify(raw_path: str) -> tuple[str, str]:
             return "api", "overview"
         if path.startswith("/api/models/"):
             segments = path.split("/")[3:]
-            for op, route in (("commits", "commits"), ("tree", "tree")):
+            for op, route in (("commits", "commits"), ("tree", "tree"), ("discussions", "discussions")):
                 if op in segments[1:3]:
                     return "api", route
             return "api", "model_info"

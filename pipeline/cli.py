@@ -346,5 +346,109 @@ def trends(
     typer.echo(result.summary_line())
 
 
+class Period(str, Enum):
+    week = "week"
+    month = "month"
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hubmine history                                # the 100 most-downloaded models, by month\n\n"
+        "  hubmine history --top 1000 --period week\n\n"
+        "  hubmine history --models openai-community/gpt2 --models distilbert/distilgpt2\n\n"
+        "  hubmine history                                # again: only commits newer than those held"
+    )
+)
+def history(
+    data_dir: DataDir = None,
+    snapshot: SnapshotId = None,
+    top: Annotated[
+        int | None, typer.Option(min=1, help="The N most-downloaded models of the snapshot (default 100).")
+    ] = None,
+    models: Annotated[
+        list[str] | None, typer.Option("--models", help="Only these models of the snapshot (repeatable).")
+    ] = None,
+    period: Annotated[Period, typer.Option(help="Period of the process metrics.")] = Period.month,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Models listed at once.")] = 4,
+) -> None:
+    """List the commits and discussions of chosen models into DIR/history and compute process metrics."""
+    from pipeline.longitudinal.history import run_history
+
+    try:
+        with _one_line_errors("--data-dir"), _terminate_as_interrupt():
+            result = run_history(
+                data_dir or data_dir_from_env(),
+                snapshot,
+                top=top,
+                models=tuple(models or ()),
+                period=period.value,
+                workers=workers,
+            )
+    except KeyboardInterrupt:
+        raise _fail("interrupted; run the same `hubmine history` again to continue") from None
+    typer.echo(result.summary_line())
+    raise typer.Exit(result.exit_code)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hubmine publish 20261130T221500Z --repo me/hub-models --dry-run   # the folder only\n\n"
+        "  HF_TOKEN=hf_... hubmine publish 20261130T221500Z --repo me/hub-models --private\n\n"
+        "  hubmine publish latest --repo me/hub-models   # the newest complete snapshot; a rerun is a no-op"
+    )
+)
+def publish(
+    snapshot: Annotated[str, typer.Argument(help="Snapshot id, or `latest` for the newest complete one.")],
+    repo: Annotated[str, typer.Option("--repo", help="Dataset repository, `namespace/name`.")],
+    private: Annotated[bool, typer.Option("--private", help="Create the dataset private.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Write the dataset folder and print where; upload nothing.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Publish a snapshot's tables as a Hugging Face dataset (one config per table, with a dataset card)."""
+    from pipeline.longitudinal.publish import run_publish
+
+    with _one_line_errors("--data-dir"):
+        result = run_publish(
+            data_dir or data_dir_from_env(),
+            None if snapshot == "latest" else snapshot,
+            repo,
+            private=private,
+            dry_run=dry_run,
+        )
+    typer.echo(result.summary_line())
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  hubmine prune --keep 4 --dry-run   # what would go\n\n"
+        "  hubmine prune --keep 4\n\n"
+        "  hubmine prune --keep 1 --force     # also snapshots a diff or trend still names"
+    )
+)
+def prune(
+    keep: Annotated[int, typer.Option("--keep", min=1, help="Complete snapshots to keep, newest first.")],
+    data_dir: DataDir = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also delete snapshots that a diff or a trend table names.")
+    ] = False,
+) -> None:
+    """Delete the oldest complete snapshots beyond the newest N (never the newest or one being written)."""
+    from pipeline.longitudinal.prune import run_prune
+
+    with _one_line_errors("--data-dir"):
+        result = run_prune(data_dir or data_dir_from_env(), keep, force=force, dry_run=dry_run)
+    for line in result.lines:
+        typer.echo(line)
+    typer.echo(result.summary_line())
+
+
 def main() -> None:
     app()

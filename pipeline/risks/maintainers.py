@@ -11,6 +11,8 @@ many models build on is the single point of failure the step looks for.
 from __future__ import annotations
 
 from collections import Counter, defaultdict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from pipeline.env import env_number
@@ -68,26 +70,47 @@ def _is_list(response: Response) -> None:
         raise BadBody(f"a commits page that is not a JSON list from {response.url}")
 
 
-def history(client: HubClient, target: Target, cap: BodyCap, max_pages: int) -> tuple[list[Row], bool, int]:
-    """The commits listed at the target's sha (at most `max_pages` pages), whether more were left, pages
-    asked; HubResponseError when a page is refused."""
-    base = f"{client.endpoint}/api/models/{repo_path(target.model_id)}/commits/"
-    url = base + revision_segment(target.sha or "main")
-    commits: list[Row] = []
+@dataclass(frozen=True)
+class CommitPage:
+    """One page of a commits listing, newest first; `last` when no page follows it."""
+
+    commits: list[Row]
+    last: bool
+
+
+def commit_pages(
+    client: HubClient, model_id: str, revision: str, cap: BodyCap, max_pages: int
+) -> Iterator[CommitPage]:
+    """The pages of the commits listed at `revision`, at most `max_pages`, asked one at a time as the
+    caller reads them (stop reading to stop asking); HubResponseError when a page is refused."""
+    url = f"{client.endpoint}/api/models/{repo_path(model_id)}/commits/{revision_segment(revision)}"
+    seen = 0
     for page in range(max_pages):
         response = client.get(
             f"{url}?{urlencode({'p': page, 'limit': PAGE})}", bucket="api", cap=cap, check=_is_list
         )
         if response.status != 200:
-            raise HubResponseError(
-                f"HTTP {response.status} on the commits of {target.model_id}", response.status
-            )
+            raise HubResponseError(f"HTTP {response.status} on the commits of {model_id}", response.status)
         items = [item for item in response.json if isinstance(item, dict)]
-        commits.extend(items)
+        seen += len(items)
         total = response.headers.get("X-Total-Count", "")
-        if len(response.json) < PAGE or (total.isdigit() and len(commits) >= int(total)):
-            return commits, False, page + 1
-    return commits, True, max_pages
+        last = len(response.json) < PAGE or (total.isdigit() and seen >= int(total))
+        yield CommitPage(items, last)
+        if last:
+            return
+
+
+def history(client: HubClient, target: Target, cap: BodyCap, max_pages: int) -> tuple[list[Row], bool, int]:
+    """The commits listed at the target's sha (at most `max_pages` pages), whether more were left, pages
+    asked; HubResponseError when a page is refused."""
+    commits: list[Row] = []
+    pages = 0
+    truncated = True
+    for page in commit_pages(client, target.model_id, target.sha or "main", cap, max_pages):
+        commits.extend(page.commits)
+        pages += 1
+        truncated = not page.last
+    return commits, truncated, pages
 
 
 def authors_of(commit: Row) -> list[str]:

@@ -9,6 +9,7 @@ DIR/
     raw/<kind>-<part>.jsonl.gz      raw/journal-<kind>.jsonl.gz
     parts/<table>/part-<n>.parquet
     findings/<table>.parquet        findings/summary.json
+  history/commits.parquet  history/discussions.parquet  history/process.parquet
   diffs/<OLD>..<NEW>/changes.parquet  diffs/<OLD>..<NEW>/summary.json
   trends/rates.parquet  trends/formats.parquet  trends/growth.parquet  trends/concentration.parquet
 ```
@@ -28,6 +29,8 @@ from pipeline.errors import SnapshotError
 SNAPSHOT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 # Tables a crawl writes at the top of a snapshot, by table (schema) name.
 SNAPSHOT_TABLES = ("models", "cards", "eval_results", "authors")
+# Tables `hubmine history` writes under `history/`, across snapshots, by table (schema) name.
+HISTORY_TABLES = ("commits", "discussions", "process")
 # Tables `hubmine trends` writes under `trends/`, by table name (schema `trend_<name>`).
 TREND_TABLES = ("rates", "formats", "growth", "concentration")
 
@@ -154,3 +157,11 @@ class DataDir:
     def trend(self, table: str) -> Path:
         """A trend table (`TREND_TABLES`) across the snapshots."""
         return self.trends / f"{table}.parquet"
+
+    @property
+    def history(self) -> Path:
+        return self.root / "history"
+
+    def history_table(self, table: str) -> Path:
+        """A repository-history table (`HISTORY_TABLES`): commits, discussions, process metrics."""
+        return self.history / f"{table}.parquet"

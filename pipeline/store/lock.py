@@ -23,6 +23,7 @@ DOING = {
     "analyze": "analyzed",
     "evaluate": "evaluated",
     "risks": "scanned",
+    "history": "updated with model histories",
     "diff": "compared",
     "trends": "measured",
 }

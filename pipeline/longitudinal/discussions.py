@@ -1,0 +1,115 @@
+"""Discussions and pull requests of chosen models, from the Hub's discussions API.
+
+`GET /api/models/{id}/discussions?p=N` answers `{"discussions": [...], "count", "start",
+"numItemsPerPage"}`, each discussion with `num`, `title`, `status`, `author.name`, `createdAt`,
+`isPullRequest` and `numComments` (what huggingface_hub's `get_repo_discussions` reads). A status
+changes over time, so every run lists a model's discussions whole and its rows replace the ones held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+import pyarrow.compute as pc
+
+from pipeline.env import env_number
+from pipeline.errors import HubResponseError
+from pipeline.hub.caps import MIB, BodyCap
+from pipeline.hub.client import BadBody, HubClient, Response
+from pipeline.hub.ids import InvalidHubName, repo_path
+from pipeline.longitudinal.history import (
+    MAX_TITLE,
+    Row,
+    StepCount,
+    in_models,
+    merge_write,
+    parse_time,
+    per_model,
+)
+from pipeline.store.layout import DataDir
+
+TABLE = "discussions"
+STATUSES = ("open", "closed", "merged", "draft")
+MAX_NAME = 256
+
+
+def _is_page(response: Response) -> None:
+    body = response.json
+    if not isinstance(body, dict) or not isinstance(body.get("discussions"), list):
+        raise BadBody(f"a discussions page that is not an object with a discussions list from {response.url}")
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def discussion_row(model_id: str, item: object, fetched_at: datetime) -> Row | None:
+    """A discussions row from one item of a page; None when the item has no number."""
+    if not isinstance(item, dict) or _int(item.get("num")) is None:
+        return None
+    author = item.get("author")
+    name = author.get("name") if isinstance(author, dict) else None
+    title = item.get("title")
+    status = item.get("status")
+    return {
+        "model_id": model_id,
+        "num": item["num"],
+        "title": title[:MAX_TITLE] if isinstance(title, str) else None,
+        "status": status if status in STATUSES else None,
+        "is_pull_request": item.get("isPullRequest") if isinstance(item.get("isPullRequest"), bool) else None,
+        "author": name if isinstance(name, str) and len(name) <= MAX_NAME else None,
+        "created_at": parse_time(item.get("createdAt")),
+        "num_comments": _int(item.get("numComments")),
+        "fetched_at": fetched_at,
+    }
+
+
+def fetch_discussions(
+    client: HubClient, model_id: str, cap: BodyCap, max_pages: int
+) -> tuple[list[Row], int]:
+    """Every discussion of the model (at most `max_pages` pages) and the pages asked; a model whose
+    discussions cannot be listed is one `error` row."""
+    rows: list[Row] = []
+    pages = 0
+    try:
+        url = f"{client.endpoint}/api/models/{repo_path(model_id)}/discussions"
+        for page in range(max_pages):
+            response = client.get(f"{url}?{urlencode({'p': page})}", bucket="api", cap=cap, check=_is_page)
+            pages += 1
+            if response.status != 200:
+                raise HubResponseError(
+                    f"HTTP {response.status} on the discussions of {model_id}", response.status
+                )
+            fetched_at = datetime.now(timezone.utc)
+            items = response.json["discussions"]
+            rows.extend(row for item in items if (row := discussion_row(model_id, item, fetched_at)))
+            count, start = _int(response.json.get("count")), _int(response.json.get("start"))
+            if not items or count is None or start is None or start + len(items) >= count:
+                break
+    except (InvalidHubName, HubResponseError) as exc:
+        return [{"model_id": model_id, "error": str(exc)}], pages
+    return rows, pages
+
+
+def update_discussions(data: DataDir, client: HubClient, models: Sequence[str], workers: int) -> StepCount:
+    """List the discussions of `models` and put them in `discussions.parquet` in place of those held."""
+    variable = "HUBMINE_MAX_DISCUSSIONS_PAGE_BYTES"
+    cap = BodyCap("discussions page", env_number(variable, 8 * MIB, minimum=1), variable)
+    max_pages = env_number("HUBMINE_HISTORY_MAX_DISCUSSION_PAGES", 100, minimum=1)
+    done, count = per_model(
+        models, lambda model_id: fetch_discussions(client, model_id, cap, max_pages), workers, "discussions"
+    )
+    listed = [model_id for model_id in done if model_id not in count.errored]
+    # A model listed again replaces all its rows; one that failed keeps its old discussions.
+    merge_write(
+        data.history_table(TABLE),
+        TABLE,
+        [row for rows in done.values() for row in rows],
+        lambda held: pc.or_(
+            in_models(held, listed),
+            pc.and_(in_models(held, count.errored), held.column("error").is_valid()),
+        ),
+    )
+    return count

@@ -1,0 +1,265 @@
+"""`hubmine history`: the commits and discussions of chosen models, kept across runs under `DIR/history/`.
+
+Commits come from the commits API on `main` (`/api/models/{id}/commits/main`, newest first, pages read
+through the same helper as `hubmine risks --maintainers`). A run asks only for what is new: it stops
+paging a model at the first commit `commits.parquet` already holds, so a model without new commits
+costs one request. Discussions are listed whole on every run (their status changes), see
+`pipeline.longitudinal.discussions`; process metrics are then computed from both tables, see
+`pipeline.longitudinal.process`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from pipeline.env import env_number
+from pipeline.errors import HubResponseError
+from pipeline.hub.caps import MIB, BodyCap
+from pipeline.hub.client import HubClient, check_settings
+from pipeline.hub.ids import InvalidHubName
+from pipeline.risks.maintainers import authors_of, commit_pages
+from pipeline.risks.run import choose_targets
+from pipeline.schemas import load_schema, table_from_rows
+from pipeline.store.damage import reading
+from pipeline.store.files import atomic_path
+from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.lock import holding_lock
+from pipeline.store.snapshot import read_manifest, resolve_snapshot
+
+Row = dict[str, Any]
+TABLE = "commits"
+# A commit title is one line; the Hub caps it, but a hostile server might not.
+MAX_TITLE = 1000
+MAX_ID = 128
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO 8601 time from the Hub (`2024-01-31T12:00:00.000Z`), or None when it is not one."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def commit_row(model_id: str, commit: Row, fetched_at: datetime) -> Row | None:
+    """A commits row from one item of a commits page; None when the item has no usable id."""
+    commit_id = commit.get("id")
+    if not isinstance(commit_id, str) or not commit_id or len(commit_id) > MAX_ID:
+        return None
+    title = commit.get("title")
+    return {
+        "model_id": model_id,
+        "commit_id": commit_id,
+        "title": title[:MAX_TITLE] if isinstance(title, str) else None,
+        "date": parse_time(commit.get("date")),
+        "authors": authors_of(commit),
+        "fetched_at": fetched_at,
+    }
+
+
+def fetch_commits(
+    client: HubClient, model_id: str, held: set[str], cap: BodyCap, max_pages: int
+) -> tuple[list[Row], int]:
+    """The model's commits newer than every one in `held` (all of them when `held` is empty), and the pages
+    asked; a model whose history cannot be listed is one `error` row."""
+    rows: list[Row] = []
+    pages = 0
+    try:
+        for page in commit_pages(client, model_id, "main", cap, max_pages):
+            pages += 1
+            fetched_at = datetime.now(timezone.utc)
+            for commit in page.commits:
+                if commit.get("id") in held:
+                    return rows, pages
+                row = commit_row(model_id, commit, fetched_at)
+                if row is not None:
+                    rows.append(row)
+    except InvalidHubName as exc:
+        return [{"model_id": model_id, "error": str(exc)}], pages
+    except HubResponseError as exc:
+        # The refused page was asked too.
+        return [{"model_id": model_id, "error": str(exc)}], pages + 1
+    return rows, pages
+
+
+def remedy(path: Path) -> str:
+    return f"remove {path} and run `hubmine history` again (it lists the histories again)"
+
+
+def held_ids(path: Path, models: Sequence[str], key: str) -> dict[str, set[str]]:
+    """`key` values of the rows `path` holds for `models` (not error rows); only two columns are read."""
+    if not path.exists():
+        return {}
+    with reading(path, remedy(path)):
+        table = ds.dataset(path, format="parquet").to_table(
+            columns=["model_id", key],
+            filter=pc.field("model_id").isin(list(models)) & pc.field(key).is_valid(),
+        )
+    held: dict[str, set[str]] = defaultdict(set)
+    for model_id, value in zip(*(table.column(c).to_pylist() for c in ("model_id", key)), strict=True):
+        held[model_id].add(value)
+    return held
+
+
+def merge_write(path: Path, table: str, new_rows: list[Row], drop: Callable[[pa.Table], pa.Array]) -> None:
+    """Write `path` atomically: the rows it held, less those `drop` marks (a boolean mask per batch), then
+    `new_rows`; read and written a batch at a time, so memory does not grow with the table."""
+    schema = load_schema(table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = table_from_rows(table, new_rows)
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        if path.exists():
+            with reading(path, remedy(path)):
+                for batch in pq.ParquetFile(path).iter_batches():
+                    held = pa.Table.from_batches([batch]).select(schema.names).cast(schema)
+                    writer.write_table(held.filter(pc.invert(drop(held))))
+        writer.write_table(fresh)
+
+
+def in_models(table: pa.Table, models: Iterable[str]) -> pa.Array:
+    return pc.is_in(table.column("model_id"), value_set=pa.array(list(models), pa.string()))
+
+
+def commit_bounds() -> tuple[BodyCap, int]:
+    variable = "HUBMINE_MAX_COMMITS_PAGE_BYTES"
+    cap = BodyCap("commits page", env_number(variable, 8 * MIB, minimum=1), variable)
+    return cap, env_number("HUBMINE_HISTORY_MAX_COMMIT_PAGES", 100, minimum=1)
+
+
+@dataclass
+class StepCount:
+    """What one step of `hubmine history` did: rows written, models with an error row, requests."""
+
+    rows: int = 0
+    errored: set[str] = field(default_factory=set)
+    requests: int = 0
+
+
+def per_model(
+    models: Sequence[str], fetch: Callable[[str], tuple[list[Row], int]], workers: int, desc: str
+) -> tuple[dict[str, list[Row]], StepCount]:
+    """`fetch` of every model, `workers` at a time, with a progress bar; error rows noted."""
+    done: dict[str, list[Row]] = {}
+    count = StepCount()
+    with (
+        ThreadPoolExecutor(max_workers=workers) as pool,
+        tqdm(total=len(models), desc=desc, unit="model", disable=None) as bar,
+    ):
+        for model_id, (rows, pages) in zip(models, pool.map(fetch, models), strict=True):
+            done[model_id] = rows
+            count.requests += pages
+            if any(row.get("error") for row in rows):
+                count.errored.add(model_id)
+            else:
+                count.rows += len(rows)
+            bar.update()
+    return done, count
+
+
+def update_commits(data: DataDir, client: HubClient, models: Sequence[str], workers: int) -> StepCount:
+    """Fetch the commits of `models` newer than those held and merge them into `commits.parquet`."""
+    path = data.history_table(TABLE)
+    held = held_ids(path, models, "commit_id")
+    cap, max_pages = commit_bounds()
+    done, count = per_model(
+        models,
+        lambda model_id: fetch_commits(client, model_id, held.get(model_id, set()), cap, max_pages),
+        workers,
+        "commits",
+    )
+    # A model's old error row goes whatever this run found; its commits stay.
+    merge_write(
+        path,
+        TABLE,
+        [row for rows in done.values() for row in rows],
+        lambda held_rows: pc.and_(in_models(held_rows, done), held_rows.column("error").is_valid()),
+    )
+    return count
+
+
+@dataclass
+class HistoryResult:
+    snapshot: Snapshot
+    models: int
+    period: str
+    commits: StepCount
+    discussions: StepCount
+    process_rows: int
+    folder: Path
+    requests: dict[str, int]
+    seconds: float
+
+    @property
+    def exit_code(self) -> int:
+        return 3 if self.commits.errored | self.discussions.errored else 0
+
+    def summary_line(self) -> str:
+        errored = len(self.commits.errored | self.discussions.errored)
+        return (
+            f"history of {self.models} models of snapshot {self.snapshot.id}: "
+            f"{self.commits.rows} new commits, "
+            f"{self.discussions.rows} discussions, {self.process_rows} process rows by {self.period}; "
+            f"{errored} models with error rows; {self.requests.get('requests.api', 0)} API requests, "
+            f"{self.seconds:.1f}s -> {self.folder}"
+        )
+
+
+def run_history(
+    data_dir: Path,
+    snapshot_id: str | None,
+    *,
+    top: int | None = None,
+    models: Sequence[str] = (),
+    period: str = "month",
+    workers: int = 4,
+    endpoint: str | None = None,
+) -> HistoryResult:
+    """Update the commits and discussions of the chosen models of the snapshot, then the process metrics."""
+    from pipeline.crawl import resolve_token
+    from pipeline.longitudinal.discussions import update_discussions
+    from pipeline.longitudinal.process import PERIODS, write_process
+
+    started = time.monotonic()
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}")
+    endpoint = check_settings(endpoint)
+    data = DataDir(data_dir)
+    snapshot = resolve_snapshot(data, snapshot_id)
+    with holding_lock(data, "history"):
+        chosen = [target.model_id for target in choose_targets(snapshot, top, models)]
+        client = HubClient(endpoint, resolve_token(), concurrency=workers)
+        try:
+            commits = update_commits(data, client, chosen, workers)
+            discussions = update_discussions(data, client, chosen, workers)
+        finally:
+            client.close()
+        manifest = read_manifest(snapshot) or {}
+        until = parse_time(manifest.get("started_at")) or datetime.now(timezone.utc)
+        process_rows = write_process(data, period, until)
+    return HistoryResult(
+        snapshot,
+        len(chosen),
+        period,
+        commits,
+        discussions,
+        process_rows,
+        data.history,
+        client.stats.snapshot(),
+        time.monotonic() - started,
+    )

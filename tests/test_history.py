@@ -1,0 +1,214 @@
+"""`hubmine history` against the simulator: commits paged and then asked incrementally, discussions listed
+(also through huggingface_hub), process metrics computed exactly on a hand-made history, the lock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from huggingface_hub import HfApi
+from typer.testing import CliRunner
+
+from hubsim import HubSimulator, Registry
+from pipeline.cli import app
+from pipeline.hub.client import HubClient
+from pipeline.longitudinal import process
+from pipeline.longitudinal.history import commit_bounds, fetch_commits, run_history
+from pipeline.schemas import table_from_rows
+from pipeline.store.files import write_parquet
+from pipeline.store.layout import DataDir
+from pipeline.store.lock import holding_lock
+from tests.crawl_helpers import crawl
+
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
+MODELS = 4
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)  # type: ignore[misc]
+
+
+def rows(data: DataDir, table: str) -> list[dict[str, object]]:
+    return pq.read_table(data.history_table(table)).to_pylist()
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """Four models with about 120 commits each (three pages of 50), one with 60 discussions."""
+    reg = Registry.synthetic(MODELS, seed=3)
+    for _ in range(120):
+        reg.change_shas(1.0)
+    busy = reg.model_id(0)
+    for k in range(60):
+        reg.add_discussion(
+            busy,
+            f"question {k}",
+            author=f"user{k % 7}",
+            status=("open", "closed", "merged", "draft")[k % 4],
+            is_pull_request=k % 4 >= 2,
+            created_ms=1_700_000_000_000 + k * 86_400_000,
+            num_comments=k % 5,
+        )
+    return reg
+
+
+def test_commits_are_paged_whole_then_only_what_is_new(
+    tmp_path: Path, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pipeline.risks.maintainers.PAGE", 50)
+    data = DataDir(tmp_path / "data")
+    expected = {registry.model_id(i): len(registry.commits(i)) for i in range(MODELS)}
+    assert all(100 < n <= 150 for n in expected.values())
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, data.root, cards=False)
+        sim.reset_counters()
+        first = run_history(data.root, None, endpoint=sim.url)
+        asked = sim.counters["commits"]
+        assert asked == 3 * MODELS and first.commits.requests == asked
+        held = rows(data, "commits")
+        counted = {m: sum(1 for r in held if r["model_id"] == m) for m in expected}
+        assert counted == expected and first.commits.rows == sum(expected.values())
+        ids = {r["commit_id"] for r in held}
+        assert {c.sha for i in range(MODELS) for c in registry.commits(i)} == ids
+
+        # One new commit on every model: each is asked for its first page only.
+        registry.change_shas(1.0)
+        sim.reset_counters()
+        second = run_history(data.root, None, endpoint=sim.url)
+        assert sim.counters["commits"] == MODELS and second.commits.rows == MODELS
+        again = rows(data, "commits")
+        assert len(again) == len(held) + MODELS and len({r["commit_id"] for r in again}) == len(again)
+        newest = {registry.model_id(i): registry.sha(i) for i in range(MODELS)}
+        assert all(any(r["commit_id"] == sha for r in again) for sha in newest.values())
+        row = next(r for r in again if r["commit_id"] == newest[registry.model_id(0)])
+        assert row["authors"] and row["title"] and row["date"] is not None
+        assert first.exit_code == second.exit_code == 0
+
+
+def test_discussions_are_listed_whole_and_huggingface_hub_reads_them(
+    tmp_path: Path, registry: Registry
+) -> None:
+    data = DataDir(tmp_path / "data")
+    busy = registry.model_id(0)
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, data.root, cards=False)
+        sim.reset_counters()
+        result = run_history(data.root, None, models=[busy, registry.model_id(1)], endpoint=sim.url)
+        # 60 discussions: two pages of 50; the other model: one empty page.
+        assert sim.counters["discussions"] == 3 and result.discussions.rows == 60
+        listed = list(HfApi(endpoint=sim.url).get_repo_discussions(busy))
+        run_history(data.root, None, models=[busy], endpoint=sim.url)
+    held = rows(data, "discussions")
+    assert len(held) == 60  # listed again: replaced, not added
+    by_num = {r["num"]: r for r in held}
+    assert sorted(by_num) == list(range(1, 61))
+    seventh = by_num[7]  # k = 6
+    assert (seventh["title"], seventh["status"], seventh["is_pull_request"]) == ("question 6", "merged", True)
+    assert (seventh["author"], seventh["num_comments"]) == ("user6", 1)
+    assert seventh["created_at"] == datetime.fromtimestamp(1_700_000_000 + 6 * 86_400, timezone.utc)
+    assert len(listed) == 60 and listed[0].num == 60
+    assert {(d.num, d.title, d.status, d.author, d.is_pull_request) for d in listed} == {
+        (r["num"], r["title"], r["status"], r["author"], r["is_pull_request"]) for r in held
+    }
+
+
+def test_a_model_whose_history_cannot_be_listed_is_an_error_row(registry: Registry) -> None:
+    cap, max_pages = commit_bounds()
+    with HubSimulator(registry) as sim:
+        client = HubClient(sim.url)
+        found, pages = fetch_commits(client, "nobody/missing", set(), cap, max_pages)
+        client.close()
+    assert pages == 1 and len(found) == 1 and "HTTP 401" in str(found[0]["error"])
+
+
+def _hand_made(data: DataDir) -> None:
+    commits = [
+        ("a/m", "c1", "Update README.md", utc(2026, 1, 10), ["alice"]),
+        ("a/m", "c2", "Add weights", utc(2026, 1, 20), ["bob"]),
+        ("a/m", "c3", "Upload model", utc(2026, 3, 5), ["alice"]),
+        ("a/m", "c4", "after the snapshot", utc(2026, 5, 1), ["alice"]),
+        ("b/n", "d1", "initial commit", utc(2026, 2, 10), ["carol"]),
+    ]
+    table = [
+        {"model_id": m, "commit_id": c, "title": t, "date": d, "authors": a} for m, c, t, d, a in commits
+    ]
+    table.append({"model_id": "c/e", "error": "HTTP 401 on the commits of c/e"})
+    data.history.mkdir(parents=True)
+    write_parquet(data.history_table("commits"), table_from_rows("commits", table))
+    discussions = [
+        ("a/m", 1, "open", utc(2026, 1, 15)),
+        ("a/m", 2, "closed", utc(2026, 1, 16)),
+        ("a/m", 3, "draft", utc(2026, 3, 10)),
+    ]
+    write_parquet(
+        data.history_table("discussions"),
+        table_from_rows(
+            "discussions",
+            [{"model_id": m, "num": n, "status": s, "created_at": c} for m, n, s, c in discussions],
+        ),
+    )
+
+
+def test_process_metrics_are_computed_and_carried_forward_exactly(tmp_path: Path) -> None:
+    data = DataDir(tmp_path)
+    _hand_made(data)
+    until = utc(2026, 4, 15)
+    written = process.write_process(data, "month", until)
+    got = {(r["model_id"], r["period_start"].month): r for r in rows(data, "process")}
+    assert written == len(got) == 4 + 3 + 4
+    keys = ("commits", "readme_churn", "authors", "open_discussions", "issue_density", "issue_spoilage")
+    expected = {
+        ("a/m", 1): (2, 1, 2, 1, 0.5, 17.0, 12.0),
+        ("a/m", 2): (0, 0, 0, 1, None, 45.0, 40.0),
+        ("a/m", 3): (1, 0, 1, 2, 2.0, 49.0, 27.0),
+        ("a/m", 4): (0, 0, 0, 2, None, 63.0, 41.0),
+        ("b/n", 2): (1, 0, 1, 0, 0.0, None, 19.0),
+        ("b/n", 4): (0, 0, 0, 0, None, None, 64.0),
+        ("*", 1): (2, 1, 2, 1, 0.5, 17.0, 12.0),
+        ("*", 2): (1, 0, 1, 1, 1.0, 45.0, 29.5),
+        ("*", 3): (1, 0, 1, 2, 2.0, 49.0, 38.5),
+    }
+    for key, values in expected.items():
+        row = got[key]
+        assert tuple(row[k] for k in (*keys, "days_since_last_commit")) == pytest.approx(values), key
+    assert got["a/m", 4]["period_end"] == until and got["a/m", 1]["period_end"] == utc(2026, 2, 1)
+    assert got["*", 2]["models"] == 2 and got["*", 1]["models"] == 1
+    assert not any(m == "c/e" for m, _ in got)
+
+    # A weekly series is added beside the monthly one; weeks start on Monday.
+    process.write_process(data, "week", until)
+    weekly = [r for r in rows(data, "process") if r["period"] == "week" and r["model_id"] == "a/m"]
+    assert weekly[0]["period_start"] == utc(2026, 1, 5) and len(weekly) == 15
+    assert sum(r["commits"] for r in weekly) == 3
+    assert sum(1 for r in rows(data, "process") if r["period"] == "month") == written
+
+
+def test_the_command_holds_the_lock_and_says_what_it_did(
+    tmp_path: Path, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = DataDir(tmp_path / "data")
+    busy = registry.model_id(0)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, data.root, cards=False)
+        monkeypatch.setenv("HF_ENDPOINT", sim.url)
+        args = ["history", "--data-dir", str(data.root), "--models", busy, "--period", "week"]
+        with holding_lock(data, "crawl"):
+            refused = CliRunner().invoke(app, args)
+        untouched = not data.history.exists()
+        sim.reset_counters()
+        done = CliRunner().invoke(app, args)
+        asked = sim.counters["requests"]
+    assert refused.exit_code == 1 and "is being crawled" in refused.output
+    assert untouched
+    assert done.exit_code == 0, done.output
+    assert "history of 1 models of snapshot" in done.output and "60 discussions" in done.output
+    assert asked == 2 + 2  # two pages of 100 commits, two of 50 discussions
+    assert not data.lock.exists()
+    with holding_lock(data, "history"):
+        again = CliRunner().invoke(app, ["crawl", "--data-dir", str(data.root)])
+    assert "updated with model histories" in again.output
