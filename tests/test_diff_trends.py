@@ -18,6 +18,7 @@ from pipeline.errors import BusyError
 from pipeline.longitudinal.diff import run_diff
 from pipeline.longitudinal.trends import run_trends
 from pipeline.measures.summary import load_summary
+from pipeline.report import run_report
 from pipeline.store.layout import DataDir
 from pipeline.store.lock import holding_lock
 
@@ -179,3 +180,17 @@ def test_cli_and_lock(two_snapshots: dict[str, Any]) -> None:
             assert out.exit_code == 1 and "is being crawled by PID" in out.output
         with pytest.raises(BusyError):
             run_diff(data_dir, "s1", "s2")
+
+
+def test_report_trends_section(two_snapshots: dict[str, Any], tmp_path: Path) -> None:
+    data_dir = two_snapshots["data_dir"]
+    run_trends(data_dir)
+    run_report(data_dir, "s2", tmp_path / "out")
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    section = markdown[markdown.index("## Trends") :]
+    assert "2 analyzed snapshots, from s1 to s2." in section
+    assert "| measure | s1 | s2 |" in section
+    assert "| models | 80 | 80 |" in section
+    assert "No trend yet" not in section
+    for name in ("trend_rates", "trend_formats", "trend_growth"):
+        assert (tmp_path / "out" / "figures" / f"{name}.png").stat().st_size > 5000

@@ -33,6 +33,9 @@ FIGURES = {
     "score_distributions",
     "lineage_families",
     "exposure_by_year",
+    "trend_rates",
+    "trend_formats",
+    "trend_growth",
 }
 
 
@@ -43,7 +46,7 @@ def data_dir(measured_snapshot: Snapshot) -> Path:
 
 def test_report_files(data_dir: Path, tmp_path: Path) -> None:
     line = run_report(data_dir, None, tmp_path / "out")
-    assert SNAPSHOT_ID in line and "11 figures" in line
+    assert SNAPSHOT_ID in line and "14 figures" in line
     figures = {p.stem: p.read_bytes() for p in (tmp_path / "out" / "figures").glob("*.png")}
     assert set(figures) == FIGURES
     for data in figures.values():
@@ -53,6 +56,7 @@ def test_report_files(data_dir: Path, tmp_path: Path) -> None:
     assert {f"figures/{name}.png" for name in FIGURES} <= set(re.findall(r"\((figures/\w+\.png)\)", markdown))
     assert "| text-classification | 872 / 8,764 (9.9%) | 1 / 1 (100.0%) |" in markdown
     assert "d/pile, has 9 downstream models" in markdown
+    assert "## Trends\n\nNo trend yet: run hubmine trends after analyzing two or more snapshots." in markdown
 
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == len(FIGURES)

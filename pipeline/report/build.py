@@ -26,6 +26,9 @@ from pipeline.report.claimed_vs_measured import read_evaluations
 from pipeline.report.claimed_vs_measured import report_blocks as claimed_vs_measured
 from pipeline.report.render import Block, Heading, Image, Para, Table, image_path, to_html, to_markdown
 from pipeline.report.risks import report_blocks as risks
+from pipeline.report.trends import figure_makers as trend_figures
+from pipeline.report.trends import read_trends
+from pipeline.report.trends import report_blocks as trends_blocks
 from pipeline.store.files import atomic_open
 from pipeline.store.layout import DataDir
 from pipeline.store.snapshot import resolve_snapshot
@@ -245,7 +248,8 @@ def _figures(
 
 def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str:
     matplotlib.use("Agg")
-    snapshot = resolve_snapshot(DataDir(data_dir), snapshot_id)
+    data = DataDir(data_dir)
+    snapshot = resolve_snapshot(data, snapshot_id)
     snapshot_id = snapshot.id
     try:
         summary = load_summary(snapshot)
@@ -259,7 +263,9 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str
 
     images: dict[str, bytes] = {}
     evaluations = read_evaluations(snapshot)
-    for name, draw in _figures(summary, breakdowns, scores, evaluations).items():
+    trends = read_trends(data)
+    makers = {**_figures(summary, breakdowns, scores, evaluations), **trend_figures(trends)}
+    for name, draw in makers.items():
         buffer = io.BytesIO()
         draw().savefig(buffer, format="png")
         images[name] = buffer.getvalue()
@@ -279,6 +285,7 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str
         *_scores(summary),
         *_lineage(summary),
         *risks(snapshot, summary),
+        *trends_blocks(trends),
     ]
     with atomic_open(out / "report.md") as handle:
         handle.write(to_markdown(blocks))

@@ -316,3 +316,72 @@ def exposure_by_year(breakdowns: pd.DataFrame, summary: Summary) -> Figure:
         right.barh(names, [exposure.formats[n] for n in names], color=SNAPSHOT_COLOR)
         right.set_xlabel("models")
     return fig
+
+
+# Trend figures: drawn from the `hubmine trends` tables; None (no trends/ folder) or one snapshot is no trend.
+NO_TREND = "no trend yet: run hubmine trends over two or more analyzed snapshots"
+
+
+def _snapshot_axis(ax: Axes, snapshots: list[str]) -> None:
+    ax.set_xticks(range(len(snapshots)), snapshots, rotation=30, ha="right", fontsize=8)
+
+
+def trend_rates(rates: pd.DataFrame | None) -> Figure:
+    """Each headline share across snapshots, oldest first."""
+    fig = _figure(9, 5)
+    ax = fig.add_subplot()
+    ax.set_title("Headline shares over time", fontsize=10)
+    shares = None if rates is None else rates[rates["format"] == "share"]
+    if shares is None or shares["snapshot"].nunique() < 2:
+        _no_data(ax, NO_TREND)
+        return fig
+    snapshots = list(dict.fromkeys(shares["snapshot"]))
+    table = shares.pivot_table(index="snapshot", columns="label", values="value", sort=False)
+    for name in table.columns:
+        ax.plot(range(len(snapshots)), table[name].reindex(snapshots), marker="o", label=name)
+    _snapshot_axis(ax, snapshots)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("share of models")
+    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+def trend_formats(formats: pd.DataFrame | None) -> Figure:
+    """Safetensors against pickle weights across snapshots."""
+    fig = _figure(7, 4.5)
+    ax = fig.add_subplot()
+    ax.set_title("Safetensors vs pickle weights over time (models with a file list)", fontsize=10)
+    if formats is None or len(formats) < 2:
+        _no_data(ax, NO_TREND)
+        return fig
+    snapshots = formats["snapshot"].tolist()
+    for column, name in (
+        ("safetensors_share", "safetensors"),
+        ("pickle_share", "pickle weights"),
+        ("pickle_only_share", "pickle only"),
+    ):
+        ax.plot(range(len(snapshots)), formats[column], marker="o", label=name)
+    _snapshot_axis(ax, snapshots)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("share of models")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def trend_growth(growth: pd.DataFrame | None) -> Figure:
+    """Models created and updated per month, from the newest snapshot of the trends."""
+    fig = _figure(9, 4.5)
+    ax = fig.add_subplot()
+    if growth is None or growth.empty:
+        ax.set_title("Models created and updated per month", fontsize=10)
+        _no_data(ax, NO_TREND)
+        return fig
+    ax.set_title(f"Models created and updated per month (snapshot {growth['snapshot'].iloc[0]})", fontsize=10)
+    months = growth["month"].tolist()
+    ax.bar(range(len(months)), growth["created"], color=SNAPSHOT_COLOR, label="created")
+    ax.plot(range(len(months)), growth["updated"], color="#ff7f0e", marker=".", label="last updated")
+    step = max(1, len(months) // 12)
+    ax.set_xticks(range(0, len(months), step), months[::step], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("models")
+    ax.legend(fontsize=8)
+    return fig
