@@ -152,7 +152,11 @@ def _hand_made(data: DataDir) -> None:
     )
 
 
-def test_process_metrics_are_computed_and_carried_forward_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [process.CHUNK_MODELS, 1])
+def test_process_metrics_are_computed_and_carried_forward_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(process, "CHUNK_MODELS", chunk)  # one model at a time: the same rows
     data = DataDir(tmp_path)
     _hand_made(data)
     until = utc(2026, 4, 15)

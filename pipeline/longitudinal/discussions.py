@@ -106,7 +106,7 @@ def update_discussions(data: DataDir, client: HubClient, models: Sequence[str], 
     merge_write(
         data.history_table(TABLE),
         TABLE,
-        [row for rows in done.values() for row in rows],
+        [[row for rows in done.values() for row in rows]],
         lambda held: pc.or_(
             in_models(held, listed),
             pc.and_(in_models(held, count.errored), held.column("error").is_valid()),

@@ -117,19 +117,21 @@ def held_ids(path: Path, models: Sequence[str], key: str) -> dict[str, set[str]]
     return held
 
 
-def merge_write(path: Path, table: str, new_rows: list[Row], drop: Callable[[pa.Table], pa.Array]) -> None:
+def merge_write(
+    path: Path, table: str, new_rows: Iterable[list[Row]], drop: Callable[[pa.Table], pa.Array]
+) -> None:
     """Write `path` atomically: the rows it held, less those `drop` marks (a boolean mask per batch), then
-    `new_rows`; read and written a batch at a time, so memory does not grow with the table."""
+    each batch of `new_rows`; read and written a batch at a time, so memory does not grow with the table."""
     schema = load_schema(table)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = table_from_rows(table, new_rows)
     with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
         if path.exists():
             with reading(path, remedy(path)):
                 for batch in pq.ParquetFile(path).iter_batches():
                     held = pa.Table.from_batches([batch]).select(schema.names).cast(schema)
                     writer.write_table(held.filter(pc.invert(drop(held))))
-        writer.write_table(fresh)
+        for rows in new_rows:
+            writer.write_table(table_from_rows(table, rows))
 
 
 def in_models(table: pa.Table, models: Iterable[str]) -> pa.Array:
@@ -187,7 +189,7 @@ def update_commits(data: DataDir, client: HubClient, models: Sequence[str], work
     merge_write(
         path,
         TABLE,
-        [row for rows in done.values() for row in rows],
+        [[row for rows in done.values() for row in rows]],
         lambda held_rows: pc.and_(in_models(held_rows, done), held_rows.column("error").is_valid()),
     )
     return count

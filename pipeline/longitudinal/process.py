@@ -178,13 +178,25 @@ def _chunks(data: DataDir) -> Iterator[tuple[dict[str, list[Commit]], dict[str, 
 def write_process(data: DataDir, period: str, until: datetime) -> int:
     """Compute the series of every model in `commits.parquet` and the registry's, write `process.parquet`
     (replacing the series of this `period`, keeping the other's); returns the rows written."""
-    rows: list[Row] = []
     registry: dict[datetime, RegistryPeriod] = {}
-    for by_model, opened in _chunks(data):
-        for model_id, commits in by_model.items():
-            for row in model_series(model_id, commits, opened.get(model_id, []), period, until):
-                registry.setdefault(row["period_start"], RegistryPeriod(row["period_end"])).add(row)
-                rows.append(row)
-    rows += [registry[start].row(start, period) for start in sorted(registry)]
-    merge_write(data.history_table(TABLE), TABLE, rows, lambda held: pc.equal(held.column("period"), period))
-    return len(rows)
+    written = 0
+
+    def batches() -> Iterator[list[Row]]:
+        nonlocal written
+        # Written a chunk of models at a time: only the registry's sums are kept across chunks.
+        for by_model, opened in _chunks(data):
+            rows = []
+            for model_id, commits in by_model.items():
+                for row in model_series(model_id, commits, opened.get(model_id, []), period, until):
+                    registry.setdefault(row["period_start"], RegistryPeriod(row["period_end"])).add(row)
+                    rows.append(row)
+            written += len(rows)
+            yield rows
+        totals = [registry[start].row(start, period) for start in sorted(registry)]
+        written += len(totals)
+        yield totals
+
+    merge_write(
+        data.history_table(TABLE), TABLE, batches(), lambda held: pc.equal(held.column("period"), period)
+    )
+    return written
