@@ -450,5 +450,29 @@ def prune(
     typer.echo(result.summary_line())
 
 
+@app.command(
+    name="import",
+    epilog=(
+        "Examples:\n\n"
+        "  hubmine import librarian-bots/model_cards_with_metadata   # a Hub dataset, through HF_ENDPOINT\n\n"
+        "  hubmine import ./dump --snapshot dump-2026-11   # a folder of the dump's Parquet files\n\n"
+        "  hubmine import ./dump && hubmine crawl   # then fetch only the cards changed since the dump"
+    ),
+)
+def import_dump(
+    source: Annotated[str, typer.Argument(help="A Hub dataset id, or a local folder of Parquet files.")],
+    data_dir: DataDir = None,
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="Snapshot id (default: the UTC start time).")
+    ] = None,
+) -> None:
+    """Make a complete snapshot from a published dump of model cards, for a crawl to build on."""
+    from pipeline.longitudinal.imports import run_import
+
+    with _one_line_errors("--data-dir"):
+        result = run_import(data_dir or data_dir_from_env(), source, snapshot_id=snapshot)
+    typer.echo(result.summary_line())
+
+
 def main() -> None:
     app()

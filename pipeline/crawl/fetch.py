@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,11 +46,13 @@ MAX_FILE_PATH = 1024
 
 @dataclass(frozen=True)
 class FileTarget:
-    """One file of one model, at the listed revision."""
+    """One file of one model, at the listed revision (and its listed `lastModified`, for reuse from an
+    imported snapshot)."""
 
     model_id: str
     sha: str | None
     path: str
+    last_modified: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,13 @@ class FileKind:
 
     def targets(self, models_path: Path) -> Iterator[FileTarget]:
         """The files to fetch, model by model in listing order."""
-        for batch in pq.ParquetFile(models_path).iter_batches(columns=["model_id", "sha", "siblings"]):
-            for model_id, sha, siblings in zip(*(batch.column(i).to_pylist() for i in range(3)), strict=True):
+        columns = ["model_id", "sha", "siblings", "last_modified"]
+        for batch in pq.ParquetFile(models_path).iter_batches(columns=columns):
+            for model_id, sha, siblings, modified in zip(
+                *(c.to_pylist() for c in batch.columns), strict=True
+            ):
                 for path in self.select(siblings):
-                    yield FileTarget(model_id, sha, path)
+                    yield FileTarget(model_id, sha, path, modified)
 
 
 def file_path(path: str) -> str:
@@ -207,9 +213,12 @@ def crawl_files(context: CrawlContext, kind: FileKind, phase: str) -> None:
 
     def work(item: tuple[int, FileTarget]) -> dict[str, Any]:
         seq, target = item
-        earlier = previous.reusable(kind.row_key(target), target.sha) if previous else None
+        earlier = (
+            previous.reusable(kind.row_key(target), target.sha, target.last_modified) if previous else None
+        )
         if earlier is not None:
-            return {**earlier, "reused": True}
+            # An imported card has no sha: it is the card at the listed one.
+            return {**earlier, "sha": target.sha, "reused": True}
         key = kind.journal_key(target)
         response = replayed(journal, seq, key)
         if response is not None:
@@ -232,7 +241,8 @@ def crawl_files(context: CrawlContext, kind: FileKind, phase: str) -> None:
     total = to_fetch = 0
     for i, target in enumerate(kind.targets(snapshot.models)):
         total += 1
-        if i >= progress.done and not (previous and previous.can_reuse(kind.row_key(target), target.sha)):
+        reusable = previous and previous.can_reuse(kind.row_key(target), target.sha, target.last_modified)
+        if i >= progress.done and not reusable:
             to_fetch += 1
     client.pacer("resolvers").plan(to_fetch)
     bar = tqdm(total=total, initial=progress.done, unit=kind.unit, desc=kind.table, mininterval=1, delay=1)

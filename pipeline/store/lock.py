@@ -26,6 +26,9 @@ DOING = {
     "history": "updated with model histories",
     "diff": "compared",
     "trends": "measured",
+    "import": "imported into",
+    "publish": "published",
+    "prune": "pruned",
 }
 
 

@@ -1,0 +1,188 @@
+"""`hubmine import`: a snapshot from a dump of model cards (local Parquet files or a Hub dataset), and the
+first crawl on top of it, which asks only for the cards of models modified after the dump."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from crawl_helpers import crawl
+from tiny_repos import serving
+from typer.testing import CliRunner
+
+from bench.import_bench import DUMP_SCHEMA, registry_dump, write_dump
+from hubsim import HubSimulator, Registry
+from pipeline.analyze import run_analyze
+from pipeline.cli import app
+from pipeline.longitudinal import imports
+from pipeline.longitudinal.imports import run_import
+from pipeline.store.layout import DataDir
+from pipeline.store.lock import holding_lock
+from pipeline.store.snapshot import list_snapshots
+
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
+WHEN = datetime(2024, 3, 1, tzinfo=timezone.utc)
+
+
+def dump_row(
+    model_id: str | None, card: str | None = "---\nlicense: mit\n---\n# A model\n", **extra: Any
+) -> dict:
+    row = {name: None for name in DUMP_SCHEMA.names}
+    row.update(modelId=model_id, card=card, last_modified=WHEN, createdAt=WHEN, downloads=3, likes=1)
+    row.update(tags=["transformers"], library_name="transformers", pipeline_tag="text-classification")
+    row.update(extra)
+    return row
+
+
+def hostile_dump(folder: Path) -> None:
+    """Two files: malformed YAML, a duplicate across files, nulls, an invalid id, a null id, no card."""
+    (folder / "sub").mkdir(parents=True)
+    first = [
+        dump_row("org/good"),
+        dump_row("org/bad-yaml", card="---\nlicense: [unclosed\n---\n# Broken\n"),
+        dump_row("org/nulls", card=None, downloads=None, likes=None, tags=None, last_modified=None),
+        dump_row("../escape"),
+        dump_row(None),
+    ]
+    second = [dump_row("org/good", card="# the second copy"), dump_row("solo-model", card="plain text")]
+    pq.write_table(pa.Table.from_pylist(first, schema=DUMP_SCHEMA), folder / "a.parquet")
+    pq.write_table(pa.Table.from_pylist(second, schema=DUMP_SCHEMA), folder / "sub" / "b.parquet")
+
+
+def test_a_local_dump_becomes_a_complete_snapshot_that_analyze_reads(tmp_path: Path) -> None:
+    hostile_dump(tmp_path / "dump")
+    result = run_import(tmp_path / "data", str(tmp_path / "dump"), snapshot_id="dump")
+    counts = result.counts
+    assert (counts.rows, counts.models, counts.duplicates) == (7, 4, 1)
+    assert (counts.invalid_ids, counts.null_ids) == (1, 1)
+    assert counts.invalid_examples == ["../escape"]
+    assert dict(counts.cards) == {"ok": 3, "missing": 1}
+
+    models = pq.read_table(result.snapshot.models).to_pylist()
+    assert [m["model_id"] for m in models] == ["org/good", "org/bad-yaml", "org/nulls", "solo-model"]
+    assert [m["imported_from"] for m in models] == ["a.parquet"] * 3 + ["sub/b.parquet"]
+    assert all(m["sha"] is None and m["siblings"] is None and m["card_data"] is None for m in models)
+    assert models[2]["downloads"] is None and models[2]["tags"] == [] and models[2]["last_modified"] is None
+    assert models[3]["author"] is None
+    cards = pq.read_table(result.snapshot.cards).to_pylist()
+    assert cards[0]["readme"].startswith("---\nlicense: mit")  # the first copy of a duplicate is kept
+    assert [c["status"] for c in cards] == ["ok", "ok", "missing", "ok"]
+    assert not any(c["reused"] or c["sha"] for c in cards)
+
+    manifest = json.loads(result.snapshot.manifest.read_text())
+    assert manifest["status"] == "complete"
+    assert list_snapshots(DataDir(tmp_path / "data"), "complete") == ["dump"]
+    assert manifest["source"]["kind"] == "import" and manifest["source"]["rows"] == 7
+    assert manifest["source"]["files"] == ["a.parquet", "sub/b.parquet"]
+    assert manifest["counts"]["import"]["duplicates"] == 1
+    assert manifest["counts"]["import"]["nulls"]["downloads"] == 1
+    assert "skipped 1 duplicate, 1 invalid and 1 null ids" in result.summary_line()
+
+    line = run_analyze(tmp_path / "data", None)
+    assert line.startswith("analyzed 4 models of snapshot dump")
+    parsed = pq.read_table(result.snapshot.finding("parsed_cards")).to_pylist()
+    problems = {row["model_id"]: row["problems"] for row in parsed}
+    assert "yaml_error" in problems["org/bad-yaml"]
+    risks = pq.read_table(result.snapshot.finding("risks"), columns=["siblings_known"]).column(0)
+    assert not any(risks.to_pylist())  # no file list: unknown, not empty
+
+
+def test_a_dump_is_read_in_batches_one_row_group_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "BATCH_ROWS", 7)
+    table = pa.Table.from_pylist([dump_row(f"org/m{i}") for i in range(50)], schema=DUMP_SCHEMA)
+    write_dump(table, tmp_path / "dump", files=2)
+    result = run_import(tmp_path / "data", str(tmp_path / "dump"))
+    assert result.counts.models == 50 and result.counts.batches == 8  # 25 rows per file: 4 batches each
+    for path in (result.snapshot.models, result.snapshot.cards):
+        metadata = pq.ParquetFile(path).metadata
+        assert metadata.num_row_groups == 8
+        assert max(metadata.row_group(g).num_rows for g in range(8)) == 7
+
+
+def test_malformed_cards_are_counted_not_fatal(tmp_path: Path) -> None:
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    rows = [{"modelId": "a/binary", "card": b"\x00\x01"}, {"modelId": "a/latin", "card": b"caf\xe9"}]
+    pq.write_table(pa.Table.from_pylist(rows), folder / "x.parquet")
+    result = run_import(tmp_path / "data", str(folder))
+    assert result.counts.malformed_cards == 2
+    cards = pq.read_table(result.snapshot.cards).to_pylist()
+    assert [c["status"] for c in cards] == ["error", "ok"] and cards[1]["readme"] == "caf\ufffd"
+
+
+def test_a_folder_without_parquet_or_model_ids_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    runner = CliRunner()
+    out = runner.invoke(app, ["import", str(tmp_path / "empty"), "--data-dir", str(tmp_path / "data")])
+    assert out.exit_code == 1 and "holds no .parquet files" in out.output
+    (tmp_path / "other").mkdir()
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "other" / "x.parquet")
+    out = runner.invoke(app, ["import", str(tmp_path / "other"), "--data-dir", str(tmp_path / "data")])
+    assert out.exit_code == 1 and "no modelId column" in out.output
+
+
+def test_import_waits_for_no_one_holding_the_lock(tmp_path: Path) -> None:
+    (tmp_path / "dump").mkdir()
+    pq.write_table(
+        pa.Table.from_pylist([dump_row("a/b")], schema=DUMP_SCHEMA), tmp_path / "dump" / "x.parquet"
+    )
+    runner = CliRunner()
+    with holding_lock(DataDir(tmp_path / "data"), "import"):
+        out = runner.invoke(app, ["import", str(tmp_path / "dump"), "--data-dir", str(tmp_path / "data")])
+    assert out.exit_code == 1 and "is being imported into by PID" in out.output
+    out = runner.invoke(app, ["import", str(tmp_path / "dump"), "--data-dir", str(tmp_path / "data")])
+    assert out.exit_code == 0 and "imported 1 models from 1 rows" in out.output
+
+
+def test_a_hub_dataset_is_imported_through_datasets(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=30, seed=41)
+    table = registry_dump(registry, list(range(30)))
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    repo = registry.add_dataset("bots/model-cards", {"data/train-00000-of-00001.parquet": buffer.getvalue()})
+    with serving(registry, tmp_path):
+        result = run_import(tmp_path / "data", "bots/model-cards")
+    assert result.counts.models == 30
+    assert result.source["dataset"] == "bots/model-cards" and result.source["revision"] == repo.sha
+    models = pq.read_table(result.snapshot.models, columns=["model_id", "imported_from"]).to_pylist()
+    assert [m["model_id"] for m in models] == table.column("modelId").to_pylist()
+    assert {m["imported_from"] for m in models} == {f"bots/model-cards@{repo.sha}"}
+    cards = pq.read_table(result.snapshot.cards, columns=["readme"]).column(0).to_pylist()
+    assert cards == [card or None for card in table.column("card").to_pylist()]  # an empty card is none
+
+
+def test_the_first_crawl_after_an_import_fetches_only_cards_modified_since(tmp_path: Path) -> None:
+    registry = Registry.synthetic(n=200, seed=42)
+    dumped = [i for i in range(200) if i % 10]  # every tenth model is not in the dump
+    dump = registry_dump(registry, dumped)
+    write_dump(dump, tmp_path / "dump", files=3)
+    run_import(tmp_path / "data", str(tmp_path / "dump"), snapshot_id="imported")
+    changed = set(registry.change_shas(fraction=0.1, seed=3))
+    with_card = {registry.model_id(i) for i in range(200) if registry.has_readme(i)}
+    # Reused: the models whose card the dump holds (an empty one is none) and that did not change since.
+    dumped_cards = {row["modelId"] for row in dump.to_pylist() if row["card"]}
+    expected = with_card - (dumped_cards - changed)
+    assert 0 < len(changed & with_card) < len(expected) < len(with_card)
+    with HubSimulator(registry) as sim:
+        result = crawl(sim.url, tmp_path / "data", snapshot="after")
+    manifest = json.loads(result.snapshot.manifest.read_text())
+    assert manifest["since"] == "imported"
+    cards = pq.read_table(result.snapshot.cards).to_pylist()
+    fetched = {c["model_id"] for c in cards if not c["reused"]}
+    assert fetched == expected and result.counts["cards_fetched"] == len(expected)
+    reused = [c for c in cards if c["reused"]]
+    assert len(reused) == len(with_card - expected) > 0
+    listed = {m["model_id"]: m["sha"] for m in pq.read_table(result.snapshot.models).to_pylist()}
+    assert all(c["sha"] == listed[c["model_id"]] and c["status"] == "ok" for c in reused)
+    with HubSimulator(registry) as sim:
+        again = crawl(sim.url, tmp_path / "data", snapshot="again")
+    assert again.counts["cards_fetched"] == 0  # the reused cards now carry shas
