@@ -154,6 +154,7 @@ class DatasetRepo:
     files: dict[str, bytes]
     card_data: dict[str, Any] | None
     created_ms: int
+    private: bool = False
 
     def info(self) -> dict[str, Any]:
         """The `/api/datasets/{id}` body."""
@@ -163,7 +164,7 @@ class DatasetRepo:
         out.update(
             sha=self.sha,
             lastModified=iso_ms(self.created_ms),
-            private=False,
+            private=self.private,
             gated=False,
             disabled=False,
             tags=[],
@@ -191,13 +192,39 @@ class DatasetStore:
         if card_data is not None and "README.md" not in files:
             front = yaml.safe_dump(card_data, sort_keys=False, allow_unicode=True)
             files["README.md"] = f"---\n{front}---\n\n# {dataset_id}\n".encode()
-        sha = sha_hex("dataset", dataset_id, *(f"{p}:{git_blob_oid(c)}" for p, c in sorted(files.items())))
-        repo = DatasetRepo(dataset_id, sha, files, card_data, int(time.time()) * 1000)
+        repo = DatasetRepo(
+            dataset_id, _commit_sha(dataset_id, files), files, card_data, int(time.time()) * 1000
+        )
         with self._lock:
             if dataset_id in self._repos:
                 raise ValueError(f"dataset {dataset_id!r} already exists")
             self._repos[dataset_id] = repo
         return repo
 
+    def create(self, dataset_id: str, *, private: bool = False) -> bool:
+        """An empty dataset (`create_repo`); False when `dataset_id` already exists."""
+        repo = DatasetRepo(
+            dataset_id, _commit_sha(dataset_id, {}), {}, None, int(time.time()) * 1000, private
+        )
+        with self._lock:
+            return self._repos.setdefault(dataset_id, repo) is repo
+
+    def commit(
+        self, dataset_id: str, files: dict[str, bytes], card_data: dict[str, Any] | None
+    ) -> DatasetRepo:
+        """Make `files` the new head of the existing dataset `dataset_id` (a commit replaces every file)."""
+        with self._lock:
+            old = self._repos[dataset_id]
+            sha = _commit_sha(dataset_id, files, old.sha)
+            repo = DatasetRepo(dataset_id, sha, dict(files), card_data, old.created_ms, old.private)
+            self._repos[dataset_id] = repo
+        return repo
+
     def get(self, dataset_id: str) -> DatasetRepo | None:
         return self._repos.get(dataset_id)
+
+
+def _commit_sha(dataset_id: str, files: dict[str, bytes], *parent: str) -> str:
+    return sha_hex(
+        "dataset", dataset_id, *parent, *(f"{p}:{git_blob_oid(c)}" for p, c in sorted(files.items()))
+    )

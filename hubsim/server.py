@@ -25,6 +25,7 @@ from .listing import BadRequest, expand_values, list_page, parse_query
 from .ratelimit import Decision, Quotas, RateLimiter
 from .registry import Registry
 from .repos import DatasetRepo, paths_info, resolve_headers, tree_entries
+from .upload import LFS_PREFIX, MAX_OBJECT_BYTES, UploadError, Uploads
 
 COMMITS_PAGE = 50
 DISCUSSIONS_PAGE = 50
@@ -99,6 +100,7 @@ class HubSimulator:
         self.latency_s = latency_s
         self.valid_tokens = set(valid_tokens) if valid_tokens is not None else None
         self.granted_tokens = set(granted_tokens or ())
+        self.uploads = Uploads(registry.datasets)
         self._counters = Counters()
         self._request_ids = itertools.count(1)
         self._server = _Server((host, port), _Handler)
@@ -160,6 +162,14 @@ class HubSimulator:
     ) -> Response:
         segments = [s for s in raw_path.split("/") if s]
         pairs = parse_qsl(query, keep_blank_values=True)
+        if method in ("POST", "PUT"):
+            host = (headers or {}).get("Host")
+            try:
+                answer = self.uploads.route(method, segments, body, f"http://{host}" if host else self.url)
+            except UploadError as err:
+                return _error(err.status, str(err))
+            if answer is not None:
+                return _json(*answer)
         git_path = git.split_git_path([unquote(s) for s in segments]) if segments[:1] != ["api"] else None
         if git_path is not None:
             return self._git(*git_path, method, query, headers or {}, body, token)
@@ -567,9 +577,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._serve(head=True)
 
+    def do_PUT(self) -> None:
+        self.do_POST()
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_POST_BYTES:
+        # Uploads (LFS objects, commits) may be large; every other POST is a small form.
+        upload = self.command == "PUT" or self.path.partition("?")[0].endswith(("/commit/main", "/batch"))
+        if length > (MAX_OBJECT_BYTES if upload else _MAX_POST_BYTES):
             # Drained in small reads, kept nowhere: the client gets its answer, not a reset mid-send.
             while length > 0:
                 chunk = self.rfile.read(min(length, 1 << 16))
@@ -695,6 +710,8 @@ def _classify(raw_path: str) -> tuple[str, str]:
         return "api", "other"
     if raw_path.endswith(("/info/refs", "/git-upload-pack")):
         return "git", "git"
+    if raw_path.startswith(f"/{LFS_PREFIX}/"):
+        return "pages", "lfs"
     if "/resolve/" in raw_path:
         return "resolvers", "resolve"
     return "pages", "other"

@@ -12,6 +12,8 @@ DIR/
   history/commits.parquet  history/discussions.parquet  history/process.parquet
   diffs/<OLD>..<NEW>/changes.parquet  diffs/<OLD>..<NEW>/summary.json
   trends/rates.parquet  trends/formats.parquet  trends/growth.parquet  trends/concentration.parquet
+  publish/<ID>/     README.md  data/<table>/train-00000-of-00001.parquet   (a snapshot as a Hub dataset)
+  pruning/<ID>/     a snapshot being deleted by `hubmine prune`
 ```
 
 Every other module asks a `DataDir` or a `Snapshot` for a path instead of spelling one.
@@ -116,6 +118,25 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class Published:
+    """A snapshot laid out as a Hub dataset repository: its card and one folder of Parquet per table."""
+
+    dir: Path
+
+    @property
+    def card(self) -> Path:
+        return self.dir / "README.md"
+
+    @staticmethod
+    def pattern(table: str) -> str:
+        """The repository path pattern of `table`'s files (the card's `data_files`)."""
+        return f"data/{table}/*.parquet"
+
+    def table(self, table: str) -> Path:
+        return self.dir / "data" / table / "train-00000-of-00001.parquet"
+
+
+@dataclass(frozen=True)
 class DataDir:
     """The files of a data directory: its snapshots, and what is computed across them."""
 
@@ -165,3 +186,12 @@ class DataDir:
     def history_table(self, table: str) -> Path:
         """A repository-history table (`HISTORY_TABLES`): commits, discussions, process metrics."""
         return self.history / f"{table}.parquet"
+
+    def published(self, snapshot_id: str) -> Published:
+        """Where `hubmine publish` lays out snapshot `snapshot_id` as a Hub dataset."""
+        return Published(self.root / "publish" / self.snapshot(snapshot_id).id)
+
+    @property
+    def pruning(self) -> Path:
+        """Snapshots `hubmine prune` has taken out of `snapshots/` and is deleting."""
+        return self.root / "pruning"
