@@ -15,8 +15,10 @@ import pytest
 from measures_helpers import SNAPSHOT_ID
 from nbclient import NotebookClient
 
+from pipeline.longitudinal.diff import run_diff
+from pipeline.longitudinal.trends import run_trends
 from pipeline.schemas import table_from_rows
-from pipeline.store.layout import Snapshot
+from pipeline.store.layout import DataDir, Snapshot
 from tests.test_report import write_risk_tables
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +50,7 @@ def test_notebooks_exist_without_outputs() -> None:
         "02_provenance_reproducibility_portability.ipynb",
         "03_claims_vs_actual.ipynb",
         "04_risks.ipynb",
+        "05_longitudinal.ipynb",
     ]
     for path in NOTEBOOKS:
         for cell in nbformat.read(path, as_version=4).cells:
@@ -122,3 +125,27 @@ def test_risks_notebook_with_the_risk_tables(
     outputs = _run(REPO_ROOT / "notebooks" / "04_risks.ipynb", copy.dir, monkeypatch)
     shown = "".join(out.get("data", {}).get("text/plain", "") for out in outputs)
     assert "1 / 2 (50.00%); 1 not read" in shown and "not measured" not in shown
+
+
+def test_longitudinal_notebook_with_trends_and_a_diff(
+    snapshot: Snapshot, tmp_path: Path, venv_kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without trends notebook 05 says how to make them; with two analyzed snapshots, their trends and a
+    diff, it shows them."""
+    path = REPO_ROOT / "notebooks" / "05_longitudinal.ipynb"
+    printed = _printed(_run(path, snapshot.dir, monkeypatch))
+    assert "no trends under" in printed and "run hubmine trends after analyzing two or more" in printed
+    data = DataDir(tmp_path / "data")
+    earlier, later = data.snapshot(snapshot.id), data.snapshot("later")
+    shutil.copytree(snapshot.dir, earlier.dir)
+    shutil.copytree(snapshot.dir, later.dir)
+    manifest = json.loads(later.manifest.read_text())
+    later.manifest.write_text(json.dumps({**manifest, "started_at": "2099-01-01T00:00:00+00:00"}))
+    run_trends(data.root)
+    run_diff(data.root, snapshot.id, "later")
+    outputs = _run(path, later.dir, monkeypatch)
+    printed = _printed(outputs)
+    assert f"trends of 2 snapshots: {snapshot.id}, later" in printed
+    assert f"diff {snapshot.id}..later: 0 changed models" in printed
+    assert sum("image/png" in out.get("data", {}) for out in outputs) == 3
+    assert sum("text/html" in out.get("data", {}) for out in outputs) >= 5
