@@ -137,6 +137,20 @@ def test_a_failed_commit_leaves_the_snapshot_intact_and_a_rerun_succeeds(
     assert _digests(snapshot.dir) == before
 
 
+def test_a_republish_removes_tables_gone_from_the_snapshot_and_keeps_the_owners_files(
+    snapshot: Snapshot, hub: HubSimulator, tmp_path: Path
+) -> None:
+    run_publish(tmp_path / "data", None, "me/hub")
+    datasets_store = hub.registry.datasets
+    datasets_store.commit("me/hub", {**datasets_store.get("me/hub").files, "NOTES.md": b"mine"}, None)
+    snapshot.finding("claims").unlink()
+    run_publish(tmp_path / "data", None, "me/hub")
+    files = datasets_store.get("me/hub").files
+    assert "NOTES.md" in files
+    assert not any(path.startswith("data/claims/") for path in files)
+    assert "config_name: claims" not in files["README.md"].decode()
+
+
 def test_publish_refuses_a_held_data_directory_and_a_bad_name(snapshot: Snapshot, tmp_path: Path) -> None:
     data = DataDir(tmp_path / "data")
     with holding_lock(data, "crawl"), pytest.raises(BusyError, match="being crawled"):

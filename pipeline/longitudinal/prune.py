@@ -68,14 +68,14 @@ def named_snapshots(data: DataDir, candidates: set[str]) -> dict[str, list[str]]
         for folder in sorted(data.diffs.iterdir()):
             for snapshot_id in candidates:
                 if folder.name.startswith(f"{snapshot_id}..") or folder.name.endswith(f"..{snapshot_id}"):
-                    found.setdefault(snapshot_id, []).append(f"diffs/{folder.name}")
+                    found.setdefault(snapshot_id, []).append(folder.relative_to(data.root).as_posix())
     if data.trends.is_dir():
         for path in sorted(data.trends.glob("*.parquet")):
             named = {s for s in candidates if s in path.name}
             if "snapshot" in pq.read_schema(path).names:
                 named |= candidates & set(pq.read_table(path, columns=["snapshot"]).column(0).to_pylist())
             for snapshot_id in named:
-                found.setdefault(snapshot_id, []).append(f"trends/{path.name}")
+                found.setdefault(snapshot_id, []).append(path.relative_to(data.root).as_posix())
     return found
 
 

@@ -28,10 +28,6 @@ from pipeline.store.layout import SNAPSHOT_TABLES, DataDir, Published, Snapshot
 from pipeline.store.lock import holding_lock
 from pipeline.store.snapshot import read_manifest, resolve_snapshot
 
-# What a previous publish may have left that this one replaces or removes; everything else on the repo
-# (a .gitattributes, files the owner added) is left alone.
-_OURS = ("README.md", "data/")
-
 
 @dataclass(frozen=True)
 class PublishResult:
@@ -75,7 +71,7 @@ def tables_of(snapshot: Snapshot) -> list[tuple[str, Path]]:
 
 def build_folder(snapshot: Snapshot, published: Published, repo: str) -> dict[str, int]:
     """Write the dataset folder afresh (built aside, then put in place); rows per table."""
-    building = Published(published.dir.with_name(f".{published.dir.name}.building"))
+    building = published.building
     with storage_errors(published.dir):
         shutil.rmtree(building.dir, ignore_errors=True)
         rows: dict[str, int] = {}
@@ -174,7 +170,8 @@ def upload(published: Published, repo: str, *, private: bool) -> tuple[str, str]
     try:
         repo_id = api.create_repo(repo, repo_type="dataset", private=private, exist_ok=True).repo_id
         remote = api.list_repo_files(repo_id, repo_type="dataset")
-        stale = [p for p in remote if p.startswith(_OURS) and p not in local]
+        # Files an earlier publish wrote that this one has not; the owner's other files are left alone.
+        stale = [p for p in remote if Published.owns(p) and p not in local]
         operations: list[Any] = [CommitOperationDelete(path_in_repo=p) for p in stale]
         operations += [CommitOperationAdd(path_in_repo=p, path_or_fileobj=published.dir / p) for p in local]
         info = api.create_commit(

@@ -135,6 +135,16 @@ class Published:
     def table(self, table: str) -> Path:
         return self.dir / "data" / table / "train-00000-of-00001.parquet"
 
+    @property
+    def building(self) -> Published:
+        """Where the folder is built before it replaces this one."""
+        return Published(self.dir.with_name(f".{self.dir.name}.building"))
+
+    @staticmethod
+    def owns(repo_path: str) -> bool:
+        """Whether a file of the dataset repository is one a publish writes (so may replace or remove)."""
+        return repo_path == "README.md" or repo_path.startswith("data/")
+
 
 @dataclass(frozen=True)
 class DataDir:
