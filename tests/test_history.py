@@ -216,3 +216,17 @@ def test_the_command_holds_the_lock_and_says_what_it_did(
     with holding_lock(data, "history"):
         again = CliRunner().invoke(app, ["crawl", "--data-dir", str(data.root)])
     assert "updated with model histories" in again.output
+
+
+def test_rows_of_models_not_chosen_this_time_are_kept(tmp_path: Path, registry: Registry) -> None:
+    data = DataDir(tmp_path / "data")
+    first, second = registry.model_id(0), registry.model_id(1)
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, data.root, cards=False)
+        run_history(data.root, None, models=[first], endpoint=sim.url)
+        run_history(data.root, None, models=[second], endpoint=sim.url)
+    commits = {r["model_id"] for r in rows(data, "commits")}
+    assert commits == {first, second}
+    assert sum(1 for r in rows(data, "discussions") if r["model_id"] == first) == 60
+    series = {r["model_id"] for r in rows(data, "process")}
+    assert series == {first, second, process.REGISTRY}
