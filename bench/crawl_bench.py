@@ -205,22 +205,30 @@ def bench_sigkill(n: int, work: Path, workers: int = 16, kill_at: float = 0.4) -
     }
 
 
-def bench_recrawl(n: int, work: Path, fraction: float = 0.01) -> dict[str, Any]:
+def bench_recrawl(n: int, work: Path, fractions: tuple[float, ...] = (0.001, 0.01, 0.1)) -> dict[str, Any]:
+    """Crawl once, then again after each share of the models got a new sha and README: the requests
+    of each re-crawl as a function of how much changed."""
     registry = Registry.synthetic(n=n, seed=4)
+    runs = []
     with HubSimulator(registry) as sim:
         _crawl(sim.url, work)
-        changed = registry.change_shas(fraction=fraction, seed=5)
-        sim.reset_counters()
-        result, elapsed = _crawl(sim.url, work)
-        card_requests = sim.counters["resolvers"]
-    return {
-        "models": n,
-        "changed_models": len(changed),
-        "card_requests": card_requests,
-        "requests_per_changed_model": round(card_requests / len(changed), 3),
-        "cards_reused": result.counts["cards_reused"],
-        "seconds": round(elapsed, 1),
-    }
+        for i, fraction in enumerate(fractions):
+            changed = registry.change_shas(fraction=fraction, seed=5 + i)
+            sim.reset_counters()
+            result, elapsed = _crawl(sim.url, work)
+            file_requests = sim.counters["resolvers"]
+            runs.append(
+                {
+                    "changed_share": fraction,
+                    "changed_models": len(changed),
+                    "api_requests": sim.counters["api"],
+                    "file_requests": file_requests,
+                    "requests_per_changed_model": round(file_requests / len(changed), 3),
+                    "cards_reused": result.counts["cards_reused"],
+                    "seconds": round(elapsed, 1),
+                }
+            )
+    return {"models": n, "runs": runs}
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:

@@ -140,8 +140,9 @@ def test_listing_page_size_shrinks_on_timeouts_and_grows_back(
     registry = Registry.synthetic(n=8000, seed=19)
     with HubSimulator(registry) as sim:
         clean = crawl(sim.url, tmp_path / "clean", cards=False)
-    monkeypatch.setenv("HUBMINE_TIMEOUT_S", "0.3")
-    faults = Faults(rate=0.2, seed=8, kinds=("slow",), slow_s=1.0)
+    # A stall well past the read timeout, and a timeout well past a loaded machine's slowest real page.
+    monkeypatch.setenv("HUBMINE_TIMEOUT_S", "1.5")
+    faults = Faults(rate=0.2, seed=8, kinds=("slow",), slow_s=4.0)
     with HubSimulator(registry, faults=faults) as sim:
         faulty = crawl(sim.url, tmp_path / "faulty", cards=False)
     sizes = [
