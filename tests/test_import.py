@@ -186,3 +186,15 @@ def test_the_first_crawl_after_an_import_fetches_only_cards_modified_since(tmp_p
     with HubSimulator(registry) as sim:
         again = crawl(sim.url, tmp_path / "data", snapshot="again")
     assert again.counts["cards_fetched"] == 0  # the reused cards now carry shas
+
+
+def test_seen_ids_keep_the_first_of_each_id_across_many_batches() -> None:
+    seen, reference = imports.SeenIds(), set()
+    for batch in range(60):
+        ids = [f"org/m{(batch * 37 + k * 11) % 500}" for k in range(40)] + ["org/again", "org/again"]
+        expected = []
+        for model_id in ids:
+            expected.append(model_id not in reference)
+            reference.add(model_id)
+        assert seen.first_seen(ids) == expected
+    assert len(seen._runs) <= 8  # runs merge as they grow: a handful, not one per batch

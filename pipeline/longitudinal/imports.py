@@ -6,7 +6,7 @@ The dump is laid out like `librarian-bots/model_cards_with_metadata`: one row pe
 and `card` (the README, front matter included). It is read from a Hub dataset (streamed with
 `datasets`, pinned to the commit it had when the import began) or from a local folder of Parquet files,
 `BATCH_ROWS` rows at a time, and written batch by batch, one row group per batch, so memory holds one
-batch and the ids seen (to keep the first row of a model listed twice), however long the dump.
+batch and 8 bytes per id seen (to keep the first row of a model listed twice), however long the dump.
 
 What a dump cannot say stays null: `sha` (so reuse goes by `last_modified`, `pipeline.crawl.reuse`),
 `siblings` (the file list is unknown, which the analyses count as unknown) and `card_data` (the
@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -42,7 +43,7 @@ from pipeline.store.files import atomic_path, remove_leftovers, storage_errors
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
 
-BATCH_ROWS = 10_000
+BATCH_ROWS = 5000
 # The dump's columns the snapshot uses; any other column is never read.
 DUMP_COLUMNS = (
     "modelId",
@@ -185,6 +186,31 @@ def read_dataset(dataset_id: str, revision: str) -> Iterator[Batch]:
 # -- rows ------------------------------------------------------------------------------------------
 
 
+class SeenIds:
+    """The ids imported so far, as 64-bit hashes in sorted runs merged like a binary counter (a few runs,
+    each at most half the one before): 8 bytes an id and no Python object per id, so a dump of millions
+    of rows neither grows nor fragments the heap. Two ids sharing a hash (about one chance in 10^7 at
+    two million ids) would count the second as a duplicate."""
+
+    def __init__(self) -> None:
+        self._runs: list[np.ndarray] = []
+
+    def first_seen(self, ids: list[str]) -> list[bool]:
+        """Whether each of `ids` is new (not seen before, nor earlier in `ids`); all are remembered."""
+        hashes = np.fromiter((hash(model_id) for model_id in ids), dtype=np.int64, count=len(ids))
+        unique, first = np.unique(hashes, return_index=True)
+        fresh = np.zeros(len(ids), dtype=bool)
+        fresh[first] = True
+        for run in self._runs:
+            at = np.minimum(np.searchsorted(run, hashes), len(run) - 1)
+            fresh &= run[at] != hashes
+        self._runs.append(unique)
+        while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
+            newer, older = self._runs.pop(), self._runs.pop()
+            self._runs.append(np.union1d(older, newer))
+        return fresh.tolist()
+
+
 def _iso(value: Any) -> Any:
     """A dump's time as the Hub's ISO text (what `model_row` reads), to the millisecond; text as is."""
     if isinstance(value, datetime):
@@ -227,7 +253,7 @@ def card_row(
 
 
 def rows_of(
-    batch: Batch, seen: set[str], imported_at: datetime, cap: BodyCap, counts: ImportCounts
+    batch: Batch, seen: SeenIds, imported_at: datetime, cap: BodyCap, counts: ImportCounts
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(models rows, cards rows) of one batch; ids that are null, invalid or seen before are skipped."""
     columns = batch.columns
@@ -239,8 +265,8 @@ def rows_of(
     models: list[dict[str, Any]] = []
     cards: list[dict[str, Any]] = []
     get = {name: columns.get(name) or [None] * n for name in DUMP_COLUMNS}
-    for i in range(n):
-        model_id = get["modelId"][i]
+    valid: list[int] = []
+    for i, model_id in enumerate(get["modelId"]):
         if not isinstance(model_id, str) or not model_id:
             counts.null_ids += 1
             continue
@@ -251,10 +277,13 @@ def rows_of(
             if len(counts.invalid_examples) < MAX_QUOTED_IDS:
                 counts.invalid_examples.append(model_id[:120])
             continue
-        if model_id in seen:
+        valid.append(i)
+    fresh = seen.first_seen([get["modelId"][i] for i in valid])
+    for i, first in zip(valid, fresh, strict=True):
+        model_id = get["modelId"][i]
+        if not first:
             counts.duplicates += 1
             continue
-        seen.add(model_id)
         record = {
             "id": model_id,
             "author": get["author"][i],
@@ -293,7 +322,7 @@ def models_table(rows: list[dict[str, Any]]) -> pa.Table:
 def write_tables(snapshot: Snapshot, batches: Iterator[Batch], imported_at: datetime) -> ImportCounts:
     """Write models.parquet and cards.parquet batch by batch (a row group each), atomically."""
     counts = ImportCounts()
-    seen: set[str] = set()
+    seen = SeenIds()
     cap = BodyCaps.from_env().readme
     with ExitStack() as stack:
         models_tmp = stack.enter_context(atomic_path(snapshot.models))
