@@ -1,8 +1,9 @@
 """`hubmine diff OLD NEW`: what changed between two snapshots, one row per changed model.
 
 Each snapshot is reduced to a fingerprint per model (ids, sha, 8-byte digests of tags, cardData, file
-list and README, the weight formats), read batch by batch from only the columns needed, so memory grows
-by some tens of bytes per model whatever the size of the cards; the two fingerprints are then joined.
+list and README, the weight formats), read one row group at a time from only the columns needed, so memory
+grows by a few hundred bytes per model whatever the size of the cards; the two fingerprints are then
+joined, and only the models with a difference become Python rows.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ CHANGES = ("added", "removed", "renamed", "card_changed", "metadata_changed")
 METADATA = ("tags", "card_data", "siblings")
 # Attribute flags compared before and after among changed models: (findings table, column).
 ADOPTION = (("attributes", "has_license"), ("attributes", "has_model_index"), ("risks", "has_safetensors"))
-BATCH_ROWS = 20_000
+# A crawl writes row groups of 2,048 rows: a batch of that size decodes one group at a time.
+BATCH_ROWS = 2048
 
 
 def _digest(value: Any) -> int | None:
@@ -48,15 +50,18 @@ def _batches(path: Path, columns: list[str]) -> Any:
 
 def _fingerprint(snapshot: Snapshot) -> pa.Table:
     """One row per model: model_id, object_id, sha, a digest per metadata column, formats, readme digest."""
-    rows: dict[str, list[Any]] = {name: [] for name in ("model_id", "object_id", "sha", *METADATA, "formats")}
+    chunks = []
     for batch in _batches(snapshot.models, ["model_id", "object_id", "sha", *METADATA]):
-        for name in ("model_id", "object_id", "sha"):
-            rows[name].extend(batch.column(name).to_pylist())
-        for name in METADATA:
-            rows[name].extend(_digest(v) for v in batch.column(name).to_pylist())
-        for siblings in batch.column("siblings").to_pylist():
-            rows["formats"].append(None if siblings is None else ",".join(classify(siblings).formats))
-    table = pa.table(rows, schema=_FINGERPRINT)
+        # Digests are made batch by batch into Arrow arrays: a few bytes per model, no Python objects kept.
+        columns = [batch.column(name) for name in ("model_id", "object_id", "sha")]
+        columns += [
+            pa.array([_digest(v) for v in batch.column(name).to_pylist()], pa.int64()) for name in METADATA
+        ]
+        formats = [
+            None if s is None else ",".join(classify(s).formats) for s in batch.column("siblings").to_pylist()
+        ]
+        chunks.append(pa.Table.from_arrays([*columns, pa.array(formats, pa.string())], schema=_FINGERPRINT))
+    table = pa.concat_tables(chunks) if chunks else _FINGERPRINT.empty_table()
     return table.join(_readmes(snapshot), "model_id", join_type="left outer")
 
 
@@ -74,18 +79,18 @@ _FINGERPRINT = pa.schema(
 def _readmes(snapshot: Snapshot) -> pa.Table:
     """A digest of each card: of its text when `ok`, of "missing" when there is none; null when unknown
     (gated, failed, not asked), so an unknown card never counts as a changed one."""
-    ids: list[str] = []
-    digests: list[int | None] = []
+    chunks = [pa.table({"model_id": pa.array([], pa.string()), "readme": pa.array([], pa.int64())})]
     if snapshot.cards.exists():
         for batch in _batches(snapshot.cards, ["model_id", "status", "readme"]):
-            ids.extend(batch.column("model_id").to_pylist())
-            for status, text in zip(
-                batch.column("status").to_pylist(), batch.column("readme").to_pylist(), strict=True
-            ):
-                digests.append(
-                    _digest(text) if status == "ok" else _digest(status) if status == "missing" else None
-                )
-    return pa.table({"model_id": ids, "readme": pa.array(digests, pa.int64())})
+            pairs = zip(batch.column("status").to_pylist(), batch.column("readme").to_pylist(), strict=True)
+            digests = [
+                _digest(text) if status == "ok" else _digest(status) if status == "missing" else None
+                for status, text in pairs
+            ]
+            chunks.append(
+                pa.table({"model_id": batch.column("model_id"), "readme": pa.array(digests, pa.int64())})
+            )
+    return pa.concat_tables(chunks)
 
 
 def _formats(value: str | None) -> set[str]:
@@ -124,8 +129,14 @@ def changes(old: Snapshot, new: Snapshot) -> list[dict[str, Any]]:
     joined = a.join(b, "model_id", join_type="full outer", left_suffix="_old", right_suffix="_new")
     names = [n for n in a.column_names if n != "model_id"]
     both_rows = pc.and_(pc.is_valid(joined["sha_old"]), pc.is_valid(joined["sha_new"]))
+    # Only models with some difference become Python rows; the unchanged majority stays in Arrow.
+    differs = pc.fill_null(pc.not_equal(joined["readme_old"], joined["readme_new"]), False)
+    for name in ("sha", *METADATA):
+        a_, b_ = joined[f"{name}_old"], joined[f"{name}_new"]
+        one_null = pc.xor(pc.is_null(a_), pc.is_null(b_))
+        differs = pc.or_(differs, pc.coalesce(pc.not_equal(a_, b_), one_null))
     out: list[dict[str, Any]] = []
-    for row in joined.filter(both_rows).to_pylist():
+    for row in joined.filter(pc.and_(both_rows, differs)).to_pylist():
         o = {"model_id": row["model_id"], **{n: row[f"{n}_old"] for n in names}}
         n_ = {"model_id": row["model_id"], **{n: row[f"{n}_new"] for n in names}}
         details = _compare(o, n_)
