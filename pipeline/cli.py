@@ -469,8 +469,11 @@ def import_dump(
     """Make a complete snapshot from a published dump of model cards, for a crawl to build on."""
     from pipeline.longitudinal.imports import run_import
 
-    with _one_line_errors("--data-dir"):
-        result = run_import(data_dir or data_dir_from_env(), source, snapshot_id=snapshot)
+    try:
+        with _one_line_errors("--data-dir"), _terminate_as_interrupt():
+            result = run_import(data_dir or data_dir_from_env(), source, snapshot_id=snapshot)
+    except KeyboardInterrupt:
+        raise _fail("interrupted; nothing was kept, run the same `hubmine import` again") from None
     typer.echo(result.summary_line())
 
 

@@ -198,3 +198,14 @@ def test_seen_ids_keep_the_first_of_each_id_across_many_batches() -> None:
             reference.add(model_id)
         assert seen.first_seen(ids) == expected
     assert len(seen._runs) <= 8  # runs merge as they grow: a handful, not one per batch
+
+
+def test_an_unreadable_file_stops_the_import_and_leaves_no_snapshot(tmp_path: Path) -> None:
+    (tmp_path / "dump").mkdir()
+    pq.write_table(
+        pa.Table.from_pylist([dump_row("a/b")], schema=DUMP_SCHEMA), tmp_path / "dump" / "1.parquet"
+    )
+    (tmp_path / "dump" / "2.parquet").write_bytes(b"PAR1 not really")
+    out = CliRunner().invoke(app, ["import", str(tmp_path / "dump"), "--data-dir", str(tmp_path / "data")])
+    assert out.exit_code == 1 and "cannot read" in out.output and "2.parquet" in out.output
+    assert list((tmp_path / "data" / "snapshots").iterdir()) == []

@@ -17,6 +17,7 @@ where it came from (`imported_from`: the file, or the dataset at its revision); 
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -171,7 +172,7 @@ def read_dataset(dataset_id: str, revision: str) -> Iterator[Batch]:
     origin = f"{dataset_id}@{revision}"
     try:
         stream = datasets.load_dataset(dataset_id, split="train", streaming=True, revision=revision)
-        names = list(stream.features or {}) if stream.features is not None else list(DUMP_COLUMNS)
+        names = list(stream.features) if stream.features is not None else list(DUMP_COLUMNS)
         stream = stream.select_columns(_wanted(names))
         for rows in stream.iter(batch_size=BATCH_ROWS):
             yield Batch(rows, origin)
@@ -378,8 +379,9 @@ def _import_holding_lock(data: DataDir, source: str, snapshot_id: str | None) ->
     )
     try:
         counts = write_tables(snapshot, batches, imported_at)
-    except BaseException as exc:
-        write_manifest(snapshot, status="partial", error=str(exc) or type(exc).__name__)
+    except BaseException:
+        # An import is not resumable: a half-made snapshot is removed, never left for a crawl to meet.
+        shutil.rmtree(snapshot.dir, ignore_errors=True)
         raise
     if folder.exists():
         described["files"] = [p.relative_to(folder).as_posix() for p in files]
