@@ -154,8 +154,16 @@ def test_trends_selection_and_unanalyzed_snapshot(two_snapshots: dict[str, Any],
     assert result.snapshots == ["s2"]
     rates = pq.read_table(DataDir(data_dir).trend("rates"))
     assert set(rates["snapshot"].to_pylist()) == {"s2"}
-    # A snapshot without findings is skipped, with one line saying how to analyze it.
     runner = CliRunner()
+    # Given newest first, the snapshots are still taken oldest first.
+    args = ["trends", "--data-dir", str(data_dir), "--snapshots", "s2", "--snapshots", "s1"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0 and out.output.startswith("trends of 2 snapshots -> "), out.output
+    concentration = pq.read_table(DataDir(data_dir).trend("concentration"))
+    assert concentration["snapshot"].to_pylist() == ["s1", "s2"]
+    out = runner.invoke(app, ["trends", "--data-dir", str(data_dir), "--snapshots", "../s1"])
+    assert out.exit_code == 1 and "snapshot id '../s1' must be letters" in out.output
+    # A snapshot without findings is skipped, with one line saying how to analyze it.
     registry = Registry.synthetic(n=5, seed=2)
     with HubSimulator(registry) as sim:
         crawl(sim.url, tmp_path, snapshot="bare", workers=2)
