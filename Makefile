@@ -21,14 +21,14 @@ run: setup
 	$(BIN)/hubmine report
 
 # Unattended runs (cron, the systemd timer and the CI workflow under deploy/): a crawl that reuses every
-# card whose sha did not change, its analysis and report, then the trends across snapshots where
-# `hubmine trends` exists. Each step takes the data directory's lock, so overlapping runs stop at once.
+# card whose sha did not change, its analysis, the trends across snapshots, and the report (which shows
+# them). Each step takes the data directory's lock, so overlapping runs stop at once.
 RECRAWL_ARGS ?= --limit 1000
 recrawl: setup
 	$(BIN)/hubmine crawl $(RECRAWL_ARGS) || [ $$? -eq 3 ]
 	$(BIN)/hubmine analyze
+	$(BIN)/hubmine trends
 	$(BIN)/hubmine report
-	if $(BIN)/hubmine trends --help >/dev/null 2>&1; then $(BIN)/hubmine trends || [ $$? -eq 3 ]; fi
 
 crawl: setup
 	$(BIN)/hubmine crawl $(ARGS)
