@@ -209,3 +209,13 @@ def test_an_unreadable_file_stops_the_import_and_leaves_no_snapshot(tmp_path: Pa
     out = CliRunner().invoke(app, ["import", str(tmp_path / "dump"), "--data-dir", str(tmp_path / "data")])
     assert out.exit_code == 1 and "cannot read" in out.output and "2.parquet" in out.output
     assert list((tmp_path / "data" / "snapshots").iterdir()) == []
+
+
+def test_a_bad_dataset_id_or_endpoint_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path / "data")]
+    out = runner.invoke(app, ["import", "a/../../b", *data])
+    assert out.exit_code == 1 and "is not a Hub name" in out.output
+    monkeypatch.setenv("HF_ENDPOINT", "ftp://mirror")
+    out = runner.invoke(app, ["import", "bots/model-cards", *data])
+    assert out.exit_code == 1 and "HF_ENDPOINT" in out.output

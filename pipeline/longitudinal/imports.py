@@ -37,6 +37,7 @@ from pipeline.crawl.params import CrawlParams
 from pipeline.crawl.state import versions, write_manifest
 from pipeline.errors import HubmineError, SnapshotError, one_line
 from pipeline.hub.caps import BodyCap, BodyCaps
+from pipeline.hub.client import check_settings
 from pipeline.hub.ids import InvalidHubName, repo_path
 from pipeline.hub.records import model_row
 from pipeline.schemas import load_schema, table_from_rows
@@ -357,6 +358,7 @@ def _import_holding_lock(data: DataDir, source: str, snapshot_id: str | None) ->
         described: dict[str, Any] = {"kind": "import", "path": str(folder.resolve())}
         batches = read_local(folder, files)
     else:
+        check_settings(None)  # a bad HF_ENDPOINT or HUBMINE_ setting stops the import before any request
         revision = dataset_revision(source)
         described = {"kind": "import", "dataset": source, "revision": revision}
         batches = read_dataset(source, revision)
