@@ -130,7 +130,7 @@ def test_a_folder_without_parquet_or_model_ids_is_one_line(tmp_path: Path) -> No
     assert out.exit_code == 1 and "no modelId column" in out.output
 
 
-def test_import_waits_for_no_one_holding_the_lock(tmp_path: Path) -> None:
+def test_an_import_is_refused_while_another_run_holds_the_lock(tmp_path: Path) -> None:
     (tmp_path / "dump").mkdir()
     pq.write_table(
         pa.Table.from_pylist([dump_row("a/b")], schema=DUMP_SCHEMA), tmp_path / "dump" / "x.parquet"
