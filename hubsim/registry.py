@@ -269,7 +269,6 @@ class Registry:
         with self._lock:
             return list(reversed(self._discussions.get(i, [])))
 
-
     def add_dataset(
         self, dataset_id: str, files: dict[str, bytes], card_data: dict[str, Any] | None = None
     ) -> DatasetRepo:
