@@ -33,6 +33,13 @@ DataDir = Annotated[
 SnapshotId = Annotated[
     str | None, typer.Option("--snapshot", help="Snapshot id (default: the newest complete one).")
 ]
+# The models a network step measures (hubmine risks, hubmine history).
+TopModels = Annotated[
+    int | None, typer.Option(min=1, help="The N most-downloaded models of the snapshot (default 100).")
+]
+ChosenModels = Annotated[
+    list[str] | None, typer.Option("--models", help="Only these models of the snapshot (repeatable).")
+]
 
 
 # What a folder given on the command line can be instead of a writable folder: a file, or not ours.
@@ -267,12 +274,8 @@ def _with_step_flags(command: Callable[..., None]) -> Callable[..., None]:
 def risks(
     data_dir: DataDir = None,
     snapshot: SnapshotId = None,
-    top: Annotated[
-        int | None, typer.Option(min=1, help="The N most-downloaded models of the snapshot (default 100).")
-    ] = None,
-    models: Annotated[
-        list[str] | None, typer.Option("--models", help="Only these models of the snapshot (repeatable).")
-    ] = None,
+    top: TopModels = None,
+    models: ChosenModels = None,
     max_bytes: Annotated[
         int | None,
         typer.Option(
@@ -363,12 +366,8 @@ class Period(str, Enum):
 def history(
     data_dir: DataDir = None,
     snapshot: SnapshotId = None,
-    top: Annotated[
-        int | None, typer.Option(min=1, help="The N most-downloaded models of the snapshot (default 100).")
-    ] = None,
-    models: Annotated[
-        list[str] | None, typer.Option("--models", help="Only these models of the snapshot (repeatable).")
-    ] = None,
+    top: TopModels = None,
+    models: ChosenModels = None,
     period: Annotated[Period, typer.Option(help="Period of the process metrics.")] = Period.month,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Models listed at once.")] = 4,
 ) -> None:
