@@ -56,6 +56,7 @@ def _run(sim: HubSimulator, data_dir: Path, models: int, workers: int) -> dict[s
         "requests": counts["requests"],
         "commits_requests": counts["commits"],
         "discussions_requests": counts["discussions"],
+        "discussion_details_requests": counts["discussion"],
         "requests_per_model": counts["requests"] / models,
         "new_commits": result.commits.rows,
         "discussions": result.discussions.rows,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import html
 import json
 import threading
 import time
@@ -246,28 +247,59 @@ class Registry:
         status: str = "open",
         is_pull_request: bool = False,
         created_ms: int | None = None,
+        closed_ms: int | None = None,
         num_comments: int = 1,
     ) -> int:
-        """Open a discussion (or pull request) on a model, with its status now; returns its number."""
+        """Open a discussion (or pull request) on a model; one `closed` or `merged` is given a status change
+        at `closed_ms` (a day after its creation by default). Returns its number."""
+        created = int(time.time() * 1000) if created_ms is None else created_ms
         with self._lock:
             items = self._discussions.setdefault(self._must(model_id), [])
+            num = len(items) + 1
             items.append(
                 {
-                    "num": len(items) + 1,
+                    "num": num,
                     "title": title,
                     "author": author,
-                    "status": status,
+                    "status": "open",
                     "isPullRequest": is_pull_request,
-                    "createdAt": iso_ms(int(time.time() * 1000) if created_ms is None else created_ms),
+                    "createdAt": iso_ms(created),
                     "numComments": num_comments,
+                    "events": [_discussion_event(num, 0, "comment", created, author, title)],
                 }
             )
-            return len(items)
+        if status != "open":
+            self.set_discussion_status(
+                model_id, num, status, closed_ms if closed_ms is not None else created + 86_400_000, author
+            )
+        return num
+
+    def set_discussion_status(
+        self, model_id: str, num: int, status: str, at_ms: int | None = None, author: str = "hubsim-user"
+    ) -> None:
+        """Change a discussion's status (`open`, `closed`, `merged`, `draft`), recording the change as the
+        Hub does: a `status-change` event in its details."""
+        at = int(time.time() * 1000) if at_ms is None else at_ms
+        with self._lock:
+            item = self._discussions[self._must(model_id)][num - 1]
+            item["status"] = status
+            item["events"].append(
+                _discussion_event(num, len(item["events"]), "status-change", at, author, status)
+            )
 
     def discussions(self, i: int) -> list[dict[str, Any]]:
-        """The model's discussions, newest first (as the Hub lists them)."""
+        """The model's discussions, newest first (as the Hub lists them), without their events."""
         with self._lock:
-            return list(reversed(self._discussions.get(i, [])))
+            items = reversed(self._discussions.get(i, []))
+            return [{k: v for k, v in item.items() if k != "events"} for item in items]
+
+    def discussion(self, i: int, num: int) -> dict[str, Any] | None:
+        """One discussion with its events (comments and status changes), oldest first."""
+        with self._lock:
+            items = self._discussions.get(i, [])
+            if not 1 <= num <= len(items):
+                return None
+            return {**items[num - 1], "events": [dict(e) for e in items[num - 1]["events"]]}
 
     def add_dataset(
         self, dataset_id: str, files: dict[str, bytes], card_data: dict[str, Any] | None = None
@@ -519,3 +551,22 @@ def sort_positions(order: tuple[np.ndarray, np.ndarray], key: int, index: int) -
     lo = int(np.searchsorted(neg_keys, -key, side="left"))
     hi = int(np.searchsorted(neg_keys, -key, side="right"))
     return lo + int(np.searchsorted(idx[lo:hi], index, side="right"))
+
+
+def _discussion_event(num: int, k: int, kind: str, at_ms: int, author: str, text: str) -> dict[str, Any]:
+    """An event of a discussion's details: its opening comment or a status change."""
+    if kind == "comment":
+        data: dict[str, Any] = {
+            "edited": False,
+            "hidden": False,
+            "latest": {"raw": text, "html": f"<p>{html.escape(text)}</p>", "updatedAt": iso_ms(at_ms)},
+        }
+    else:
+        data = {"status": text}
+    return {
+        "id": sha_hex("event", str(num), str(k))[:24],
+        "type": kind,
+        "createdAt": iso_ms(at_ms),
+        "author": {"name": author},
+        "data": data,
+    }

@@ -273,6 +273,8 @@ class HubSimulator:
             return self._model_info(i, pairs, None)
         if rest == ["discussions"]:
             return self._discussions(i, pairs)
+        if len(rest) == 2 and rest[0] == "discussions":
+            return self._discussion(i, rest[1])
         op, args = rest[0], [unquote(s) for s in rest[1:]]
         if not args or (op != "tree" and len(args) != 1):
             return _error(404, _NOT_FOUND)
@@ -401,23 +403,7 @@ class HubSimulator:
         reg = self.registry
         found = reg.discussions(i)
         chunk = found[page * DISCUSSIONS_PAGE : (page + 1) * DISCUSSIONS_PAGE]
-        repo = {"name": reg.model_id(i), "type": "model"}
-        items = [
-            {
-                **item,
-                "author": {
-                    "name": item["author"],
-                    "fullname": item["author"],
-                    "avatarUrl": f"/avatars/{sha_hex('avatar', item['author'])[:32]}.svg",
-                    "type": "user",
-                    "isPro": False,
-                },
-                "repo": repo,
-                "pinned": False,
-                "topReactions": [],
-            }
-            for item in chunk
-        ]
+        items = [self._discussion_item(i, item) for item in chunk]
         payload = {
             "discussions": items,
             "count": len(found),
@@ -425,6 +411,34 @@ class HubSimulator:
             "numItemsPerPage": DISCUSSIONS_PAGE,
         }
         return _json(200, payload)
+
+    def _discussion(self, i: int, num: str) -> Response:
+        """`/api/models/{id}/discussions/{num}`: one discussion with its events, shaped as the Hub's."""
+        found = self.registry.discussion(i, int(num)) if num.isdigit() else None
+        if found is None:
+            return _error(404, "Discussion not found")
+        item = {
+            **self._discussion_item(i, found),
+            "events": found["events"],
+        }
+        if found["isPullRequest"]:
+            item |= {"changes": {"base": "refs/heads/main"}, "filesWithConflicts": []}
+        return _json(200, item)
+
+    def _discussion_item(self, i: int, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **item,
+            "author": {
+                "name": item["author"],
+                "fullname": item["author"],
+                "avatarUrl": f"/avatars/{sha_hex('avatar', item['author'])[:32]}.svg",
+                "type": "user",
+                "isPro": False,
+            },
+            "repo": {"name": self.registry.model_id(i), "type": "model"},
+            "pinned": False,
+            "topReactions": [],
+        }
 
     def _dataset_route(self, segments: list[str], pairs: list[tuple[str, str]]) -> Response:
         """`/api/datasets/{id}`, `.../revision/{rev}`, `.../tree/{rev}[/path]` and `.../paths-info/{rev}`."""
@@ -705,7 +719,9 @@ def _classify(raw_path: str) -> tuple[str, str]:
             segments = path.split("/")[3:]
             for op, route in (("commits", "commits"), ("tree", "tree"), ("discussions", "discussions")):
                 if op in segments[1:3]:
-                    return "api", route
+                    # `discussions/{num}` is one discussion's details, counted apart from the pages.
+                    one = op == "discussions" and segments.index(op) + 1 < len(segments)
+                    return "api", "discussion" if one else route
             return "api", "model_info"
         return "api", "other"
     if raw_path.endswith(("/info/refs", "/git-upload-pack")):

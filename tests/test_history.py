@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import HfApi
@@ -15,6 +16,7 @@ from hubsim import HubSimulator, Registry
 from pipeline.cli import app
 from pipeline.hub.client import HubClient
 from pipeline.longitudinal import process
+from pipeline.longitudinal.discussions import closed_at
 from pipeline.longitudinal.history import commit_bounds, fetch_commits, run_history
 from pipeline.schemas import table_from_rows
 from pipeline.store.files import write_parquet
@@ -115,6 +117,98 @@ def test_discussions_are_listed_whole_and_huggingface_hub_reads_them(
     }
 
 
+def test_closing_dates_are_read_once_and_asked_again_when_the_status_changes(
+    tmp_path: Path, registry: Registry
+) -> None:
+    data = DataDir(tmp_path / "data")
+    busy = registry.model_id(0)
+    day_ms = 86_400_000
+
+    def closings() -> dict[int, tuple[str, datetime | None]]:
+        return {r["num"]: (r["status"], r["closed_at"]) for r in rows(data, "discussions")}
+
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, data.root, cards=False)
+        sim.reset_counters()
+        run_history(data.root, None, models=[busy], endpoint=sim.url)
+        first = sim.counters["discussion"]
+        details = HfApi(endpoint=sim.url).get_discussion_details(busy, 2)
+        sim.reset_counters()
+        run_history(data.root, None, models=[busy], endpoint=sim.url)
+        again = sim.counters["discussion"]
+        # Number 2 (closed) is reopened and closed again; number 1 (open) is closed.
+        registry.set_discussion_status(busy, 2, "open", 1_800_000_000_000)
+        registry.set_discussion_status(busy, 2, "closed", 1_800_000_000_000 + day_ms)
+        registry.set_discussion_status(busy, 1, "closed", 1_800_000_000_000 + 2 * day_ms)
+        sim.reset_counters()
+        run_history(data.root, None, models=[busy], endpoint=sim.url)
+        changed = sim.counters["discussion"]
+    # The 30 closed or merged are asked once; a rerun reuses their dates.
+    assert (first, again) == (30, 0)
+    assert [e.new_status for e in details.events if e.type == "status-change"] == ["closed"]
+    held = closings()
+    created_2 = datetime.fromtimestamp(1_700_000_000 + 86_400, timezone.utc)
+    assert held[2] == ("closed", created_2 + timedelta(days=1))
+    assert all(when is None for status, when in held.values() if status in ("open", "draft"))
+    assert all(when is not None for status, when in held.values() if status in ("closed", "merged"))
+    # Number 1 is newly closed; number 2 is closed as before, so its first closing date is kept.
+    assert changed == 1
+    assert closings()[1] == ("closed", datetime.fromtimestamp(1_800_000_000 + 2 * 86_400, timezone.utc))
+
+
+def test_a_discussion_whose_details_fail_has_no_closing_date_and_is_asked_again(
+    tmp_path: Path, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = DataDir(tmp_path / "data")
+    busy = registry.model_id(0)
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, data.root, cards=False)
+        monkeypatch.setenv("HUBMINE_MAX_DISCUSSION_BYTES", "100")
+        monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "2")
+        result = run_history(data.root, None, models=[busy], endpoint=sim.url)
+        held = rows(data, "discussions")
+        unknown = sum(1 for r in held if r["status"] == "closed" and r["closed_at"] is None)
+        monkeypatch.delenv("HUBMINE_MAX_DISCUSSION_BYTES")
+        sim.reset_counters()
+        run_history(data.root, None, models=[busy], endpoint=sim.url)
+        asked = sim.counters["discussion"]
+    # Too large to read: the model keeps its discussions (not an error row); the dates come next time.
+    assert not result.discussions.errored and unknown == 15
+    assert asked == 30
+
+
+def test_the_closing_date_is_the_last_closing_not_undone_by_a_reopening() -> None:
+    def change(status: object, when: object) -> object:
+        return {"type": "status-change", "createdAt": when, "data": {"status": status}}
+
+    first, second = "2024-01-02T00:00:00.000Z", "2024-03-04T00:00:00.000Z"
+    assert closed_at([change("closed", first), change("open", second)]) is None
+    reclosed = [change("closed", first), change("open", second), change("merged", second)]
+    assert closed_at(reclosed) == utc(2024, 3, 4)
+    # Other events, malformed events and malformed dates are passed over or give no date.
+    malformed = {"type": "status-change", "data": "closed"}
+    hostile = [None, 7, {"type": "comment"}, malformed, change("closed", first)]
+    assert closed_at(hostile) == utc(2024, 1, 2)
+    assert closed_at([change("closed", "yesterday")]) is None and closed_at([]) is None
+
+
+def test_a_discussions_table_without_closing_dates_is_carried_on(tmp_path: Path, registry: Registry) -> None:
+    data = DataDir(tmp_path / "data")
+    busy, other = registry.model_id(0), registry.model_id(1)
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, data.root, cards=False)
+        run_history(data.root, None, models=[other], endpoint=sim.url)
+        # The table as written before it had a closed_at column, with a row of a model not asked again.
+        old = {"model_id": ["x/kept"], "num": [1], "status": ["closed"], "created_at": [utc(2024, 1, 1)]}
+        data.history_table("discussions").unlink()
+        pq.write_table(pa.table(old), data.history_table("discussions"))
+        run_history(data.root, None, models=[busy], endpoint=sim.url)
+    held = rows(data, "discussions")
+    assert {r["model_id"] for r in held} == {"x/kept", busy}
+    assert next(r for r in held if r["model_id"] == "x/kept")["closed_at"] is None
+    assert sum(1 for r in held if r["closed_at"] is not None) == 30
+
+
 def test_a_model_whose_history_cannot_be_listed_is_an_error_row(registry: Registry) -> None:
     cap, max_pages = commit_bounds()
     with HubSimulator(registry) as sim:
@@ -138,16 +232,21 @@ def _hand_made(data: DataDir) -> None:
     table.append({"model_id": "c/e", "error": "HTTP 401 on the commits of c/e"})
     data.history.mkdir(parents=True)
     write_parquet(data.history_table("commits"), table_from_rows("commits", table))
+    # Number 2 was open through January and closed in February; number 4's closing date is unknown.
     discussions = [
-        ("a/m", 1, "open", utc(2026, 1, 15)),
-        ("a/m", 2, "closed", utc(2026, 1, 16)),
-        ("a/m", 3, "draft", utc(2026, 3, 10)),
+        ("a/m", 1, "open", utc(2026, 1, 15), None),
+        ("a/m", 2, "closed", utc(2026, 1, 16), utc(2026, 2, 10)),
+        ("a/m", 3, "draft", utc(2026, 3, 10), None),
+        ("a/m", 4, "merged", utc(2026, 1, 20), None),
     ]
     write_parquet(
         data.history_table("discussions"),
         table_from_rows(
             "discussions",
-            [{"model_id": m, "num": n, "status": s, "created_at": c} for m, n, s, c in discussions],
+            [
+                {"model_id": m, "num": n, "status": s, "created_at": c, "closed_at": x}
+                for m, n, s, c, x in discussions
+            ],
         ),
     )
 
@@ -165,13 +264,13 @@ def test_process_metrics_are_computed_and_carried_forward_exactly(
     assert written == len(got) == 4 + 3 + 4
     keys = ("commits", "readme_churn", "authors", "open_discussions", "issue_density", "issue_spoilage")
     expected = {
-        ("a/m", 1): (2, 1, 2, 1, 0.5, 17.0, 12.0),
+        ("a/m", 1): (2, 1, 2, 2, 1.0, 16.5, 12.0),
         ("a/m", 2): (0, 0, 0, 1, None, 45.0, 40.0),
         ("a/m", 3): (1, 0, 1, 2, 2.0, 49.0, 27.0),
         ("a/m", 4): (0, 0, 0, 2, None, 63.0, 41.0),
         ("b/n", 2): (1, 0, 1, 0, 0.0, None, 19.0),
         ("b/n", 4): (0, 0, 0, 0, None, None, 64.0),
-        ("*", 1): (2, 1, 2, 1, 0.5, 17.0, 12.0),
+        ("*", 1): (2, 1, 2, 2, 1.0, 16.5, 12.0),
         ("*", 2): (1, 0, 1, 1, 1.0, 45.0, 29.5),
         ("*", 3): (1, 0, 1, 2, 2.0, 49.0, 38.5),
     }
@@ -211,7 +310,8 @@ def test_the_command_holds_the_lock_and_says_what_it_did(
     assert untouched
     assert done.exit_code == 0, done.output
     assert "history of 1 models of snapshot" in done.output and "60 discussions" in done.output
-    assert asked == 2 + 2  # two pages of 100 commits, two of 50 discussions
+    # Two pages of 100 commits, two of 50 discussions, the details of the 30 closed or merged.
+    assert asked == 2 + 2 + 30
     assert not data.lock.exists()
     with holding_lock(data, "history"):
         again = CliRunner().invoke(app, ["crawl", "--data-dir", str(data.root)])

@@ -8,11 +8,15 @@ changes over time, so every run lists a model's discussions whole and its rows r
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from pipeline.env import env_number
 from pipeline.errors import HubResponseError
@@ -27,11 +31,14 @@ from pipeline.longitudinal.history import (
     merge_write,
     parse_time,
     per_model,
+    remedy,
 )
+from pipeline.store.damage import reading
 from pipeline.store.layout import DataDir
 
 TABLE = "discussions"
 STATUSES = ("open", "closed", "merged", "draft")
+CLOSED = ("closed", "merged")
 MAX_NAME = 256
 
 
@@ -39,6 +46,12 @@ def _is_page(response: Response) -> None:
     body = response.json
     if not isinstance(body, dict) or not isinstance(body.get("discussions"), list):
         raise BadBody(f"a discussions page that is not an object with a discussions list from {response.url}")
+
+
+def _is_details(response: Response) -> None:
+    body = response.json
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        raise BadBody(f"a discussion that is not an object with an events list from {response.url}")
 
 
 def _int(value: object) -> int | None:
@@ -62,15 +75,41 @@ def discussion_row(model_id: str, item: object, fetched_at: datetime) -> Row | N
         "author": name if isinstance(name, str) and len(name) <= MAX_NAME else None,
         "created_at": parse_time(item.get("createdAt")),
         "num_comments": _int(item.get("numComments")),
+        "closed_at": None,
         "fetched_at": fetched_at,
     }
 
 
+def closed_at(events: list[object]) -> datetime | None:
+    """When a discussion was last closed or merged, from its events; None when it was reopened since or
+    no closing is recorded."""
+    found = None
+    for event in events:
+        if not isinstance(event, dict) or event.get("type") != "status-change":
+            continue
+        data = event.get("data")
+        status = data.get("status") if isinstance(data, dict) else None
+        found = parse_time(event.get("createdAt")) if status in CLOSED else None
+    return found
+
+
+@dataclass(frozen=True)
+class DetailsBounds:
+    cap: BodyCap
+    per_model: int
+
+
 def fetch_discussions(
-    client: HubClient, model_id: str, cap: BodyCap, max_pages: int
+    client: HubClient,
+    model_id: str,
+    cap: BodyCap,
+    max_pages: int,
+    held: dict[int, tuple[str, datetime]],
+    details: DetailsBounds,
 ) -> tuple[list[Row], int]:
-    """Every discussion of the model (at most `max_pages` pages) and the pages asked; a model whose
-    discussions cannot be listed is one `error` row."""
+    """Every discussion of the model (at most `max_pages` pages) with the closing date of those closed or
+    merged (`held`: number to the status and closing date already known), and the requests made; a model
+    whose discussions cannot be listed is one `error` row."""
     rows: list[Row] = []
     pages = 0
     try:
@@ -90,7 +129,47 @@ def fetch_discussions(
                 break
     except (InvalidHubName, HubResponseError) as exc:
         return [{"model_id": model_id, "error": str(exc)}], pages
-    return rows, pages
+    asked = 0
+    for row in rows:
+        if row["status"] not in CLOSED:
+            continue
+        known = held.get(row["num"])
+        if known is not None and known[0] == row["status"]:
+            row["closed_at"] = known[1]
+        elif asked < details.per_model:
+            asked += 1
+            row["closed_at"] = _closing(client, f"{url}/{row['num']}", details.cap)
+    return rows, pages + asked
+
+
+def _closing(client: HubClient, url: str, cap: BodyCap) -> datetime | None:
+    """The closing date from one discussion's details; None when they cannot be read (asked again on the
+    next run, since no date is held)."""
+    try:
+        response = client.get(url, bucket="api", cap=cap, check=_is_details)
+    except HubResponseError:
+        return None
+    return closed_at(response.json["events"]) if response.status == 200 else None
+
+
+def held_closings(path: Path, models: Sequence[str]) -> dict[str, dict[int, tuple[str, datetime]]]:
+    """The closing dates `path` holds for `models`: model to number to (status, closed_at)."""
+    if not path.exists():
+        return {}
+    with reading(path, remedy(path)):
+        dataset = ds.dataset(path, format="parquet")
+        if "closed_at" not in dataset.schema.names:
+            return {}
+        table = dataset.to_table(
+            columns=["model_id", "num", "status", "closed_at"],
+            filter=pc.field("model_id").isin(list(models)) & pc.field("closed_at").is_valid(),
+        )
+    held: dict[str, dict[int, tuple[str, datetime]]] = defaultdict(dict)
+    for model_id, num, status, when in zip(
+        *(table.column(c).to_pylist() for c in ("model_id", "num", "status", "closed_at")), strict=True
+    ):
+        held[model_id][num] = (status, when)
+    return held
 
 
 def update_discussions(data: DataDir, client: HubClient, models: Sequence[str], workers: int) -> StepCount:
@@ -98,13 +177,23 @@ def update_discussions(data: DataDir, client: HubClient, models: Sequence[str], 
     variable = "HUBMINE_MAX_DISCUSSIONS_PAGE_BYTES"
     cap = BodyCap("discussions page", env_number(variable, 8 * MIB, minimum=1), variable)
     max_pages = env_number("HUBMINE_HISTORY_MAX_DISCUSSION_PAGES", 100, minimum=1)
+    variable = "HUBMINE_MAX_DISCUSSION_BYTES"
+    details = DetailsBounds(
+        BodyCap("discussion", env_number(variable, 8 * MIB, minimum=1), variable),
+        env_number("HUBMINE_HISTORY_MAX_DISCUSSION_DETAILS", 500, minimum=0),
+    )
+    path = data.history_table(TABLE)
+    held = held_closings(path, models)
     done, count = per_model(
-        models, lambda model_id: fetch_discussions(client, model_id, cap, max_pages), workers, "discussions"
+        models,
+        lambda model_id: fetch_discussions(client, model_id, cap, max_pages, held.get(model_id, {}), details),
+        workers,
+        "discussions",
     )
     listed = [model_id for model_id in done if model_id not in count.errored]
     # A model listed again replaces all its rows; one that failed keeps its old discussions.
     merge_write(
-        data.history_table(TABLE),
+        path,
         TABLE,
         [[row for rows in done.values() for row in rows]],
         lambda held: pc.or_(

@@ -128,10 +128,18 @@ def merge_write(
         if path.exists():
             with reading(path, remedy(path)):
                 for batch in pq.ParquetFile(path).iter_batches():
-                    held = pa.Table.from_batches([batch]).select(schema.names).cast(schema)
+                    held = _conform(pa.Table.from_batches([batch]), schema)
                     writer.write_table(held.filter(pc.invert(drop(held))))
         for rows in new_rows:
             writer.write_table(table_from_rows(table, rows))
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` in `schema`: a column added to the schema since the file was written reads as nulls."""
+    for name in schema.names:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(len(table), schema.field(name).type))
+    return table.select(schema.names).cast(schema)
 
 
 def in_models(table: pa.Table, models: Iterable[str]) -> pa.Array:

@@ -5,8 +5,9 @@ snapshot's start). Counts (`commits`, `readme_churn`, `authors`) are those of th
 quiet one; the state metrics (`open_discussions`, `issue_spoilage`, `days_since_last_commit`) are
 taken at the period end, so a quiet period carries the last state forward, aged by the time passed.
 The API gives no file list per commit: README churn counts commits whose title names the README or
-the model card (`README_TITLE`). It gives no closing date either: a discussion counts as open from
-its creation while its status is `open` or `draft`, and one closed or merged since is never counted.
+the model card (`README_TITLE`). A discussion counts as open from its creation to its closing
+(`closed_at`, from its status-change events); one open or draft now, to the end. One closed or merged
+whose closing date is unknown is not counted.
 The registry-wide series (`model_id` `*`) adds up the models' rows of each period.
 """
 
@@ -29,6 +30,7 @@ PERIODS = ("week", "month")
 REGISTRY = "*"
 README_TITLE = re.compile(r"readme|model[ _-]*card", re.IGNORECASE)
 OPEN = ("open", "draft")
+CLOSED = ("closed", "merged")
 DAY_S = 86400.0
 # Models whose commits and discussions are read at once: memory is bounded by this, not the table.
 CHUNK_MODELS = 500
@@ -57,22 +59,32 @@ class Commit:
     authors: list[str]
 
 
+@dataclass(frozen=True)
+class Span:
+    """When a discussion was open: from `opened` to `closed` (None: still open)."""
+
+    opened: datetime
+    closed: datetime | None
+
+
 def model_series(
     model_id: str,
     commits: list[Commit],
-    opened: list[datetime],
+    spans: list[Span],
     period: str,
     until: datetime,
 ) -> Iterator[Row]:
-    """The rows of one model: `commits` in any order, `opened` the creation times of its discussions
-    open now. Nothing when it has no commit before `until`."""
+    """The rows of one model: `commits` and `spans` (its discussions) in any order. Nothing when it has
+    no commit before `until`."""
     commits = sorted((c for c in commits if c.date < until), key=lambda c: c.date)
     if not commits:
         return
-    opened = sorted(opened)
+    opened = sorted(s.opened for s in spans)
+    # A closing dated before the opening (a hostile server) closes it at once.
+    closings = sorted((max(s.closed, s.opened), s.opened) for s in spans if s.closed is not None)
     start = period_start(commits[0].date, period)
-    k = n_open = 0
-    age_sum = 0.0  # sum of the creation times (seconds) of the discussions open so far
+    k = n_opened = n_closed = 0
+    age_sum = 0.0  # sum of the creation times (seconds) of the discussions open at the period end
     last: datetime | None = None
     while start < until:
         end = min(next_start(start, period), until)
@@ -82,9 +94,13 @@ def model_series(
             k += 1
         if in_period:
             last = in_period[-1].date
-        while n_open < len(opened) and opened[n_open] < end:
-            age_sum += opened[n_open].timestamp()
-            n_open += 1
+        while n_opened < len(opened) and opened[n_opened] < end:
+            age_sum += opened[n_opened].timestamp()
+            n_opened += 1
+        while n_closed < len(closings) and closings[n_closed][0] < end:
+            age_sum -= closings[n_closed][1].timestamp()
+            n_closed += 1
+        n_open = n_opened - n_closed
         yield {
             "model_id": model_id,
             "period": period,
@@ -147,8 +163,8 @@ class RegistryPeriod:
         }
 
 
-def _chunks(data: DataDir) -> Iterator[tuple[dict[str, list[Commit]], dict[str, list[datetime]]]]:
-    """The commits and open discussions of the models of `commits.parquet`, `CHUNK_MODELS` at a time."""
+def _chunks(data: DataDir) -> Iterator[tuple[dict[str, list[Commit]], dict[str, list[Span]]]]:
+    """The commits and discussion spans of the models of `commits.parquet`, `CHUNK_MODELS` at a time."""
     commits_path = data.history_table("commits")
     if not commits_path.exists():
         return
@@ -157,6 +173,12 @@ def _chunks(data: DataDir) -> Iterator[tuple[dict[str, list[Commit]], dict[str, 
     models = sorted(set(commits.to_table(columns=["model_id"], filter=valid).column("model_id").to_pylist()))
     discussions_path = data.history_table("discussions")
     discussions = ds.dataset(discussions_path, format="parquet") if discussions_path.exists() else None
+    counted = pc.field("status").isin(list(OPEN))
+    columns = ["model_id", "created_at", "status"]
+    if discussions is not None and "closed_at" in discussions.schema.names:
+        counted = counted | (pc.field("status").isin(list(CLOSED)) & pc.field("closed_at").is_valid())
+        columns.append("closed_at")
+    counted = counted & pc.field("created_at").is_valid()
     for i in range(0, len(models), CHUNK_MODELS):
         chosen = models[i : i + CHUNK_MODELS]
         in_chunk = pc.field("model_id").isin(chosen)
@@ -166,13 +188,12 @@ def _chunks(data: DataDir) -> Iterator[tuple[dict[str, list[Commit]], dict[str, 
             by_model.setdefault(row["model_id"], []).append(
                 Commit(row["date"], row["title"] or "", row["authors"] or [])
             )
-        opened: dict[str, list[datetime]] = {}
+        spans: dict[str, list[Span]] = {}
         if discussions is not None:
-            is_open = pc.field("status").isin(list(OPEN)) & pc.field("created_at").is_valid()
-            found = discussions.to_table(columns=["model_id", "created_at"], filter=in_chunk & is_open)
-            for row in found.to_pylist():
-                opened.setdefault(row["model_id"], []).append(row["created_at"])
-        yield by_model, opened
+            for row in discussions.to_table(columns=columns, filter=in_chunk & counted).to_pylist():
+                closed = row["closed_at"] if row["status"] in CLOSED else None
+                spans.setdefault(row["model_id"], []).append(Span(row["created_at"], closed))
+        yield by_model, spans
 
 
 def write_process(data: DataDir, period: str, until: datetime) -> int:
@@ -184,10 +205,10 @@ def write_process(data: DataDir, period: str, until: datetime) -> int:
     def batches() -> Iterator[list[Row]]:
         nonlocal written
         # Written a chunk of models at a time: only the registry's sums are kept across chunks.
-        for by_model, opened in _chunks(data):
+        for by_model, spans in _chunks(data):
             rows = []
             for model_id, commits in by_model.items():
-                for row in model_series(model_id, commits, opened.get(model_id, []), period, until):
+                for row in model_series(model_id, commits, spans.get(model_id, []), period, until):
                     registry.setdefault(row["period_start"], RegistryPeriod(row["period_end"])).add(row)
                     rows.append(row)
             written += len(rows)
