@@ -27,6 +27,8 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from bench.analyze_bench import ROW_GROUP, generate
+from pipeline.env import env_number
+from pipeline.longitudinal.diff import PART_MODELS, PART_MODELS_VARIABLE
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.files import write_json
 from pipeline.store.layout import DataDir, Snapshot
@@ -159,6 +161,7 @@ def main() -> None:
         "scenario": "diff",
         "models": args.models,
         "generate_s": generate_s,
+        "models_per_part": env_number(PART_MODELS_VARIABLE, PART_MODELS, minimum=1),
         **measured,
         "expected_counts": expected,
         "counts_match": measured["counts"] == expected,

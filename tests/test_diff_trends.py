@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,12 @@ from hubsim import HubSimulator, Registry
 from pipeline.analyze import run_analyze
 from pipeline.cli import app
 from pipeline.errors import BusyError
+from pipeline.longitudinal import diff
 from pipeline.longitudinal.diff import run_diff
 from pipeline.longitudinal.trends import run_trends
 from pipeline.measures.summary import load_summary
 from pipeline.report import run_report
-from pipeline.store.layout import DataDir
+from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
 
 pytestmark = pytest.mark.usefixtures("quick_retries")
@@ -108,6 +110,29 @@ def test_diff_counts_every_kind_of_change(two_snapshots: dict[str, Any]) -> None
     # Changed models in both snapshots: card, metadata and the rename.
     assert safetensors["models"] == len(card) + len(metadata) + 1
     assert safetensors["after"] - safetensors["before"] == (0 if "safetensors" in _formats(was_pickle) else 1)
+
+
+def test_a_registry_diffed_in_parts_gives_the_same_rows(
+    two_snapshots: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = DataDir(two_snapshots["data_dir"])
+    run_diff(data.root, "s1", "s2")
+    whole = pq.read_table(data.diff_changes("s1", "s2")).to_pylist()
+    split, parts = diff._split, []
+
+    def counted(snapshot: Snapshot, folder: Path, n: int) -> None:
+        parts.append(n)
+        split(snapshot, folder, n)
+
+    monkeypatch.setattr(diff, "_split", counted)
+    monkeypatch.setenv(diff.PART_MODELS_VARIABLE, "7")  # 80 models: 12 parts; the rename crosses parts
+    run_diff(data.root, "s1", "s2")
+    assert parts == [12, 12]
+    assert pq.read_table(data.diff_changes("s1", "s2")).to_pylist() == whole
+    renamed = next(r for r in whole if r["change"] == "renamed")
+    crc = [zlib.crc32(m.encode()) % 12 for m in (renamed["model_id"], renamed["old_model_id"])]
+    assert crc[0] != crc[1]
+    assert not list(data.diffs.glob(".parts-*"))  # the parts are removed when done
 
 
 def _formats(row: dict[str, Any]) -> list[str]:

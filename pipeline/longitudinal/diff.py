@@ -2,15 +2,22 @@
 
 Each snapshot is reduced to a fingerprint per model (ids, sha, 8-byte digests of tags, cardData, file
 list and README, the weight formats), read one row group at a time from only the columns needed, so memory
-grows by a few hundred bytes per model whatever the size of the cards; the two fingerprints are then
-joined, and only the models with a difference become Python rows.
+does not grow with the size of the cards; the two fingerprints are then joined, and only the models with a
+difference become Python rows. A registry larger than `HUBMINE_DIFF_MODELS_PER_PART` models is split by a
+hash of the model id into parts of about that size, written to temporary Parquet files and compared a part
+at a time, so memory is bounded by the part size, not the registry's; only the added and removed models
+(a rename moves a model across parts) are matched across parts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import tempfile
+import zlib
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.env import env_number
 from pipeline.measures.risks import classify
 from pipeline.schemas import table_from_rows
 from pipeline.store.damage import reading, table_remedy
@@ -34,6 +42,9 @@ METADATA = ("tags", "card_data", "siblings")
 ADOPTION = (("attributes", "has_license"), ("attributes", "has_model_index"), ("risks", "has_safetensors"))
 # A crawl writes row groups of 2,048 rows: a batch of that size decodes one group at a time.
 BATCH_ROWS = 2048
+PART_MODELS_VARIABLE = "HUBMINE_DIFF_MODELS_PER_PART"
+# About 1.2 KiB per model in memory while a part is compared: parts of 100,000 stay near 300 MiB.
+PART_MODELS = 100_000
 
 
 def _digest(value: Any) -> int | None:
@@ -48,9 +59,8 @@ def _batches(path: Path, columns: list[str]) -> Any:
         yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
 
 
-def _fingerprint(snapshot: Snapshot) -> pa.Table:
-    """One row per model: model_id, object_id, sha, a digest per metadata column, formats, readme digest."""
-    chunks = []
+def _model_chunks(snapshot: Snapshot) -> Iterator[pa.Table]:
+    """The models' fingerprints without the README digest (`_FINGERPRINT`), a row group at a time."""
     for batch in _batches(snapshot.models, ["model_id", "object_id", "sha", *METADATA]):
         # Digests are made batch by batch into Arrow arrays: a few bytes per model, no Python objects kept.
         columns = [batch.column(name) for name in ("model_id", "object_id", "sha")]
@@ -60,11 +70,17 @@ def _fingerprint(snapshot: Snapshot) -> pa.Table:
         formats = [
             None if s is None else ",".join(classify(s).formats) for s in batch.column("siblings").to_pylist()
         ]
-        chunks.append(pa.Table.from_arrays([*columns, pa.array(formats, pa.string())], schema=_FINGERPRINT))
-    table = pa.concat_tables(chunks) if chunks else _FINGERPRINT.empty_table()
-    return table.join(_readmes(snapshot), "model_id", join_type="left outer")
+        yield pa.Table.from_arrays([*columns, pa.array(formats, pa.string())], schema=_FINGERPRINT)
 
 
+def _fingerprint(models: list[pa.Table], readmes: list[pa.Table]) -> pa.Table:
+    """One row per model: model_id, object_id, sha, a digest per metadata column, formats, readme digest."""
+    table = pa.concat_tables(models) if models else _FINGERPRINT.empty_table()
+    readme = pa.concat_tables(readmes) if readmes else _README.empty_table()
+    return table.join(readme, "model_id", join_type="left outer")
+
+
+_README = pa.schema([("model_id", pa.string()), ("readme", pa.int64())])
 _FINGERPRINT = pa.schema(
     [
         ("model_id", pa.string()),
@@ -76,10 +92,9 @@ _FINGERPRINT = pa.schema(
 )
 
 
-def _readmes(snapshot: Snapshot) -> pa.Table:
+def _readme_chunks(snapshot: Snapshot) -> Iterator[pa.Table]:
     """A digest of each card: of its text when `ok`, of "missing" when there is none; null when unknown
     (gated, failed, not asked), so an unknown card never counts as a changed one."""
-    chunks = [pa.table({"model_id": pa.array([], pa.string()), "readme": pa.array([], pa.int64())})]
     if snapshot.cards.exists():
         for batch in _batches(snapshot.cards, ["model_id", "status", "readme"]):
             pairs = zip(batch.column("status").to_pylist(), batch.column("readme").to_pylist(), strict=True)
@@ -87,10 +102,58 @@ def _readmes(snapshot: Snapshot) -> pa.Table:
                 _digest(text) if status == "ok" else _digest(status) if status == "missing" else None
                 for status, text in pairs
             ]
-            chunks.append(
-                pa.table({"model_id": batch.column("model_id"), "readme": pa.array(digests, pa.int64())})
+            yield pa.Table.from_arrays(
+                [batch.column("model_id"), pa.array(digests, pa.int64())], schema=_README
             )
-    return pa.concat_tables(chunks)
+
+
+def _rows(snapshot: Snapshot) -> int:
+    with reading(snapshot.models, table_remedy(snapshot.models)):
+        return pq.ParquetFile(snapshot.models).metadata.num_rows
+
+
+def _split(snapshot: Snapshot, folder: Path, parts: int) -> None:
+    """Write the snapshot's fingerprints into `parts` pairs of files (`K.models`, `K.readmes`) by a hash of
+    the model id, so a model lands in the same part in both snapshots."""
+    folder.mkdir()
+    for kind, chunks, schema in (
+        ("models", _model_chunks(snapshot), _FINGERPRINT),
+        ("readmes", _readme_chunks(snapshot), _README),
+    ):
+        writers = [pq.ParquetWriter(folder / f"{k}.{kind}.parquet", schema) for k in range(parts)]
+        try:
+            for chunk in chunks:
+                ids = chunk.column("model_id").to_pylist()
+                part = pa.array([zlib.crc32(i.encode()) % parts for i in ids], pa.int32())
+                for k, writer in enumerate(writers):
+                    writer.write_table(chunk.filter(pc.equal(part, k)))
+        finally:
+            for writer in writers:
+                writer.close()
+
+
+def _pairs(old: Snapshot, new: Snapshot, scratch: Path) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """The two snapshots' fingerprints, a part at a time (whole when both are smaller than a part)."""
+    per_part = env_number(PART_MODELS_VARIABLE, PART_MODELS, minimum=1)
+    parts = math.ceil(max(_rows(old), _rows(new)) / per_part)
+    if parts <= 1:
+        yield (
+            _fingerprint(list(_model_chunks(old)), list(_readme_chunks(old))),
+            _fingerprint(list(_model_chunks(new)), list(_readme_chunks(new))),
+        )
+        return
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch, prefix=".parts-") as folder:
+        for name, snapshot in (("old", old), ("new", new)):
+            _split(snapshot, Path(folder) / name, parts)
+        for k in range(parts):
+            yield tuple(  # type: ignore[misc]
+                _fingerprint(
+                    [pq.read_table(Path(folder) / name / f"{k}.models.parquet")],
+                    [pq.read_table(Path(folder) / name / f"{k}.readmes.parquet")],
+                )
+                for name in ("old", "new")
+            )
 
 
 def _formats(value: str | None) -> set[str]:
@@ -123,9 +186,8 @@ def _kind(details: dict[str, Any]) -> str | None:
     return "metadata_changed" if fields else None
 
 
-def changes(old: Snapshot, new: Snapshot) -> list[dict[str, Any]]:
-    """The change rows from `old` to `new`, in `CHANGES` order, then by model id."""
-    a, b = _fingerprint(old), _fingerprint(new)
+def _changed(a: pa.Table, b: pa.Table) -> Iterator[dict[str, Any]]:
+    """The change rows of the models in both fingerprints that differ."""
     joined = a.join(b, "model_id", join_type="full outer", left_suffix="_old", right_suffix="_new")
     names = [n for n in a.column_names if n != "model_id"]
     both_rows = pc.and_(pc.is_valid(joined["sha_old"]), pc.is_valid(joined["sha_new"]))
@@ -135,16 +197,30 @@ def changes(old: Snapshot, new: Snapshot) -> list[dict[str, Any]]:
         a_, b_ = joined[f"{name}_old"], joined[f"{name}_new"]
         one_null = pc.xor(pc.is_null(a_), pc.is_null(b_))
         differs = pc.or_(differs, pc.coalesce(pc.not_equal(a_, b_), one_null))
-    out: list[dict[str, Any]] = []
     for row in joined.filter(pc.and_(both_rows, differs)).to_pylist():
         o = {"model_id": row["model_id"], **{n: row[f"{n}_old"] for n in names}}
         n_ = {"model_id": row["model_id"], **{n: row[f"{n}_new"] for n in names}}
         details = _compare(o, n_)
         kind = _kind(details)
         if kind is not None:
-            out.append({"model_id": row["model_id"], "change": kind, **details})
-    gone = {r["model_id"]: r for r in a.filter(pc.invert(pc.is_in(a["model_id"], b["model_id"]))).to_pylist()}
-    came = {r["model_id"]: r for r in b.filter(pc.invert(pc.is_in(b["model_id"], a["model_id"]))).to_pylist()}
+            yield {"model_id": row["model_id"], "change": kind, **details}
+
+
+def _only_in(a: pa.Table, b: pa.Table) -> dict[str, dict[str, Any]]:
+    """The fingerprint rows of the models of `a` that `b` lacks, by model id."""
+    return {r["model_id"]: r for r in a.filter(pc.invert(pc.is_in(a["model_id"], b["model_id"]))).to_pylist()}
+
+
+def changes(old: Snapshot, new: Snapshot, scratch: Path) -> list[dict[str, Any]]:
+    """The change rows from `old` to `new`, in `CHANGES` order, then by model id; `scratch` holds the
+    parts of a large registry while it runs."""
+    out: list[dict[str, Any]] = []
+    gone: dict[str, dict[str, Any]] = {}
+    came: dict[str, dict[str, Any]] = {}
+    for a, b in _pairs(old, new, scratch):
+        out.extend(_changed(a, b))
+        gone |= _only_in(a, b)
+        came |= _only_in(b, a)
     # A model whose _id reappears under a new id was renamed; the Hub's _id survives a rename.
     by_object = {r["object_id"]: r for r in gone.values() if r["object_id"]}
     for model_id, row in came.items():
@@ -168,8 +244,8 @@ def changes(old: Snapshot, new: Snapshot) -> list[dict[str, Any]]:
                 "change": "removed",
                 "old_model_id": model_id,
                 "object_id": row["object_id"],
+                "old_sha": row["sha"],
             }
-            | {"old_sha": row["sha"]}
         )
     out.sort(key=lambda r: (CHANGES.index(r["change"]), r["model_id"]))
     return out
@@ -233,7 +309,7 @@ def run_diff(data_dir: Path, old_id: str, new_id: str) -> DiffResult:
     data = DataDir(Path(data_dir))
     with holding_lock(data, "diff"):
         old, new = resolve_snapshot(data, old_id), resolve_snapshot(data, new_id)
-        rows = changes(old, new)
+        rows = changes(old, new, data.diffs)
         counts = Counter(r["change"] for r in rows)
         ordered = {c: counts.get(c, 0) for c in CHANGES}
         write_parquet(data.diff_changes(old.id, new.id), table_from_rows("changes", rows))
