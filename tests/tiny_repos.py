@@ -601,6 +601,71 @@ def speech_recognizer(
     return TinyModel(model_id, sha, (), letter)
 
 
+# A byte-level BPE vocabulary of two words, and the special tokens Whisper's tokenizer and generation use.
+WHISPER_VOCAB = ["a", "b", "\u0120", "\u0120a", "\u0120b"]
+WHISPER_SPECIAL = ["<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|transcribe|>", "<|notimestamps|>"]
+
+
+def whisper_recognizer(
+    registry: Registry, model_id: str, *, word: str = "a", card_data: dict[str, Any] | None = None
+) -> TinyModel:
+    """A tiny Whisper (sequence to sequence) whose decoder says `word` once whatever it hears: the final
+    layer norm gives a constant vector, the tied output projection maps it to `word`, and the generation
+    config asks for one new token."""
+    from transformers import (
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+        WhisperProcessor,
+        WhisperTokenizer,
+    )
+
+    tokens = WHISPER_VOCAB + WHISPER_SPECIAL
+    index = {token: i for i, token in enumerate(tokens)}
+    end, start = index["<|endoftext|>"], index["<|startoftranscript|>"]
+    torch.manual_seed(0)
+    config = WhisperConfig(
+        vocab_size=len(tokens),
+        num_mel_bins=8,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        d_model=8,
+        encoder_ffn_dim=16,
+        decoder_ffn_dim=16,
+        max_target_positions=16,
+        decoder_start_token_id=start,
+        eos_token_id=end,
+        pad_token_id=end,
+        bos_token_id=end,
+        suppress_tokens=None,
+        begin_suppress_tokens=None,
+    )
+    model = WhisperForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        norm = model.model.decoder.layer_norm
+        norm.weight.zero_()
+        norm.bias.zero_()
+        norm.bias[0] = 1.0
+        model.proj_out.weight[:, 0] = -1.0
+        model.proj_out.weight[index["\u0120" + word], 0] = 10.0
+    model.generation_config.max_new_tokens = 1
+    with tempfile.TemporaryDirectory() as tmp:
+        vocab, merges = Path(tmp) / "vocab.json", Path(tmp) / "merges.txt"
+        vocab.write_text(json.dumps(index))
+        merges.write_text("#version: 0.2\n\u0120 a\n\u0120 b\n")
+        tokenizer = WhisperTokenizer(
+            str(vocab), str(merges), unk_token=tokens[end], bos_token=tokens[end], eos_token=tokens[end]
+        )
+    extractor = WhisperFeatureExtractor(feature_size=8, sampling_rate=16000)
+    processor = WhisperProcessor(feature_extractor=extractor, tokenizer=tokenizer)
+    sha = publish(
+        registry, model_id, model, processor, pipeline_tag="automatic-speech-recognition", card_data=card_data
+    )
+    return TinyModel(model_id, sha, (), word)
+
+
 def wav_bytes(samples: int, rate: int = 16000, seed: int = 0) -> bytes:
     """A mono 16-bit WAV of low noise."""
     import wave
@@ -634,4 +699,13 @@ def speech_recognition_pair(
     """The always-"a" recognizer on 4 clips, 3 saying "a": word error rate 0.25."""
     data = speech_dataset(registry, dataset_id, rows=4, said_a=3)
     tiny = speech_recognizer(registry, model_id, card_data={"datasets": [dataset_id], "metrics": ["wer"]})
+    return TinyPair(tiny, data, "wer", 0.25)
+
+
+def whisper_recognition_pair(
+    registry: Registry, model_id: str = "tiny/whisper-words", dataset_id: str = "tiny/words"
+) -> TinyPair:
+    """The always-"a" Whisper on 4 clips, 3 saying "a": word error rate 0.25."""
+    data = speech_dataset(registry, dataset_id, rows=4, said_a=3)
+    tiny = whisper_recognizer(registry, model_id, card_data={"datasets": [dataset_id], "metrics": ["wer"]})
     return TinyPair(tiny, data, "wer", 0.25)
