@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from pipeline.crawl.params import SortKey
-from pipeline.errors import HubmineError
+from pipeline.errors import HubmineError, UsageError
 from pipeline.store.snapshot import data_dir_from_env
 
 app = typer.Typer(
@@ -46,16 +46,19 @@ ChosenModels = Annotated[
 _BAD_FOLDER = (NotADirectoryError, FileExistsError, IsADirectoryError, PermissionError)
 
 
-def _fail(message: object) -> typer.Exit:
+def _fail(message: object, code: int = 1) -> typer.Exit:
     typer.echo(f"hubmine: error: {message}", err=True)
-    return typer.Exit(1)
+    return typer.Exit(code)
 
 
 @contextmanager
 def _one_line_errors(folders: str) -> Iterator[None]:
-    """Every error a user can meet, as one line and exit status 1; `folders` names the options to check."""
+    """Every error a user can meet, as one line and exit status 1 (2 for a usage error); `folders` names the
+    options to check."""
     try:
         yield
+    except UsageError as exc:
+        raise _fail(exc, 2) from None
     except HubmineError as exc:
         raise _fail(exc) from None
     except _BAD_FOLDER as exc:
@@ -100,7 +103,9 @@ def crawl(
     filter: Annotated[
         list[str] | None, typer.Option("--filter", help="Only models with this tag (repeatable).")
     ] = None,
-    cards: Annotated[bool, typer.Option("--cards/--no-cards", help="Fetch each model's README.md.")] = True,
+    cards: Annotated[
+        bool, typer.Option("--cards/--no-cards", help="Fetch each model's README.md and eval-results files.")
+    ] = True,
     authors: Annotated[
         bool,
         typer.Option(
@@ -113,9 +118,14 @@ def crawl(
     ] = False,
     since: Annotated[
         str | None,
-        typer.Option(help="Reuse unchanged cards from this snapshot (default: the newest complete one)."),
+        typer.Option(
+            help="Reuse unchanged cards and eval-results files from this snapshot "
+            "(default: the newest complete one)."
+        ),
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, max=256, help="Concurrent README downloads.")] = 16,
+    workers: Annotated[
+        int, typer.Option(min=1, max=256, help="Concurrent file downloads (cards, eval-results).")
+    ] = 16,
 ) -> None:
     """Snapshot model metadata (and model cards) from the Hub into Parquet."""
     from pipeline.crawl import CrawlParams, run_crawl
@@ -267,6 +277,7 @@ def _with_step_flags(command: Callable[..., None]) -> Callable[..., None]:
         "  hubmine risks --scan-status --scan-pickles     # the 100 most-downloaded models\n\n"
         "  hubmine risks --scan-pickles --top 1000 --max-bytes 104857600\n\n"
         "  hubmine risks --scan-status --models openai-community/gpt2 --models distilbert/distilgpt2\n\n"
+        "  hubmine risks --signatures --maintainers --top 50\n\n"
         "  hubmine risks --scan-status                    # again: only models not measured at their sha"
     )
 )
@@ -285,7 +296,9 @@ def risks(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Models measured at once.")] = 4,
     **steps: bool,
 ) -> None:
-    """Measure the risks of chosen models over the network: the Hub's scans, a static pickle scan, ..."""
+    """Measure the risks of chosen models over the network: the Hub's own scans, a static pickle scan,
+    commit signatures and maintainers. Turn on at least one step (the switches below); each writes its
+    table under findings/."""
     from pipeline.risks.run import run_risks
 
     flags = {name.replace("_", "-") for name, on in steps.items() if on}

@@ -14,6 +14,10 @@ class HubmineError(Exception):
         super().__init__(one_line(message))
 
 
+class UsageError(HubmineError):
+    """The command line asks for something contradictory, or for nothing: exit status 2, like a bad option."""
+
+
 class SchemaError(HubmineError):
     """A table does not match its schema file."""
 

@@ -6,6 +6,7 @@ The files ship inside the package as `pipeline.schema_files`, so a plain wheel f
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -57,12 +58,34 @@ def load_schema(table: str) -> pa.Schema:
     return pa.schema(fields, metadata={"table": table})
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf8(value: str) -> str:
+    """`value` with lone surrogates (JSON may escape them; UTF-8 cannot hold them) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", value)
+
+
+def _utf8_within(value: Any) -> Any:
+    if isinstance(value, str):
+        return utf8(value)
+    if isinstance(value, list):
+        return [_utf8_within(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _utf8_within(item) for key, item in value.items()}
+    return value
+
+
 def table_from_rows(table: str, rows: list[dict[str, Any]]) -> pa.Table:
-    """Build a validated Arrow table of `table`'s schema from row dicts (missing keys become null)."""
+    """Build a validated Arrow table of `table`'s schema from row dicts (missing keys become null). A string
+    that UTF-8 cannot hold (a lone surrogate from a server's JSON) is stored with U+FFFD in its place."""
     schema = load_schema(table)
     columns = {name: [row.get(name) for row in rows] for name in schema.names}
     try:
-        built = pa.Table.from_pydict(columns, schema=schema)
+        try:
+            built = pa.Table.from_pydict(columns, schema=schema)
+        except UnicodeEncodeError:
+            built = pa.Table.from_pydict(_utf8_within(columns), schema=schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise SchemaError(f"rows do not fit the {table} schema: {exc}") from None
     return validate(table, built)

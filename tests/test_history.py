@@ -16,8 +16,8 @@ from hubsim import HubSimulator, Registry
 from pipeline.cli import app
 from pipeline.hub.client import HubClient
 from pipeline.longitudinal import process
-from pipeline.longitudinal.discussions import closed_at
-from pipeline.longitudinal.history import commit_bounds, fetch_commits, run_history
+from pipeline.longitudinal.discussions import closed_at, discussion_row
+from pipeline.longitudinal.history import commit_bounds, commit_row, fetch_commits, run_history
 from pipeline.schemas import table_from_rows
 from pipeline.store.files import write_parquet
 from pipeline.store.layout import DataDir
@@ -137,9 +137,9 @@ def test_closing_dates_are_read_once_and_asked_again_when_the_status_changes(
         run_history(data.root, None, models=[busy], endpoint=sim.url)
         again = sim.counters["discussion"]
         # Number 2 (closed) is reopened and closed again; number 1 (open) is closed.
-        registry.set_discussion_status(busy, 2, "open", 1_800_000_000_000)
-        registry.set_discussion_status(busy, 2, "closed", 1_800_000_000_000 + day_ms)
-        registry.set_discussion_status(busy, 1, "closed", 1_800_000_000_000 + 2 * day_ms)
+        registry.set_discussion_status(busy, 2, "open", 1_750_000_000_000)
+        registry.set_discussion_status(busy, 2, "closed", 1_750_000_000_000 + day_ms)
+        registry.set_discussion_status(busy, 1, "closed", 1_750_000_000_000 + 2 * day_ms)
         sim.reset_counters()
         run_history(data.root, None, models=[busy], endpoint=sim.url)
         changed = sim.counters["discussion"]
@@ -153,7 +153,7 @@ def test_closing_dates_are_read_once_and_asked_again_when_the_status_changes(
     assert all(when is not None for status, when in held.values() if status in ("closed", "merged"))
     # Number 1 is newly closed; number 2 is closed as before, so its first closing date is kept.
     assert changed == 1
-    assert closings()[1] == ("closed", datetime.fromtimestamp(1_800_000_000 + 2 * 86_400, timezone.utc))
+    assert closings()[1] == ("closed", datetime.fromtimestamp(1_750_000_000 + 2 * 86_400, timezone.utc))
 
 
 def test_a_discussion_whose_details_fail_has_no_closing_date_and_is_asked_again(
@@ -207,6 +207,22 @@ def test_a_discussions_table_without_closing_dates_is_carried_on(tmp_path: Path,
     assert {r["model_id"] for r in held} == {"x/kept", busy}
     assert next(r for r in held if r["model_id"] == "x/kept")["closed_at"] is None
     assert sum(1 for r in held if r["closed_at"] is not None) == 30
+
+
+def test_hostile_history_items_are_stored_cleaned_or_dropped_never_fatal() -> None:
+    now = datetime.now(timezone.utc)
+    far = {"title": "bad \ud800", "date": "0001-01-01T00:00:00+01:00", "authors": [{"user": "x"}]}
+    commit = commit_row("a/m", {"id": "c1", **far}, now)
+    assert commit is not None and commit["date"] is None  # year 1: unknown, not a series of 2,000 years
+    assert commit_row("a/m", {"id": ["c1"]}, now) is None  # an id that is not text
+    assert discussion_row("a/m", {"num": 2**70}, now) is None  # a number beyond int64
+    item = {"num": 3, "title": "\udfff", "numComments": 2**64, "createdAt": "1000-01-01T00:00:00Z"}
+    discussion = discussion_row("a/m", item, now)
+    assert discussion is not None and discussion["num_comments"] is None and discussion["created_at"] is None
+    # Lone surrogates (valid JSON escapes, not UTF-8) are stored as U+FFFD.
+    stored = table_from_rows("discussions", [discussion]).to_pylist()[0]
+    assert stored["title"] == "\ufffd"
+    assert table_from_rows("commits", [commit]).to_pylist()[0]["title"] == "bad \ufffd"
 
 
 def test_a_model_whose_history_cannot_be_listed_is_an_error_row(registry: Registry) -> None:

@@ -21,6 +21,7 @@ from hubsim import HubSimulator, Registry
 from pipeline.analyze import run_analyze
 from pipeline.cli import app
 from pipeline.longitudinal import imports
+from pipeline.longitudinal.diff import run_diff
 from pipeline.longitudinal.imports import run_import
 from pipeline.store.layout import DataDir
 from pipeline.store.lock import holding_lock
@@ -186,6 +187,12 @@ def test_the_first_crawl_after_an_import_fetches_only_cards_modified_since(tmp_p
     with HubSimulator(registry) as sim:
         again = crawl(sim.url, tmp_path / "data", snapshot="again")
     assert again.counts["cards_fetched"] == 0  # the reused cards now carry shas
+    # A dump has no sha nor file list: a diff takes them as unknown, not as changed.
+    diff = run_diff(tmp_path / "data", "imported", "after")
+    rows = pq.read_table(DataDir(tmp_path / "data").diff_changes("imported", "after")).to_pylist()
+    assert diff.counts["added"] == 20 and diff.counts["removed"] == 0
+    assert not any({"sha", "siblings"} & set(r["fields_changed"] or []) for r in rows)
+    assert not any(r["formats_added"] for r in rows if r["change"] != "added")
 
 
 def test_seen_ids_keep_the_first_of_each_id_across_many_batches() -> None:
@@ -198,6 +205,8 @@ def test_seen_ids_keep_the_first_of_each_id_across_many_batches() -> None:
             reference.add(model_id)
         assert seen.first_seen(ids) == expected
     assert len(seen._runs) <= 8  # runs merge as they grow: a handful, not one per batch
+    # A batch without a valid id (every row malformed) changes nothing.
+    assert seen.first_seen([]) == [] and seen.first_seen(["org/m1", "org/new"]) == [False, True]
 
 
 def test_an_unreadable_file_stops_the_import_and_leaves_no_snapshot(tmp_path: Path) -> None:

@@ -200,9 +200,9 @@ def test_models_must_be_in_the_snapshot_and_valid(hub: tuple[HubSimulator, Path]
     invalid = _risks(data_dir, "--scan-status", "--models", "a/../b")
     assert invalid.exit_code == 1 and "not a Hub name" in invalid.output
     nothing = _risks(data_dir, "--models", "good/state-dict")
-    assert nothing.exit_code == 1 and "--scan-status" in nothing.output
+    assert nothing.exit_code == 2 and "--scan-status" in nothing.output
     both = _risks(data_dir, "--scan-status", "--top", "1", "--models", "good/state-dict")
-    assert both.exit_code == 1 and "not both" in both.output
+    assert both.exit_code == 2 and "not both" in both.output
     with holding_lock(DataDir(data_dir), "crawl"):
         busy = _risks(data_dir, "--scan-status", "--top", "1")
     assert busy.exit_code == 1 and "crawled" in busy.output

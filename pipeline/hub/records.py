@@ -7,9 +7,10 @@ type becomes null rather than failing the crawl.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
 from typing import Any
+
+from pipeline.schemas import utf8
 
 # The properties the analyses need, asked for with `expand[]` on the listing.
 LISTING_EXPAND = (
@@ -33,20 +34,16 @@ LISTING_EXPAND = (
 )
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _INT64 = range(-(2**63), 2**63)
 
 
-def _utf8(value: str) -> str:
-    """`value` with lone surrogates (JSON may escape them; UTF-8 cannot hold them) replaced by U+FFFD."""
-    return _SURROGATE.sub("\ufffd", value)
+def text(value: Any) -> str | None:
+    """A non-empty string as UTF-8 can hold it; None for anything else."""
+    return utf8(value) if isinstance(value, str) and value != "" else None
 
 
-def _text(value: Any) -> str | None:
-    return _utf8(value) if isinstance(value, str) and value != "" else None
-
-
-def _int(value: Any) -> int | None:
+def int64(value: Any) -> int | None:
+    """An integer that fits a Parquet int64; None for anything else (booleans included)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value in _INT64 else None
 
 
@@ -55,13 +52,13 @@ def _bool(value: Any) -> bool | None:
 
 
 def _strings(value: Any) -> list[str]:
-    return [_utf8(item) for item in value if isinstance(item, str)] if isinstance(value, list) else []
+    return [utf8(item) for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _json_text(value: Any) -> str | None:
     if value is None:
         return None
-    return _utf8(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    return utf8(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -82,41 +79,41 @@ def _gated(value: Any) -> str | None:
     # The Hub says false, "auto" or "manual"; keep one string type for the column.
     if isinstance(value, bool):
         return "true" if value else "false"
-    return _text(value)
+    return text(value)
 
 
 def _siblings(value: Any) -> list[str] | None:
     if not isinstance(value, list):
         return None
     names = (s.get("rfilename") for s in value if isinstance(s, dict))
-    return [_utf8(name) for name in names if isinstance(name, str)]
+    return [utf8(name) for name in names if isinstance(name, str)]
 
 
 def model_id_of(record: Any) -> str | None:
     if not isinstance(record, dict):
         return None
-    return _text(record.get("id")) or _text(record.get("modelId"))
+    return text(record.get("id")) or text(record.get("modelId"))
 
 
 def model_row(record: dict[str, Any], listed_at: datetime) -> dict[str, Any]:
     """One `models.parquet` row from a model record whose id is known to be a string."""
     model_id = model_id_of(record)
-    author = _text(record.get("author"))
+    author = text(record.get("author"))
     if author is None and model_id and "/" in model_id:
         author = model_id.split("/", 1)[0]
     return {
         "model_id": model_id,
-        "object_id": _text(record.get("_id")),
-        "sha": _text(record.get("sha")),
+        "object_id": text(record.get("_id")),
+        "sha": text(record.get("sha")),
         "author": author,
         "created_at": parse_timestamp(record.get("createdAt")),
         "last_modified": parse_timestamp(record.get("lastModified")),
-        "pipeline_tag": _text(record.get("pipeline_tag")),
-        "library_name": _text(record.get("library_name")),
+        "pipeline_tag": text(record.get("pipeline_tag")),
+        "library_name": text(record.get("library_name")),
         "tags": _strings(record.get("tags")),
-        "downloads": _int(record.get("downloads")),
-        "downloads_all_time": _int(record.get("downloadsAllTime")),
-        "likes": _int(record.get("likes")),
+        "downloads": int64(record.get("downloads")),
+        "downloads_all_time": int64(record.get("downloadsAllTime")),
+        "likes": int64(record.get("likes")),
         "gated": _gated(record.get("gated")),
         "private": _bool(record.get("private")),
         "disabled": _bool(record.get("disabled")),

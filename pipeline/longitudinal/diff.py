@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import shutil
 import tempfile
 import zlib
 from collections import Counter
@@ -43,6 +44,7 @@ ADOPTION = (("attributes", "has_license"), ("attributes", "has_model_index"), ("
 # A crawl writes row groups of 2,048 rows: a batch of that size decodes one group at a time.
 BATCH_ROWS = 2048
 PART_MODELS_VARIABLE = "HUBMINE_DIFF_MODELS_PER_PART"
+PARTS_PREFIX = ".parts-"
 # About 1.2 KiB per model in memory while a part is compared: parts of 100,000 stay near 300 MiB.
 PART_MODELS = 100_000
 
@@ -143,7 +145,9 @@ def _pairs(old: Snapshot, new: Snapshot, scratch: Path) -> Iterator[tuple[pa.Tab
         )
         return
     scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch, prefix=".parts-") as folder:
+    for leftover in scratch.glob(f"{PARTS_PREFIX}*"):  # of a diff killed midway; the lock is ours
+        shutil.rmtree(leftover, ignore_errors=True)
+    with tempfile.TemporaryDirectory(dir=scratch, prefix=PARTS_PREFIX) as folder:
         for name, snapshot in (("old", old), ("new", new)):
             _split(snapshot, Path(folder) / name, parts)
         for k in range(parts):
@@ -162,10 +166,10 @@ def _formats(value: str | None) -> set[str]:
 
 def _compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """The detail columns of a model seen in both snapshots (`old`, `new`: fingerprint rows)."""
-    fields = [f for f in ("sha", "readme", *METADATA) if old[f] != new[f]]
-    if old["readme"] is None or new["readme"] is None:
-        fields = [f for f in fields if f != "readme"]
-    before, after = _formats(old["formats"]), _formats(new["formats"])
+    # Null is unknown (a card not read, an imported snapshot's sha and file list), never a change.
+    fields = [f for f in ("sha", "readme", *METADATA) if None not in (old[f], new[f]) and old[f] != new[f]]
+    known = None not in (old["formats"], new["formats"])
+    before, after = (_formats(old["formats"]), _formats(new["formats"])) if known else (set(), set())
     converted = "pickle" in before and "safetensors" not in before and "safetensors" in after
     return {
         "old_model_id": old["model_id"],
@@ -194,9 +198,9 @@ def _changed(a: pa.Table, b: pa.Table) -> Iterator[dict[str, Any]]:
     # Only models with some difference become Python rows; the unchanged majority stays in Arrow.
     differs = pc.fill_null(pc.not_equal(joined["readme_old"], joined["readme_new"]), False)
     for name in ("sha", *METADATA):
-        a_, b_ = joined[f"{name}_old"], joined[f"{name}_new"]
-        one_null = pc.xor(pc.is_null(a_), pc.is_null(b_))
-        differs = pc.or_(differs, pc.coalesce(pc.not_equal(a_, b_), one_null))
+        differs = pc.or_(
+            differs, pc.fill_null(pc.not_equal(joined[f"{name}_old"], joined[f"{name}_new"]), False)
+        )
     for row in joined.filter(pc.and_(both_rows, differs)).to_pylist():
         o = {"model_id": row["model_id"], **{n: row[f"{n}_old"] for n in names}}
         n_ = {"model_id": row["model_id"], **{n: row[f"{n}_new"] for n in names}}
@@ -259,11 +263,13 @@ def _flags(snapshot: Snapshot, ids: set[str]) -> dict[str, dict[str, bool]]:
         if not path.exists():
             continue
         values: dict[str, bool] = {}
-        for batch in _batches(path, ["model_id", column]):
-            for model_id, flag in zip(
-                batch.column("model_id").to_pylist(), batch.column(column).to_pylist(), strict=True
-            ):
-                if model_id in ids:
+        # A risks flag is false when the file list is unknown: such a model is left out, not counted.
+        known = ["siblings_known"] if table == "risks" else []
+        for batch in _batches(path, ["model_id", column, *known]):
+            pairs = zip(batch.column("model_id").to_pylist(), batch.column(column).to_pylist(), strict=True)
+            usable = batch.column("siblings_known").to_pylist() if known else [True] * batch.num_rows
+            for (model_id, flag), ok in zip(pairs, usable, strict=True):
+                if ok and model_id in ids:
                     values[model_id] = bool(flag)
         found[column] = values
     return found

@@ -23,6 +23,7 @@ from pipeline.errors import HubResponseError
 from pipeline.hub.caps import MIB, BodyCap
 from pipeline.hub.client import BadBody, HubClient, Response
 from pipeline.hub.ids import InvalidHubName, repo_path
+from pipeline.hub.records import int64
 from pipeline.longitudinal.history import (
     MAX_TITLE,
     Row,
@@ -54,13 +55,9 @@ def _is_details(response: Response) -> None:
         raise BadBody(f"a discussion that is not an object with an events list from {response.url}")
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def discussion_row(model_id: str, item: object, fetched_at: datetime) -> Row | None:
     """A discussions row from one item of a page; None when the item has no number."""
-    if not isinstance(item, dict) or _int(item.get("num")) is None:
+    if not isinstance(item, dict) or int64(item.get("num")) is None:
         return None
     author = item.get("author")
     name = author.get("name") if isinstance(author, dict) else None
@@ -74,7 +71,7 @@ def discussion_row(model_id: str, item: object, fetched_at: datetime) -> Row | N
         "is_pull_request": item.get("isPullRequest") if isinstance(item.get("isPullRequest"), bool) else None,
         "author": name if isinstance(name, str) and len(name) <= MAX_NAME else None,
         "created_at": parse_time(item.get("createdAt")),
-        "num_comments": _int(item.get("numComments")),
+        "num_comments": int64(item.get("numComments")),
         "closed_at": None,
         "fetched_at": fetched_at,
     }
@@ -111,6 +108,7 @@ def fetch_discussions(
     merged (`held`: number to the status and closing date already known), and the requests made; a model
     whose discussions cannot be listed is one `error` row."""
     rows: list[Row] = []
+    seen: set[int] = set()
     pages = 0
     try:
         url = f"{client.endpoint}/api/models/{repo_path(model_id)}/discussions"
@@ -123,8 +121,12 @@ def fetch_discussions(
                 )
             fetched_at = datetime.now(timezone.utc)
             items = response.json["discussions"]
-            rows.extend(row for item in items if (row := discussion_row(model_id, item, fetched_at)))
-            count, start = _int(response.json.get("count")), _int(response.json.get("start"))
+            for item in items:
+                row = discussion_row(model_id, item, fetched_at)
+                if row is not None and row["num"] not in seen:  # a page that shifted may repeat one
+                    seen.add(row["num"])
+                    rows.append(row)
+            count, start = int64(response.json.get("count")), int64(response.json.get("start"))
             if not items or count is None or start is None or start + len(items) >= count:
                 break
     except (InvalidHubName, HubResponseError) as exc:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from pipeline.errors import HubResponseError
 from pipeline.hub.caps import MIB, BodyCap
 from pipeline.hub.client import HubClient, check_settings
 from pipeline.hub.ids import InvalidHubName
+from pipeline.hub.records import parse_timestamp
 from pipeline.risks.maintainers import authors_of, commit_pages
 from pipeline.risks.run import choose_targets
 from pipeline.schemas import load_schema, table_from_rows
@@ -46,15 +47,19 @@ MAX_TITLE = 1000
 MAX_ID = 128
 
 
+# A date from the Hub outside these bounds is taken as unknown: git lets an author write any date, and a
+# series from year 1 would be millions of empty periods.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=1)
+
+
 def parse_time(value: object) -> datetime | None:
-    """An ISO 8601 time from the Hub (`2024-01-31T12:00:00.000Z`), or None when it is not one."""
-    if not isinstance(value, str) or len(value) > 64:
+    """An ISO 8601 time from the Hub (`2024-01-31T12:00:00.000Z`) in UTC, or None when it is not one or
+    lies before 2000 or more than a day ahead."""
+    parsed = parse_timestamp(value) if isinstance(value, str) and len(value) <= 64 else None
+    if parsed is None or not EARLIEST <= parsed <= datetime.now(timezone.utc) + FUTURE_SLACK:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
+    return parsed
 
 
 def commit_row(model_id: str, commit: Row, fetched_at: datetime) -> Row | None:
@@ -79,17 +84,20 @@ def fetch_commits(
     """The model's commits newer than every one in `held` (all of them when `held` is empty), and the pages
     asked; a model whose history cannot be listed is one `error` row."""
     rows: list[Row] = []
+    seen: set[str] = set()
     pages = 0
     try:
         for page in commit_pages(client, model_id, "main", cap, max_pages):
             pages += 1
             fetched_at = datetime.now(timezone.utc)
             for commit in page.commits:
-                if commit.get("id") in held:
-                    return rows, pages
                 row = commit_row(model_id, commit, fetched_at)
-                if row is not None:
-                    rows.append(row)
+                if row is None or row["commit_id"] in seen:
+                    continue  # no usable id, or repeated by a page that shifted
+                if row["commit_id"] in held:
+                    return rows, pages
+                seen.add(row["commit_id"])
+                rows.append(row)
     except InvalidHubName as exc:
         return [{"model_id": model_id, "error": str(exc)}], pages
     except HubResponseError as exc:

@@ -199,6 +199,8 @@ class SeenIds:
 
     def first_seen(self, ids: list[str]) -> list[bool]:
         """Whether each of `ids` is new (not seen before, nor earlier in `ids`); all are remembered."""
+        if not ids:
+            return []  # an empty run would break the lookups that follow
         hashes = np.fromiter((hash(model_id) for model_id in ids), dtype=np.int64, count=len(ids))
         unique, first = np.unique(hashes, return_index=True)
         fresh = np.zeros(len(ids), dtype=bool)

@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from pipeline.longitudinal.discussions import CLOSED
 from pipeline.longitudinal.history import merge_write
 from pipeline.store.layout import DataDir
 
@@ -30,7 +31,6 @@ PERIODS = ("week", "month")
 REGISTRY = "*"
 README_TITLE = re.compile(r"readme|model[ _-]*card", re.IGNORECASE)
 OPEN = ("open", "draft")
-CLOSED = ("closed", "merged")
 DAY_S = 86400.0
 # Models whose commits and discussions are read at once: memory is bounded by this, not the table.
 CHUNK_MODELS = 500

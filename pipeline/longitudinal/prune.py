@@ -83,11 +83,15 @@ def _delete(data: DataDir, snapshot_id: str) -> None:
     snapshot = data.snapshot(snapshot_id)
     with storage_errors(snapshot.dir):
         data.pruning.mkdir(parents=True, exist_ok=True)
-        target = data.pruning / snapshot_id
-        shutil.rmtree(target, ignore_errors=True)
+        target, published = data.pruning / snapshot_id, data.pruning / f"{snapshot_id}.publish"
+        for leftover in (target, published):
+            shutil.rmtree(leftover, ignore_errors=True)
+        # The publish folder goes first: a prune killed after either rename leaves it all under pruning/.
+        if data.published(snapshot_id).dir.is_dir():
+            data.published(snapshot_id).dir.rename(published)
         snapshot.dir.rename(target)
         shutil.rmtree(target)
-        shutil.rmtree(data.published(snapshot_id).dir, ignore_errors=True)
+        shutil.rmtree(published, ignore_errors=True)
 
 
 def _finish_earlier(data: DataDir) -> None:

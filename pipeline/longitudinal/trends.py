@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
+from pipeline.hub.records import parse_timestamp
 from pipeline.measures.summary import load_summary
 from pipeline.measures.tables import read_table
 from pipeline.schemas import table_from_rows
@@ -26,7 +27,7 @@ NUMERIC_FORMATS = ("count", "share", "score", "number")
 
 def measured_at(snapshot: Snapshot) -> datetime | None:
     started = (read_manifest(snapshot) or {}).get("started_at")
-    return datetime.fromisoformat(started) if started else None
+    return parse_timestamp(started)
 
 
 def rates(snapshot: Snapshot, when: datetime | None) -> list[dict[str, Any]]:

@@ -70,7 +70,8 @@ def measure(
     todo: list[Target] = []
     for target in context.targets:
         key = (target.model_id, target.sha)
-        rows = own.get(key) or before.get(key)
+        # Without a sha (an imported snapshot) an earlier snapshot's rows may describe another revision.
+        rows = own.get(key) or (before.get(key) if target.sha is not None else None)
         if rows and not any(is_error(row) for row in rows):
             done[target.model_id] = rows
         else:

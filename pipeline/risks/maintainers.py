@@ -171,7 +171,7 @@ def run(context: RiskContext) -> str:
 STEP = RiskStep(
     name="maintainers",
     flag="maintainers",
-    help="list each model's commit authors (bus factor) and count the models built on it",
+    help="List each model's commit authors (bus factor) and count the models built on it.",
     table=TABLE,
     run=run,
 )

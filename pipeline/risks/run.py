@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from pipeline.errors import HubmineError, SnapshotError
+from pipeline.errors import SnapshotError, UsageError
 from pipeline.hub.caps import BodyCaps
 from pipeline.hub.client import HubClient, check_settings
 from pipeline.hub.ids import repo_path
@@ -47,7 +47,7 @@ class RisksResult:
 def choose_targets(snapshot: Snapshot, top: int | None, models: Sequence[str]) -> list[Target]:
     """`models` (each a Hub name listed in the snapshot), else the `top` most-downloaded models."""
     if models and top is not None:
-        raise HubmineError("choose models with --top or with --models, not both")
+        raise UsageError("choose models with --top or with --models, not both")
     table = ds.dataset(snapshot.models, format="parquet")
     if models:
         for model_id in models:
@@ -100,7 +100,7 @@ def run_risks(
     steps = [step for step in STEPS if step.flag in flags]
     if not steps:
         names = " ".join(f"--{step.flag}" for step in STEPS)
-        raise HubmineError(f"nothing to do; turn on at least one of {names}")
+        raise UsageError(f"nothing to do; turn on at least one of {names}")
     endpoint = check_settings(endpoint)
     data = DataDir(data_dir)
     snapshot = resolve_snapshot(data, snapshot_id)

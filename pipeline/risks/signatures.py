@@ -303,7 +303,7 @@ def run(context: RiskContext) -> str:
 STEP = RiskStep(
     name="signatures",
     flag="signatures",
-    help="clone each model's repository without its files (blobless) and count its signed commits",
+    help="Clone each model's repository without its files (blobless) and count its signed commits.",
     table=TABLE,
     run=run,
 )
