@@ -152,6 +152,14 @@ def test_odd_scalars_become_text() -> None:
     assert rows[0]["not_counted"] == "value_not_numeric"
 
 
+def test_nan_and_infinity_keep_their_text_for_the_impossible_value_check() -> None:
+    import yaml
+
+    values = yaml.safe_load("[.nan, .inf, -.inf]")  # what a card's YAML front matter loads them as
+    rows, _ = extract_claims("m", index(result([{"type": "f1", "value": value} for value in values])))
+    assert [row["value_raw"] for row in rows] == ["NaN", "Infinity", "-Infinity"]
+
+
 def test_to_json_never_raises() -> None:
     assert (
         to_json({"a": float("nan"), 1: [float("inf")], None: True})

@@ -162,11 +162,16 @@ def test_value_units() -> None:
     )
     assert units(claim("loss", 0.4), claim("perplexity", 12.0), claim("gen_len", 0.5)) == [None] * 3
     assert units(claim("accuracy", 185.0), claim("accuracy", -1.0), claim("accuracy", None)) == [None] * 3
-    # WER may pass 1 as a fraction: a bare value above 1 takes its siblings' scale, of the same source.
-    assert units(claim("wer", 0.25), claim("wer", 1.05)) == [0.25, 1.05]
+    # WER may pass 1 as a fraction and 0.9 may be 0.9%: a bare error rate takes its siblings' scale, of
+    # the same source, and is no evidence itself; alone, one up to 1 is a fraction and one above is null.
+    assert units(claim("wer", 0.25), claim("wer", 1.05)) == [0.25, None]
     assert units(claim("wer", 25.0), claim("cer", 8.0)) == [None, None]
+    assert units(claim("wer", 12.5), claim("cer", 0.9)) == [None, 0.9]
     assert units(claim("wer", 25.0), claim("accuracy", 91.0)) == [0.25, 0.91]
-    assert units(claim("wer", 1.2), claim("cer", 0.4)) == [1.2, 0.4]
-    assert units(claim("wer", 1.2), claim("cer", 0.4, source="trainer-results")) == [None, 0.4]
-    assert units(claim("wer", 1.2), claim("cer", 0.4), claim("accuracy", 90.0)) == [None, 0.4, 0.9]
+    assert units(claim("cer", 0.8), claim("accuracy", 91.0)) == [pytest.approx(0.008), 0.91]
+    assert units(claim("wer", 1.2), claim("accuracy", 0.9)) == [1.2, 0.9]
+    assert units(claim("wer", 1.2), claim("accuracy", 0.9, source="trainer-results")) == [None, 0.9]
+    assert units(claim("wer", 1.2), claim("cer", 0.4), claim("accuracy", 90.0)) == pytest.approx(
+        [0.012, 0.004, 0.9]
+    )
     assert units(claim("wer", 23.0), claim("cer", 5.0, True)) == [0.23, 0.05]

@@ -276,6 +276,15 @@ def test_eval_results_become_claims(hostile_crawl: tuple[Snapshot, str, str, int
         assert problems.get(code, 0) >= 1, code
 
 
+def test_a_legacy_dataset_id_is_resolved_and_a_namespaced_one_kept() -> None:
+    text = (
+        "- dataset: {id: imagenet, task_id: image-classification}\n  value: 81.2\n"
+        "- dataset: {id: org/private-set}\n  value: 0.5\n"
+    )
+    rows, problems = eval_result_claims("org/m", text)
+    assert problems == [] and [row["dataset_id"] for row in rows] == ["ILSVRC/imagenet-1k", "org/private-set"]
+
+
 @pytest.mark.parametrize(
     "text",
     [

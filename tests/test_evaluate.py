@@ -175,6 +175,28 @@ def test_max_examples_streams_the_first_rows_and_a_large_dataset_is_not_download
     assert (row["status"], row["measured"], row["n_examples"]) == ("measured", 1.0, 8)
 
 
+def test_max_examples_takes_the_first_audio_clips_as_bytes(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    registry = Registry()
+    pair = speech_recognition_pair(registry)
+    claim = claim_row(
+        pair.model.model_id,
+        task_type="automatic-speech-recognition",
+        dataset_id=pair.dataset.dataset_id,
+        dataset_split=pair.dataset.split,
+        metric="wer",
+        metric_type="wer",
+    )
+    write_snapshot(tmp_path, {pair.model.model_id: pair.model.sha}, [claim])
+    with serving(registry, tmp_path_factory.mktemp("caches")):
+        code, output = evaluate(tmp_path, "--max-examples", "3")
+    assert code == 0, output
+    (row,) = rows(tmp_path)
+    # The first three clips say "a", as the model always does.
+    assert (row["status"], row["measured"], row["n_examples"]) == ("measured", 0.0, 3), row
+
+
 def test_cuda_without_a_gpu_is_one_line(hub: Hub, tmp_path: Path) -> None:
     import torch
 

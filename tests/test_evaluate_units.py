@@ -15,7 +15,7 @@ import pytest
 import torch
 import transformers as tf
 
-from pipeline.evaluate import audio, executors, metrics, results, tasks
+from pipeline.evaluate import audio, data, executors, metrics, results, tasks
 from pipeline.evaluate.labels import LabelMismatch, align
 from pipeline.evaluate.plan import Selection, plan, read_claims, without
 from pipeline.evaluate.runner import Options, evaluate_model
@@ -305,6 +305,25 @@ def test_text_classification_of_a_forced_model_scores_the_label_share(tmp_path: 
     assert outcome.score("accuracy") == 13 / 20
 
 
+def test_rows_without_a_label_are_not_scored_and_a_split_without_labels_is_unavailable(
+    tmp_path: Path,
+) -> None:
+    model = tf.BertForSequenceClassification(_bert_config({0: "negative", 1: "positive"})).eval()
+    _force(model.classifier, 1)
+    features = datasets.Features(
+        {"sentence": datasets.Value("string"), "label": datasets.ClassLabel(names=["negative", "positive"])}
+    )
+    # GLUE publishes its test splits with every label -1.
+    mixed = datasets.Dataset.from_dict(
+        {"sentence": ["good"] * 6, "label": [1, 1, 0, -1, -1, -1]}, features=features
+    )
+    outcome = tasks.run("text-classification", model, _tokenizer(tmp_path), mixed, 8, "cpu")
+    assert outcome.n_examples == 3 and outcome.score("accuracy") == 2 / 3
+    unlabelled = datasets.Dataset.from_dict({"sentence": ["good"] * 4, "label": [-1] * 4}, features=features)
+    with pytest.raises(tasks.ColumnsNotFound, match="no row of the split has a label"):
+        tasks.run("text-classification", model, _tokenizer(tmp_path), unlabelled, 8, "cpu")
+
+
 def test_token_classification_follows_words_through_sub_tokens(tmp_path: Path) -> None:
     names = ["O", "B-PER", "I-PER", "B-LOC"]
     model = tf.BertForTokenClassification(_bert_config(dict(enumerate(names)))).eval()
@@ -396,3 +415,14 @@ def test_clips_that_only_name_a_path_or_are_not_audio_are_refused() -> None:
         audio.samples({"bytes": None, "path": "/etc/passwd"}, 16000)
     with pytest.raises(audio.AudioUndecodable, match="not PCM WAV"):
         audio._wav(b"not a wav file at all", 16000)
+
+
+def test_a_dataset_name_datasets_would_read_from_this_machine_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "train.csv").write_text("text,label\nprivate,1\n")
+    for name in ("secrets", "parquet", "csv", "imagefolder"):
+        with pytest.raises(data.DatasetUnavailable, match="local path or a datasets builder"):
+            data.load_split(name, None, "train", None)

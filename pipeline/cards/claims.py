@@ -67,6 +67,14 @@ def to_json(value: Any) -> str:
         return "null"
 
 
+def raw_value(value: Any) -> str:
+    """A claimed value as written, for `value_raw`: JSON text, but NaN and infinities as `NaN`,
+    `Infinity`, `-Infinity` (which `to_json` makes null), so a check can still tell them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return json.dumps(value)
+    return to_json(value)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -166,7 +174,7 @@ def extract_claims(model_id: str, metadata: Mapping[str, Any]) -> tuple[list[dic
                             "metric_type": _text(metric.get("type")),
                             "metric_name": _text(metric.get("name")),
                             "value": value,
-                            "value_raw": to_json(metric["value"]) if "value" in metric else None,
+                            "value_raw": raw_value(metric["value"]) if "value" in metric else None,
                             "is_percent": percent,
                             "verified": metric.get("verified") is True,
                             "counts": reason is None,

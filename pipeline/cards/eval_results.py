@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.cards.claims import parse_value, to_json
+from pipeline.cards.claims import parse_value, raw_value
 from pipeline.cards.errors import CardError
 from pipeline.cards.metrics import normalise_claims
 from pipeline.cards.yaml_safe import load_yaml
@@ -68,7 +68,7 @@ def _claim(model_id: str, entry: Mapping[str, Any], problems: list[str]) -> dict
         "metric_type": _text(entry.get("metric")),
         "metric_name": _text(entry.get("metric_name")),
         "value": value,
-        "value_raw": to_json(entry["value"]) if "value" in entry else None,
+        "value_raw": raw_value(entry["value"]) if "value" in entry else None,
         "is_percent": percent,
         "verified": isinstance(token, str) and bool(token.strip()),
         "counts": False,
@@ -95,8 +95,11 @@ def eval_result_claims(model_id: str, text: str) -> tuple[list[dict[str, Any]], 
         else:
             problems.append("eval_results_entry_wrong_type")
     normalise_claims(rows)
-    # The file names a Hub dataset itself: keep that id when valid rather than one resolved from names.
+    # The file names a Hub dataset itself: keep a namespaced id as it is; a legacy one-part id (`imagenet`)
+    # keeps what the resolver made of it (`ILSVRC/imagenet-1k`).
     for row, entry in zip(rows, (e for e in data if isinstance(e, Mapping)), strict=True):
         dataset = entry.get("dataset")
-        row["dataset_id"] = hub_dataset_id(dataset.get("id")) if isinstance(dataset, Mapping) else None
+        named = hub_dataset_id(dataset.get("id")) if isinstance(dataset, Mapping) else None
+        if named is not None and "/" in named:
+            row["dataset_id"] = named
     return rows, problems

@@ -83,7 +83,11 @@ def _scale(siblings: Iterable[dict[str, Any]]) -> str | None:
         metric, value = row["metric"], row["value"]
         if metric is None or metric in UNSCALED or value is None or value <= 0:
             continue
-        if row["is_percent"] or (value > 1 and metric not in MAY_PASS_ONE):
+        if row["is_percent"]:
+            seen.add("percent")
+        elif metric in MAY_PASS_ONE:
+            continue  # a bare error rate fits either scale: 0.9 may be 0.9% and 12.5 a fraction over 1
+        elif value > 1:
             seen.add("percent")
         elif value < 1:
             seen.add("fraction")
@@ -96,11 +100,14 @@ def _unit(row: dict[str, Any], scale: str | None) -> float | None:
         return None
     if row["is_percent"]:
         return value / 100
+    if metric in MAY_PASS_ONE:
+        # An error rate takes its siblings' scale; alone, one up to 1 is read as a fraction.
+        if scale is None:
+            return value if value <= 1 else None
+        return value / 100 if scale == "percent" else value
     if value <= 1:
         return value
-    if metric not in MAY_PASS_ONE:
-        return value / 100 if value <= 100 else None
-    return {"percent": value / 100, "fraction": value}.get(scale or "")
+    return value / 100 if value <= 100 else None
 
 
 def normalise_claims(rows: list[dict[str, Any]]) -> None:

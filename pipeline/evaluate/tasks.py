@@ -104,6 +104,18 @@ def _gold(data: Any, column: str, names: list[str]) -> list[int]:
     return [int(value) for value in values]
 
 
+def _labelled(data: Any, column: str, names: list[str]) -> tuple[Any, list[int]]:
+    """The rows that have a gold class, and their classes: a split published without labels (GLUE's test
+    splits) marks every row -1, which must not be scored as a class."""
+    gold = _gold(data, column, names)
+    keep = [i for i, g in enumerate(gold) if 0 <= g < len(names)]
+    if not keep:
+        raise ColumnsNotFound(f"no row of the split has a label in {column!r} (all are -1 or out of range)")
+    if len(keep) < len(gold):
+        return data.select(keep), [gold[i] for i in keep]
+    return data, gold
+
+
 def _feature_column(data: Any, kind: str) -> str:
     import datasets
 
@@ -137,6 +149,7 @@ def _text_classification(model: Any, tokenizer: Any, data: Any, batch_size: int,
     columns = pair or (_named_column(data, TEXT_COLUMNS, "text"),)
     label, names = _class_column(data)
     mapping = align(_id2label(model), names)
+    data, gold = _labelled(data, label, names)
     texts = [[str(t) for t in data[column]] for column in columns]
     predicted = [-1] * len(data)
     for rows in _length_batches([sum(len(c[i]) for c in texts) for i in range(len(data))], batch_size):
@@ -149,18 +162,19 @@ def _text_classification(model: Any, tokenizer: Any, data: Any, batch_size: int,
         )
         for i, label_id in zip(rows, model(**_on(device, encoded)).logits.argmax(-1).tolist(), strict=True):
             predicted[i] = label_id
-    return _classification_outcome(_gold(data, label, names), _classes(predicted, mapping), len(names))
+    return _classification_outcome(gold, _classes(predicted, mapping), len(names))
 
 
 def _image_classification(model: Any, processor: Any, data: Any, batch_size: int, device: str) -> Outcome:
     image = _feature_column(data, "Image")
     label, names = _class_column(data)
     mapping = align(_id2label(model), names)
+    data, gold = _labelled(data, label, names)
     predicted: list[int] = []
     for batch in _batches(data, batch_size):
         encoded = processor(images=[img.convert("RGB") for img in batch[image]], return_tensors="pt")
         predicted += model(**_on(device, encoded)).logits.argmax(-1).tolist()
-    return _classification_outcome(_gold(data, label, names), _classes(predicted, mapping), len(names))
+    return _classification_outcome(gold, _classes(predicted, mapping), len(names))
 
 
 def _token_classification(model: Any, tokenizer: Any, data: Any, batch_size: int, device: str) -> Outcome:
