@@ -25,6 +25,7 @@ from tiny_repos import (
     sentiment_dataset,
     serving,
     speech_recognition_pair,
+    squad_v2_pair,
     text_classification_pair,
     text_classifier,
     token_classification_pair,
@@ -246,11 +247,12 @@ def test_a_model_past_the_time_cap_is_an_error_row_and_the_run_goes_on(
     assert all(r["status"] == "error" and "timed out after 0.05 s" in r["error"] for r in found)
 
 
-# Each task's pairs (CTC and sequence-to-sequence speech recognition), and the other metrics its claims
-# ask for with what they must measure.
+# Each task's pairs (CTC and sequence-to-sequence speech recognition, SQuAD and SQuAD v2), and the
+# other metrics its claims ask for with what they must measure.
 TASK_PAIRS = (
     ("token-classification", token_classification_pair, {"precision": 0.75, "recall": 0.75}),
     ("question-answering", question_answering_pair, {"f1": 0.75}),
+    ("question-answering", squad_v2_pair, {"f1": 0.75}),
     ("image-classification", image_classification_pair, {}),
     ("automatic-speech-recognition", speech_recognition_pair, {"cer": 0.25}),
     ("automatic-speech-recognition", whisper_recognition_pair, {"cer": 0.25}),

@@ -434,11 +434,16 @@ def token_classification_pair(
 # -- extractive question answering ------------------------------------------------------------------
 
 
-def qa_model(registry: Registry, model_id: str, card_data: dict[str, Any] | None = None) -> TinyModel:
-    """A tiny BERT reader whose answer is always the word paris (start and end), wherever it stands."""
+def qa_model(
+    registry: Registry, model_id: str, card_data: dict[str, Any] | None = None, *, abstains: bool = False
+) -> TinyModel:
+    """A tiny BERT reader whose answer is always the word paris (start and end), wherever it stands. With
+    `abstains`, [CLS] scores as paris does: no answer beats every span of a context without paris, and ties
+    with paris where it stands (a tie answers)."""
     from transformers import BertForQuestionAnswering
 
-    model = _word_bert(BertForQuestionAnswering, ("LABEL_0", "LABEL_1"), {"paris": 1})
+    lexicon = {"paris": 1, "[CLS]": 1} if abstains else {"paris": 1}
+    model = _word_bert(BertForQuestionAnswering, ("LABEL_0", "LABEL_1"), lexicon)
     _read_by_class(model.qa_outputs, model.config.hidden_size, [1, 1])
     sha = publish(
         registry,
@@ -451,11 +456,15 @@ def qa_model(registry: Registry, model_id: str, card_data: dict[str, Any] | None
     return TinyModel(model_id, sha, (), "paris")
 
 
-def squad_dataset(registry: Registry, dataset_id: str, *, rows: int = 8, paris: int = 6) -> TinyDataset:
-    """SQuAD's columns; the answer is paris in the first `paris` rows and london (beside paris) after."""
+def squad_dataset(
+    registry: Registry, dataset_id: str, *, rows: int = 8, paris: int = 6, unanswerable: int = 0
+) -> TinyDataset:
+    """SQuAD's columns; the answer is paris in the first `paris` rows and london (beside paris) after,
+    but for the last `unanswerable` rows, which have no answer (SQuAD v2) and no paris."""
     right = ("john went to paris", "paris")
     wrong = ("mary went to london not paris", "london")
-    picked = [right if k < paris else wrong for k in range(rows)]
+    none = ("mary went to the film", "")
+    picked = [right if k < paris else none if k >= rows - unanswerable else wrong for k in range(rows)]
     features = datasets.Features(
         {
             "id": datasets.Value("string"),
@@ -473,7 +482,10 @@ def squad_dataset(registry: Registry, dataset_id: str, *, rows: int = 8, paris: 
         "title": ["travel"] * rows,
         "context": [context for context, _ in picked],
         "question": ["where did john go" if a == "paris" else "where did mary go" for _, a in picked],
-        "answers": [{"text": [a], "answer_start": [c.index(a)]} for c, a in picked],
+        "answers": [
+            {"text": [a], "answer_start": [c.index(a)]} if a else {"text": [], "answer_start": []}
+            for c, a in picked
+        ],
     }
     return register_dataset(registry, dataset_id, {"validation": parquet_bytes(columns, features)}, features)
 
@@ -485,6 +497,17 @@ def question_answering_pair(
     data = squad_dataset(registry, dataset_id, rows=8, paris=6)
     card = {"datasets": [dataset_id], "metrics": ["exact_match", "f1"]}
     tiny = qa_model(registry, model_id, card_data=card)
+    return TinyPair(tiny, data, "exact_match", 0.75)
+
+
+def squad_v2_pair(
+    registry: Registry, model_id: str = "tiny/bert-squad2", dataset_id: str = "tiny/squad2"
+) -> TinyPair:
+    """The abstaining always-paris reader on 8 questions: 4 answered paris, 2 london, 2 unanswerable (it
+    abstains there): exact match and F1 both 0.75."""
+    data = squad_dataset(registry, dataset_id, rows=8, paris=4, unanswerable=2)
+    card = {"datasets": [dataset_id], "metrics": ["exact_match", "f1"]}
+    tiny = qa_model(registry, model_id, card_data=card, abstains=True)
     return TinyPair(tiny, data, "exact_match", 0.75)
 
 

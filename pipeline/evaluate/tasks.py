@@ -7,6 +7,7 @@ split costs one pass. Columns are found by their features (ClassLabel, Image, Au
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -248,6 +249,11 @@ def _question_answering(model: Any, tokenizer: Any, data: Any, batch_size: int, 
     for column in ("question", "context", "answers"):
         _named_column(data, (column,), column)
     questions, contexts = [str(q) for q in data["question"]], [str(c) for c in data["context"]]
+    truths = [list(answer["text"]) or [""] for answer in data["answers"]]
+    # A split with unanswerable questions (SQuAD v2) lets the model abstain: it answers nothing when
+    # its score for no answer (start and end on the first token) beats its best span, as transformers'
+    # question-answering pipeline does with `handle_impossible_answer`.
+    may_abstain = [""] in truths
     predictions = [""] * len(data)
     lengths = [len(q) + len(c) for q, c in zip(questions, contexts, strict=True)]
     for rows in _length_batches(lengths, batch_size):
@@ -268,20 +274,23 @@ def _question_answering(model: Any, tokenizer: Any, data: Any, batch_size: int, 
             )
             start_logits = output.start_logits[row].masked_fill(~in_context, float("-inf"))
             end_logits = output.end_logits[row].masked_fill(~in_context, float("-inf"))
-            start, end = _best_span(start_logits, end_logits)
-            span = (int(offsets[row][start][0]), int(offsets[row][end][1])) if start >= 0 else (0, 0)
-            predictions[i] = contexts[i][span[0] : span[1]]
-    truths = [list(answer["text"]) or [""] for answer in data["answers"]]
+            start, end, score = _best_span(start_logits, end_logits)
+            no_answer = float(output.start_logits[row][0] + output.end_logits[row][0])
+            if start < 0 or (may_abstain and no_answer > score):
+                continue
+            predictions[i] = contexts[i][int(offsets[row][start][0]) : int(offsets[row][end][1])]
     return Outcome(len(truths), lambda metric: metrics.answers(metric, predictions, truths))
 
 
-def _best_span(start_logits: torch.Tensor, end_logits: torch.Tensor) -> tuple[int, int]:
-    """The highest-scoring (start, end) with start <= end and at most QA_MAX_ANSWER_TOKENS tokens."""
+def _best_span(start_logits: torch.Tensor, end_logits: torch.Tensor) -> tuple[int, int, float]:
+    """The highest-scoring (start, end, score) with start <= end and at most QA_MAX_ANSWER_TOKENS tokens;
+    (-1, -1, -inf) when there is none."""
     scores = start_logits[:, None] + end_logits[None, :]
     n = scores.shape[0]
     allowed = torch.ones(n, n, dtype=torch.bool, device=scores.device).triu().tril(QA_MAX_ANSWER_TOKENS - 1)
     scores = scores.masked_fill(~allowed, float("-inf"))
     best = int(scores.argmax())
-    if not torch.isfinite(scores.flatten()[best]):
-        return -1, -1
-    return best // n, best % n
+    score = float(scores.flatten()[best])
+    if not math.isfinite(score):
+        return -1, -1, score
+    return best // n, best % n, score
