@@ -99,7 +99,7 @@ def make_repo(
 def serve_repo(registry: Registry, model_id: str, bare: Path, sha: str, **options: bool) -> Target:
     registry.add({"id": model_id, "sha": sha}, b"# model\n")
     registry.set_git_repo(model_id, bare, **options)
-    return Target(model_id, sha, 0)
+    return Target(model_id, sha)
 
 
 def make_context(
@@ -138,7 +138,7 @@ def test_signed_commits_are_counted_refusals_recorded_and_rows_reused(
         serve_repo(registry, "org/plain", plain_repo, plain_sha),
         serve_repo(registry, "org/closed", plain_repo, plain_sha, clonable=False),
         serve_repo(registry, "org/nofilter", signed_repo, signed_sha, partial_clone=False),
-        Target("../escape", "0" * 40, 0),
+        Target("../escape", "0" * 40),
     ]
     with simulator(registry) as sim:
         context = make_context(tmp_path, sim, targets)
@@ -224,7 +224,7 @@ def test_maintainers_count_authors_bus_factor_and_downstream_models(
     targets = [
         serve_repo(registry, "org/team", team, team_sha),
         serve_repo(registry, "org/solo", solo, solo_sha),
-        Target("org/missing", "0" * 40, 0),
+        Target("org/missing", "0" * 40),
     ]
     # org/solo has four children, two grandchildren and a great-grandchild (seven downstream models), and
     # a cycle back to itself that counts nothing.

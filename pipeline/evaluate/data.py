@@ -81,8 +81,9 @@ def _first_rows(stream: Any, n: int) -> Any:
 def _check_size(dataset_id: str) -> None:
     cap = env_number("HUBMINE_EVAL_MAX_DATASET_BYTES", DEFAULT_MAX_DATASET_BYTES, 1)
     info = HfApi().dataset_info(dataset_id, files_metadata=True)
-    # File sizes where the server lists them, else the repository's storage as it reports it.
-    total = max(sum(sibling.size or 0 for sibling in info.siblings or ()), info.used_storage or 0)
+    # File sizes where the server lists them, else the repository's storage (which counts its history).
+    listed = sum(sibling.size or 0 for sibling in info.siblings or ())
+    total = listed or info.used_storage or 0
     if total > cap:
         raise DatasetUnavailable(
             f"{dataset_id}: {total:,} bytes of files exceed HUBMINE_EVAL_MAX_DATASET_BYTES={cap:,}; "

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 
 from pipeline.env import env_number
+from pipeline.errors import one_line
 from pipeline.evaluate.plan import ModelJob
 from pipeline.evaluate.runner import Options, Row, evaluate_model, failed
 
@@ -52,10 +54,15 @@ def evaluate_isolated(job: ModelJob, options: Options, timeout_s: float) -> list
         if receiver.poll(timeout_s):
             try:
                 return receiver.recv()
-            except EOFError:
+            except (EOFError, OSError, pickle.UnpicklingError) as exc:
                 process.join()
+                why = (
+                    ""
+                    if isinstance(exc, EOFError)
+                    else f" ({type(exc).__name__}: {one_line(str(exc))[:200]})"
+                )
                 return failed(
-                    job, f"the evaluation process died (exit code {process.exitcode}); out of memory?"
+                    job, f"the evaluation process died (exit code {process.exitcode}){why}; out of memory?"
                 )
         return failed(job, f"timed out after {timeout_s:g} s (HUBMINE_EVAL_MODEL_TIMEOUT_S)")
     finally:

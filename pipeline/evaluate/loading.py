@@ -37,9 +37,8 @@ class Refused(HubmineError):
 
 @dataclass(frozen=True)
 class RepoCheck:
-    """What the file list and config said: the weight bytes to load and whether they are pickles."""
+    """What the file list and config said: whether the weights are pickles, and the config."""
 
-    weight_bytes: int
     pickle: bool
     config: dict[str, Any]
 
@@ -51,7 +50,9 @@ def max_model_bytes() -> int:
 def check_repo(model_id: str, sha: str, allow_pickle: bool) -> RepoCheck:
     """Read the file list and config of `model_id` at `sha`; `Refused` when it must not be loaded."""
     info = HfApi().model_info(model_id, revision=sha, files_metadata=True)
-    sizes = {sibling.rfilename: sibling.size or 0 for sibling in info.siblings or ()}
+    # transformers loads weights from the repository's top level; subfolders (other pipelines' parts,
+    # checkpoints) are never read, so they count neither as weights nor towards the size cap.
+    sizes = {s.rfilename: s.size or 0 for s in info.siblings or () if "/" not in s.rfilename}
     safe = {name: size for name, size in sizes.items() if name.endswith(SAFE_WEIGHTS)}
     pickles = {
         name: size
@@ -70,7 +71,7 @@ def check_repo(model_id: str, sha: str, allow_pickle: bool) -> RepoCheck:
     if total > cap:
         raise Refused("too_large", f"weights of {total:,} bytes exceed HUBMINE_EVAL_MAX_MODEL_BYTES={cap:,}")
     config = read_config(model_id, sha, sizes.get("config.json"))
-    return RepoCheck(weight_bytes=total, pickle=not safe, config=config)
+    return RepoCheck(pickle=not safe, config=config)
 
 
 def read_config(model_id: str, sha: str, size: int | None) -> dict[str, Any]:

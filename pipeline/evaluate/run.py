@@ -17,8 +17,6 @@ from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
 from pipeline.store.snapshot import resolve_snapshot
 
-EXECUTORS = ("local", "ray")
-
 
 @dataclass
 class EvaluateResult:

@@ -27,11 +27,11 @@ from tqdm import tqdm
 
 from pipeline.env import env_number
 from pipeline.errors import HubResponseError
-from pipeline.hub.caps import MIB, BodyCap
+from pipeline.hub.caps import BodyCap
 from pipeline.hub.client import HubClient, check_settings
 from pipeline.hub.ids import InvalidHubName
 from pipeline.hub.records import parse_timestamp
-from pipeline.risks.maintainers import authors_of, commit_pages
+from pipeline.risks.maintainers import authors_of, commit_pages, commits_page_cap
 from pipeline.risks.run import choose_targets
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.damage import reading
@@ -155,9 +155,7 @@ def in_models(table: pa.Table, models: Iterable[str]) -> pa.Array:
 
 
 def commit_bounds() -> tuple[BodyCap, int]:
-    variable = "HUBMINE_MAX_COMMITS_PAGE_BYTES"
-    cap = BodyCap("commits page", env_number(variable, 8 * MIB, minimum=1), variable)
-    return cap, env_number("HUBMINE_HISTORY_MAX_COMMIT_PAGES", 100, minimum=1)
+    return commits_page_cap(), env_number("HUBMINE_HISTORY_MAX_COMMIT_PAGES", 100, minimum=1)
 
 
 @dataclass

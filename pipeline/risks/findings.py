@@ -53,13 +53,17 @@ def _earlier_snapshot(context: RiskContext, table: str) -> Snapshot | None:
     return None
 
 
+def has_error(row: Row) -> bool:
+    return row.get("error") is not None
+
+
 def measure(
     context: RiskContext,
     table: str,
     measure_one: Callable[[Target], list[Row]],
     *,
-    is_error: Callable[[Row], bool],
     unit: str,
+    is_error: Callable[[Row], bool] = has_error,
 ) -> tuple[list[Row], int]:
     """Rows of every target (reused or measured with `measure_one`, `context.workers` at a time), the
     table written; returns the rows of the targets and how many models were reused."""

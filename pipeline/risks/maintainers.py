@@ -146,16 +146,20 @@ def measure_one(
     }
 
 
-def run(context: RiskContext) -> str:
+def commits_page_cap() -> BodyCap:
+    """The cap on one page of the commits API, for every reader of it."""
     variable = "HUBMINE_MAX_COMMITS_PAGE_BYTES"
-    cap = BodyCap("commits page", env_number(variable, 8 * MIB, minimum=1), variable)
+    return BodyCap("commits page", env_number(variable, 8 * MIB, minimum=1), variable)
+
+
+def run(context: RiskContext) -> str:
+    cap = commits_page_cap()
     max_pages = env_number("HUBMINE_RISKS_MAX_COMMIT_PAGES", 20, minimum=1)
     children = children_of(context.snapshot)
     rows, reused = measure(
         context,
         TABLE,
         lambda target: [measure_one(context, target, children, cap, max_pages)],
-        is_error=lambda row: row.get("error") is not None,
         unit="repo",
     )
     read = [row for row in rows if row.get("error") is None]
@@ -169,7 +173,6 @@ def run(context: RiskContext) -> str:
 
 
 STEP = RiskStep(
-    name="maintainers",
     flag="maintainers",
     help="List each model's commit authors (bus factor) and count the models built on it.",
     table=TABLE,

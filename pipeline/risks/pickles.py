@@ -185,7 +185,6 @@ def run(context: RiskContext) -> str:
 
 
 STEP = RiskStep(
-    name="pickle scan",
     flag="scan-pickles",
     help="Download each pickle-based file (up to --max-bytes) and list its imports statically (picklescan).",
     table=TABLE,

@@ -23,7 +23,6 @@ class Target:
 
     model_id: str
     sha: str | None
-    downloads: int | None
     siblings: tuple[str, ...] = ()
 
 
@@ -49,7 +48,6 @@ class RiskStep:
     """`flag`: the command-line switch (without dashes) that turns the step on; `table`: the findings
     table it writes; `run` measures `context.targets` and returns a one-line summary."""
 
-    name: str
     flag: str
     help: str
     table: str

@@ -54,7 +54,7 @@ def choose_targets(snapshot: Snapshot, top: int | None, models: Sequence[str]) -
             repo_path(model_id)
         wanted = list(dict.fromkeys(models))
         found = table.to_table(
-            columns=["model_id", "sha", "downloads", "siblings"], filter=pc.field("model_id").isin(wanted)
+            columns=["model_id", "sha", "siblings"], filter=pc.field("model_id").isin(wanted)
         )
         listed = set(found.column("model_id").to_pylist())
         missing = [model_id for model_id in wanted if model_id not in listed]
@@ -72,13 +72,10 @@ def choose_targets(snapshot: Snapshot, top: int | None, models: Sequence[str]) -
         ).slice(0, top or DEFAULT_TOP)
         chosen = ranked.column("model_id").to_pylist()
         found = table.to_table(
-            columns=["model_id", "sha", "downloads", "siblings"], filter=pc.field("model_id").isin(chosen)
+            columns=["model_id", "sha", "siblings"], filter=pc.field("model_id").isin(chosen)
         )
         order = {model_id: i for i, model_id in enumerate(chosen)}
-    targets = [
-        Target(row["model_id"], row["sha"], row["downloads"], tuple(row["siblings"] or ()))
-        for row in found.to_pylist()
-    ]
+    targets = [Target(row["model_id"], row["sha"], tuple(row["siblings"] or ())) for row in found.to_pylist()]
     return sorted(targets, key=lambda target: order[target.model_id])
 
 

@@ -15,7 +15,7 @@ from pipeline.crawl.listing import next_page_url
 from pipeline.errors import HubError
 from pipeline.hub.client import BadBody, Response
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
-from pipeline.risks.findings import Row, measure, tally
+from pipeline.risks.findings import Row, has_error, measure, tally
 from pipeline.risks.pickles import PICKLE_SUFFIXES
 from pipeline.risks.registry import RiskContext, RiskStep, Target
 
@@ -138,16 +138,10 @@ def _file_statuses(
     return statuses, status, f"the file tree has more than {MAX_TREE_PAGES} pages"
 
 
-def _is_error(row: dict[str, Any]) -> bool:
-    return row.get("error") is not None
-
-
 def run(context: RiskContext) -> str:
-    rows, reused = measure(
-        context, TABLE, lambda target: _measure(context, target), is_error=_is_error, unit="model"
-    )
+    rows, reused = measure(context, TABLE, lambda target: _measure(context, target), unit="model")
     files = [row for row in rows if row["file"] is not None]
-    errors = sum(_is_error(row) for row in rows)
+    errors = sum(has_error(row) for row in rows)
     flagged = len({row["model_id"] for row in rows if row.get("repo_flagged")})
     return (
         f"scan-status: {len(files)} weight files of {len(context.targets)} models: "
@@ -157,7 +151,6 @@ def run(context: RiskContext) -> str:
 
 
 STEP = RiskStep(
-    name="Hub scan status",
     flag="scan-status",
     help="Ask the Hub what its own scans (antivirus, pickle imports) found in each model's files.",
     table=TABLE,

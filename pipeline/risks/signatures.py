@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pipeline.env import env_number
 from pipeline.errors import HubmineError, one_line
+from pipeline.hub.caps import MIB
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
 from pipeline.risks.findings import Row, measure
 from pipeline.risks.registry import RiskContext, RiskStep, Target
@@ -31,7 +32,6 @@ from pipeline.risks.registry import RiskContext, RiskStep, Target
 TABLE = "signatures"
 # The paper's Table IV: repositories with at least one GPG-signed commit.
 PAPER_SIGNED = (132, 63_182)
-MIB = 1024 * 1024
 # git's own words when a server ignores --filter (it then sends everything).
 FILTER_IGNORED = "filtering not recognized by server"
 # A commit's signature headers (OpenPGP, X.509 or SSH; SHA-1 and SHA-256 repositories).
@@ -287,7 +287,6 @@ def run(context: RiskContext) -> str:
             context,
             TABLE,
             lambda target: [measure_one(runner, context, target)],
-            is_error=lambda row: row.get("error") is not None,
             unit="repo",
         )
     read = [row for row in rows if row.get("error") is None]
@@ -301,7 +300,6 @@ def run(context: RiskContext) -> str:
 
 
 STEP = RiskStep(
-    name="signatures",
     flag="signatures",
     help="Clone each model's repository without its files (blobless) and count its signed commits.",
     table=TABLE,
