@@ -34,13 +34,13 @@ from pipeline.longitudinal.history import (
     per_model,
     remedy,
 )
+from pipeline.risks.maintainers import MAX_AUTHOR_NAME
 from pipeline.store.damage import reading
 from pipeline.store.layout import DataDir
 
 TABLE = "discussions"
 STATUSES = ("open", "closed", "merged", "draft")
 CLOSED = ("closed", "merged")
-MAX_NAME = 256
 
 
 def _is_page(response: Response) -> None:
@@ -69,7 +69,7 @@ def discussion_row(model_id: str, item: object, fetched_at: datetime) -> Row | N
         "title": title[:MAX_TITLE] if isinstance(title, str) else None,
         "status": status if status in STATUSES else None,
         "is_pull_request": item.get("isPullRequest") if isinstance(item.get("isPullRequest"), bool) else None,
-        "author": name if isinstance(name, str) and len(name) <= MAX_NAME else None,
+        "author": name if isinstance(name, str) and len(name) <= MAX_AUTHOR_NAME else None,
         "created_at": parse_time(item.get("createdAt")),
         "num_comments": int64(item.get("numComments")),
         "closed_at": None,

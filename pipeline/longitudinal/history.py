@@ -256,8 +256,8 @@ def run_history(
         raise ValueError(f"period must be one of {', '.join(PERIODS)}")
     endpoint = check_settings(endpoint)
     data = DataDir(data_dir)
-    snapshot = resolve_snapshot(data, snapshot_id)
     with holding_lock(data, "history"):
+        snapshot = resolve_snapshot(data, snapshot_id)  # under the lock: a prune cannot take it away
         chosen = [target.model_id for target in choose_targets(snapshot, top, models)]
         client = HubClient(endpoint, resolve_token(), concurrency=workers)
         try:

@@ -71,7 +71,7 @@ def formats(snapshot: Snapshot, when: datetime | None) -> dict[str, Any] | None:
 
 def concentration(snapshot: Snapshot, when: datetime | None) -> dict[str, Any]:
     """Share of downloads of the top 1% and 10% of models (at least one model each) and the Gini."""
-    downloads = read_table(snapshot.models, ["downloads"])["downloads"].fill_null(0).to_numpy()
+    downloads = read_table(snapshot.models, ["downloads"])["downloads"].fill_null(0).to_numpy().clip(min=0)
     values = np.sort(downloads.astype(np.float64))[::-1]
     n, total = len(values), float(values.sum())
 
@@ -129,7 +129,8 @@ def run_trends(data_dir: Path, snapshot_ids: list[str] | None = None) -> TrendsR
     data = DataDir(Path(data_dir))
     with holding_lock(data, "trends"):
         if snapshot_ids:
-            chosen = [resolve_snapshot(data, s) for s in snapshot_ids]
+            # A snapshot named twice (or as `latest` and by id) is taken once.
+            chosen = list({s.id: s for s in (resolve_snapshot(data, i) for i in snapshot_ids)}.values())
             order = list_snapshots(data)
             chosen.sort(key=lambda s: order.index(s.id))
         else:

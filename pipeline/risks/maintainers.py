@@ -114,10 +114,12 @@ def history(client: HubClient, target: Target, cap: BodyCap, max_pages: int) -> 
 
 
 def authors_of(commit: Row) -> list[str]:
+    """The Hub user names of a commit's authors; a name longer than any Hub name is dropped."""
     names = []
-    for author in commit.get("authors") or ():
+    authors = commit.get("authors")
+    for author in authors if isinstance(authors, list) else ():
         name = author.get("user") if isinstance(author, dict) else None
-        if isinstance(name, str) and name:
+        if isinstance(name, str) and 0 < len(name) <= MAX_AUTHOR_NAME:
             names.append(name)
     return names
 
@@ -144,6 +146,9 @@ def measure_one(
         "single_owner_with_dependents": len(counts) == 1 and dependents >= DEPENDENTS_THRESHOLD,
         "requests": pages,
     }
+
+
+MAX_AUTHOR_NAME = 256
 
 
 def commits_page_cap() -> BodyCap:

@@ -100,8 +100,8 @@ def run_risks(
         raise UsageError(f"nothing to do; turn on at least one of {names}")
     endpoint = check_settings(endpoint)
     data = DataDir(data_dir)
-    snapshot = resolve_snapshot(data, snapshot_id)
     with holding_lock(data, "risks"):
+        snapshot = resolve_snapshot(data, snapshot_id)  # under the lock: a prune cannot take it away
         targets = choose_targets(snapshot, top, models)
         token = resolve_token()
         client = HubClient(endpoint, token, concurrency=workers)
