@@ -22,9 +22,11 @@ _AVERAGES = {"f1_macro": "macro", "f1_micro": "micro", "f1_weighted": "weighted"
 def classification(metric: str, gold: Sequence[int], predicted: Sequence[int], n_classes: int) -> float:
     """Accuracy, F1 (binary, macro, micro, weighted), precision or recall; a prediction of -1 (a model
     label the dataset lacks) is wrong."""
-    if metric == "accuracy":
-        return float(sk.accuracy_score(gold, predicted))
     average = _AVERAGES.get(metric, "binary" if n_classes == 2 else "macro")
+    if metric == "accuracy" or average == "micro":
+        # With one label per example, micro F1 is accuracy; computed as such, a -1 prediction counts as
+        # the error it is (a micro average over the dataset's labels alone would leave it out).
+        return float(sk.accuracy_score(gold, predicted))
     scorer = {"precision": sk.precision_score, "recall": sk.recall_score}.get(metric, sk.f1_score)
     if average == "binary":
         # Class 1 alone, micro-averaged: binary F1 that also counts the -1 predictions as negatives.
