@@ -305,6 +305,37 @@ def test_process_metrics_are_computed_and_carried_forward_exactly(
     assert sum(1 for r in rows(data, "process") if r["period"] == "month") == written
 
 
+def test_a_model_not_listed_since_an_earlier_run_ends_its_series_there(tmp_path: Path) -> None:
+    data = DataDir(tmp_path)
+    _hand_made(data)
+    # a/m was last listed by a run whose snapshot started on 15 March; b/n by this one.
+    listed = [("a/m", utc(2026, 3, 15), "s1"), ("b/n", utc(2026, 4, 15), "s2")]
+    write_parquet(
+        data.history_table("listed"),
+        table_from_rows("listed", [{"model_id": m, "listed_until": u, "snapshot": s} for m, u, s in listed]),
+    )
+    process.write_process(data, "month", utc(2026, 4, 15))
+    got = {(r["model_id"], r["period_start"].month): r for r in rows(data, "process")}
+    assert sorted(month for model, month in got if model == "a/m") == [1, 2, 3]
+    assert got["a/m", 3]["period_end"] == utc(2026, 3, 15)
+    # The registry counts a/m up to what is known of it, and ends each period with its latest model.
+    assert (got["*", 3]["models"], got["*", 3]["period_end"]) == (2, utc(2026, 4, 1))
+    assert got["*", 4]["models"] == 1
+
+
+def test_the_run_records_how_far_each_listed_model_is_known(tmp_path: Path, registry: Registry) -> None:
+    data = DataDir(tmp_path / "data")
+    first, second = registry.model_id(0), registry.model_id(1)
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, data.root, cards=False)
+        run_history(data.root, None, models=[first, second], endpoint=sim.url)
+        crawl(sim.url, data.root, cards=False)
+        run_history(data.root, None, models=[second], endpoint=sim.url)
+    held = {r["model_id"]: r for r in rows(data, "listed")}
+    assert held[first]["listed_until"] < held[second]["listed_until"]
+    assert held[first]["snapshot"] != held[second]["snapshot"]
+
+
 def test_the_command_holds_the_lock_and_says_what_it_did(
     tmp_path: Path, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -42,6 +42,8 @@ from pipeline.store.snapshot import read_manifest, resolve_snapshot
 
 Row = dict[str, Any]
 TABLE = "commits"
+# How far each model's history is known: the start of the snapshot of the run that last listed it.
+LISTED = "listed"
 # A commit title is one line; the Hub caps it, but a hostile server might not.
 MAX_TITLE = 1000
 MAX_ID = 128
@@ -267,6 +269,13 @@ def run_history(
             client.close()
         manifest = read_manifest(snapshot) or {}
         until = parse_time(manifest.get("started_at")) or datetime.now(timezone.utc)
+        listed = [model_id for model_id in chosen if model_id not in commits.errored]
+        merge_write(
+            data.history_table(LISTED),
+            LISTED,
+            [[{"model_id": m, "listed_until": until, "snapshot": snapshot.id} for m in listed]],
+            lambda held: in_models(held, listed),
+        )
         process_rows = write_process(data, period, until)
     return HistoryResult(
         snapshot,

@@ -1,14 +1,16 @@
 """PRIME-style process metrics: per model and period, from its commits and discussions.
 
 Each model's series runs from the period of its first commit to the period holding `until` (the
-snapshot's start). Counts (`commits`, `readme_churn`, `authors`) are those of the period, 0 in a
-quiet one; the state metrics (`open_discussions`, `issue_spoilage`, `days_since_last_commit`) are
-taken at the period end, so a quiet period carries the last state forward, aged by the time passed.
-The API gives no file list per commit: README churn counts commits whose title names the README or
-the model card (`README_TITLE`). A discussion counts as open from its creation to its closing
-(`closed_at`, from its status-change events); one open or draft now, to the end. One closed or merged
-whose closing date is unknown is not counted.
-The registry-wide series (`model_id` `*`) adds up the models' rows of each period.
+snapshot's start), or, for a model this run did not list, to the start of the snapshot of the run
+that last did (`listed.parquet`): what happened since is unknown, not quiet. Counts (`commits`,
+`readme_churn`, `authors`) are those of the period, 0 in a quiet one; the state metrics
+(`open_discussions`, `issue_spoilage`, `days_since_last_commit`) are taken at the period end, so a
+quiet period carries the last state forward, aged by the time passed. The API gives no file list per
+commit: README churn counts commits whose title names the README or the model card (`README_TITLE`).
+A discussion counts as open from its creation to its closing (`closed_at`, from its status-change
+events); one open or draft now, to the end. One closed or merged whose closing date is unknown is not
+counted. The registry-wide series (`model_id` `*`) combines the models' rows of each period (README,
+"Process metrics").
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ def model_series(
 class RegistryPeriod:
     """The registry's sums over the models' rows of one period."""
 
-    end: datetime
+    end: datetime  # the latest end of the models' rows (a model known only to mid-period ends earlier)
     models: int = 0
     commits: int = 0
     readme_churn: int = 0
@@ -135,6 +137,7 @@ class RegistryPeriod:
     days_models: int = 0
 
     def add(self, row: Row) -> None:
+        self.end = max(self.end, row["period_end"])
         self.models += 1
         self.commits += row["commits"]
         self.readme_churn += row["readme_churn"]
@@ -161,6 +164,15 @@ class RegistryPeriod:
             "issue_spoilage": self.age_sum_days / n_open if n_open else None,
             "days_since_last_commit": self.days_sum / self.days_models if self.days_models else None,
         }
+
+
+def _listed(data: DataDir) -> dict[str, datetime]:
+    """How far each model's history is known (`listed.parquet`); a model not in it, up to `until`."""
+    path = data.history_table("listed")
+    if not path.exists():
+        return {}
+    table = ds.dataset(path, format="parquet").to_table(columns=["model_id", "listed_until"])
+    return dict(zip(*(table.column(c).to_pylist() for c in ("model_id", "listed_until")), strict=True))
 
 
 def _chunks(data: DataDir) -> Iterator[tuple[dict[str, list[Commit]], dict[str, list[Span]]]]:
@@ -200,6 +212,7 @@ def write_process(data: DataDir, period: str, until: datetime) -> int:
     """Compute the series of every model in `commits.parquet` and the registry's, write `process.parquet`
     (replacing the series of this `period`, keeping the other's); returns the rows written."""
     registry: dict[datetime, RegistryPeriod] = {}
+    known_until = _listed(data)
     written = 0
 
     def batches() -> Iterator[list[Row]]:
@@ -208,7 +221,8 @@ def write_process(data: DataDir, period: str, until: datetime) -> int:
         for by_model, spans in _chunks(data):
             rows = []
             for model_id, commits in by_model.items():
-                for row in model_series(model_id, commits, spans.get(model_id, []), period, until):
+                end = min(until, known_until.get(model_id, until))
+                for row in model_series(model_id, commits, spans.get(model_id, []), period, end):
                     registry.setdefault(row["period_start"], RegistryPeriod(row["period_end"])).add(row)
                     rows.append(row)
             written += len(rows)
