@@ -81,6 +81,9 @@ CLAIMS = [
     claim("x/configs", "accuracy", 0.7, dataset_config="mnli"),
     claim("x/configs", "accuracy", 0.9, dataset_config="sst2"),
     claim("x/configs", "accuracy", 0.9, source="card-table"),
+    # Two named configs of one dataset are different data: not compared.
+    claim("x/two-configs", "accuracy", 0.7, dataset_config="cola"),
+    claim("x/two-configs", "accuracy", 0.9, source="card-table", dataset_config="sst2"),
     # Self-reported 0.95 against verified 0.90; 0.9 against a verified 0.9.
     claim("x/verified", "accuracy", 0.95),
     claim("x/verified", "accuracy", 0.9, raw="0.90", verified=True),

@@ -3,7 +3,9 @@ finding (docs/definitions.md, "Claim checks").
 
 A claim's key is (dataset, split, metric): the dataset is `dataset_id`, else `dataset_type`, else
 `dataset_name`; the split `dataset_split`; the metric the canonical id, else the metric's type or
-name. Each is trimmed and compared in lower case; a missing one matches only another missing one.
+name. Each is trimmed and compared in lower case; a missing one matches only another missing one. Two
+claims of one key naming different configs (glue's cola and sst2) are not compared; one without a
+config is compared with any.
 Only claims with a numeric value are checked, except by impossible_value, which also reads the value
 as written.
 
@@ -289,9 +291,15 @@ def _compare(claim: dict[str, Any], other: dict[str, Any]) -> _Pair | None:
     return _Pair(claim, other, x, y, unit, agree(x, _places(claim, unit), y, _places(other, unit)))
 
 
+def _same_config(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Claims on two named configs of one dataset (glue's cola and sst2) are about different data; a claim
+    that names none may be about either."""
+    return a["config_key"] == b["config_key"] or "" in (a["config_key"], b["config_key"])
+
+
 def _closest(claims: list[dict[str, Any]], others: list[dict[str, Any]]) -> _Pair | None:
     """An agreeing pair if there is one, else the closest; None when no pair is comparable."""
-    pairs = [p for a in claims for b in others if (p := _compare(a, b)) is not None]
+    pairs = [p for a in claims for b in others if _same_config(a, b) and (p := _compare(a, b)) is not None]
     return min(pairs, key=lambda p: (not p.agrees, abs(p.value - p.other_value)), default=None)
 
 
