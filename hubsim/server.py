@@ -717,7 +717,13 @@ def _classify(raw_path: str) -> tuple[str, str]:
             return "api", "overview"
         if path.startswith("/api/models/"):
             segments = path.split("/")[3:]
-            for op, route in (("commits", "commits"), ("tree", "tree"), ("discussions", "discussions")):
+            routes = (
+                ("commits", "commits"),
+                ("tree", "tree"),
+                ("paths-info", "paths_info"),
+                ("discussions", "discussions"),
+            )
+            for op, route in routes:
                 if op in segments[1:3]:
                     # `discussions/{num}` is one discussion's details, counted apart from the pages.
                     one = op == "discussions" and segments.index(op) + 1 < len(segments)

@@ -156,9 +156,22 @@ def test_scan_status_rows_from_the_hub(hub: tuple[HubSimulator, Path]) -> None:
     assert rows["good/state-dict", "x.safetensors"]["status"] == "safe"
     no_weights = rows["plain/no-weights", None]
     assert no_weights["repo_scans_done"] and no_weights["status"] is None and no_weights["error"] is None
-    # Per model one revision request, and one tree request for those with weight files.
-    assert sim.counters["model_info"] == 3 and sim.counters["tree"] == 2
+    # Per model one revision request, and one paths-info request for those with weight files.
+    assert sim.counters["model_info"] == 3 and sim.counters["paths_info"] == 2
     assert sim.counters["resolvers"] == 0
+
+
+def test_scan_status_follows_a_renamed_model_and_posts_its_paths_again(
+    hub: tuple[HubSimulator, Path],
+) -> None:
+    sim, data_dir = hub
+    sim.registry.rename("good/state-dict", "good/renamed")  # the Hub answers 307 from the old id
+    result = _risks(data_dir, "--scan-status", "--models", "good/state-dict")
+    assert result.exit_code == 0, result.output
+    rows = _rows(data_dir, "scan_status")
+    # A 307 repeats the POST with its form: the statuses come from the new id.
+    assert rows["good/state-dict", "x.safetensors"]["status"] == "safe"
+    assert rows["good/state-dict", "pytorch_model.bin"]["error"] is None
 
 
 def test_second_run_reuses_rows_by_sha(hub: tuple[HubSimulator, Path]) -> None:
@@ -190,7 +203,7 @@ def test_top_bounds_the_requests(hub: tuple[HubSimulator, Path]) -> None:
     models = {model for model, _ in _rows(data_dir, "scan_status")}
     # The two most-downloaded models, and no request for any other.
     assert models == {"evil/runpy_run_code", "evil/subprocess_popen"}
-    assert sim.counters["model_info"] == 2 and sim.counters["tree"] == 2
+    assert sim.counters["model_info"] == 2 and sim.counters["paths_info"] == 2
 
 
 def test_models_must_be_in_the_snapshot_and_valid(hub: tuple[HubSimulator, Path]) -> None:

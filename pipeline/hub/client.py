@@ -199,12 +199,14 @@ class HubClient:
         check: Callable[[Response], object] | None = None,
         on_retry: Callable[[str], None] | None = None,
         sink: BinaryIO | None = None,
+        form: Mapping[str, Any] | None = None,
     ) -> Response:
         """GET with pacing and retries; `url` may be a callable, so a retry can ask for a smaller page.
 
         At most `cap.limit` bytes of the body are read, whatever the server sends. With `sink` (a file
         opened for writing and reading) the body is written there, each try from its start, and the
-        response's body is empty.
+        response's body is empty. With `form`, the request POSTs it, form-encoded, as the Hub's
+        paths-info API asks; it is only for reads, so it is retried like a GET.
         """
         started = self._clock()
         attempt = 0
@@ -232,6 +234,7 @@ class HubClient:
                         deadline=deadline,
                         clock=self._clock,
                         sink=sink,
+                        form=form,
                     )
             except requests.RequestException as exc:
                 pacer.done(ticket, None)

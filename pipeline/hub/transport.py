@@ -8,9 +8,9 @@ the deadline is checked after every read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -52,8 +52,10 @@ def fetch(
     deadline: float,
     clock: Callable[[], float],
     sink: BinaryIO | None = None,
+    form: Mapping[str, Any] | None = None,
 ) -> Answer:
-    """GET `url`, following up to MAX_REDIRECTS redirects; the token goes only to the endpoint's origin.
+    """GET `url` (POST `form` to it, form-encoded, when given), following up to MAX_REDIRECTS redirects;
+    the token goes only to the endpoint's origin.
 
     With `sink` the body goes there as it arrives (a large file never sits in memory) and the answer's
     body is empty.
@@ -64,8 +66,10 @@ def fetch(
             raise AttemptDeadline(f"no complete answer from {public_url(url)} in time")
         # A header set to None is left out: the token is for the endpoint, not for where it redirects.
         headers = None if same_origin(url, endpoint) else {"Authorization": None}
-        with session.get(
+        with session.request(
+            "GET" if form is None else "POST",
             url,
+            data=form,
             stream=True,
             allow_redirects=False,
             headers=headers,
@@ -73,6 +77,8 @@ def fetch(
         ) as raw:
             if raw.is_redirect:
                 url = _redirect_target(url, raw.headers["Location"])
+                if raw.status_code not in (307, 308):
+                    form = None  # only 307 and 308 repeat a POST; the others answer with a GET
                 continue
             body, truncated = _read_body(raw, cap, deadline, clock, sink)
             return Answer(raw.url, raw.status_code, raw.headers, body, truncated)

@@ -1,17 +1,18 @@
 """`--scan-status`: what the Hub's own scans (antivirus, pickle imports) say of each model at its sha.
 
-Two kinds of answers, both GET on the API: the model at its sha with `securityStatus=true` gives the
-repository's `securityRepoStatus` (`scansDone`, `filesWithIssues`), and its file tree at the sha with
-`expand=true` gives each file's `securityFileStatus` (`status`, `avScan`, `pickleImportScan`), the
-fields huggingface_hub reads into `BlobSecurityInfo`. (`paths-info` gives the same per file, but only
-to a POST.) The tree is asked only for models whose file list names a weight or pickle file.
+The model at its sha with `securityStatus=true` (a GET) gives the repository's `securityRepoStatus`
+(`scansDone`, `filesWithIssues`); `paths-info` at the sha with `expand=true` (a POST of the paths, as
+huggingface_hub's `get_paths_info` sends it) gives each weight file's `securityFileStatus` (`status`,
+`avScan`, `pickleImportScan`), the fields huggingface_hub reads into `BlobSecurityInfo`. Asking for the
+weight files by path costs one request per `PATHS_PER_REQUEST` of them, where the expanded tree would
+be paged over every file of the repository. It is asked only for models whose file list names a
+weight or pickle file.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pipeline.crawl.listing import next_page_url
 from pipeline.errors import HubError
 from pipeline.hub.client import BadBody, Response
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
@@ -21,8 +22,8 @@ from pipeline.risks.registry import RiskContext, RiskStep, Target
 
 TABLE = "scan_status"
 WEIGHT_SUFFIXES = (*PICKLE_SUFFIXES, ".safetensors", ".h5", ".msgpack", ".onnx", ".gguf", ".npz", ".npy")
-# A tree listing of a huge repository is paged; past this many pages the files not seen get an error row.
-MAX_TREE_PAGES = 20
+# Weight files asked for in one paths-info request: a checkpoint sharded in thousands of files takes a few.
+PATHS_PER_REQUEST = 200
 
 
 def weight_files(siblings: tuple[str, ...]) -> list[str]:
@@ -98,44 +99,40 @@ def _measure(context: RiskContext, target: Target) -> list[Row]:
     base_row |= {"repo_scans_done": scans_done if isinstance(scans_done, bool) else None}
     if not files:
         return [base_row | {"file": None, "repo_flagged": bool(flagged), "http_status": info.status}]
-    statuses, http_status, problem = _file_statuses(context, f"{base}/tree/{revision}", set(files))
+    statuses, http_status, problem = _file_statuses(context, f"{base}/paths-info/{revision}", files)
     rows = []
     for path in files:
         row = base_row | {"file": path, "repo_flagged": path in flagged, "http_status": http_status}
         if path in statuses:
             rows.append(row | _file_fields(statuses[path]))
         else:
-            rows.append(row | {"error": problem or "the file tree gave no security status for this file"})
+            rows.append(row | {"error": problem or "paths-info gave no security status for this file"})
     return rows
 
 
 def _file_statuses(
-    context: RiskContext, tree_url: str, wanted: set[str]
+    context: RiskContext, paths_info_url: str, files: list[str]
 ) -> tuple[dict[str, dict[str, Any]], int | None, str | None]:
-    """`securityFileStatus` of each wanted path from the paged tree: (statuses, last HTTP status, problem)."""
+    """`securityFileStatus` of each of `files` from paths-info: (statuses, last HTTP status, problem)."""
     statuses: dict[str, dict[str, Any]] = {}
-    first = url = f"{tree_url}?recursive=true&expand=true"
+    wanted = set(files)
     status = None
-    for _ in range(MAX_TREE_PAGES):
+    for start in range(0, len(files), PATHS_PER_REQUEST):
+        form = {"paths": files[start : start + PATHS_PER_REQUEST], "expand": "true"}
         try:
-            page = context.client.get(url, bucket="api", cap=context.client.caps.security, check=_list)
+            answer = context.client.get(
+                paths_info_url, bucket="api", cap=context.client.caps.security, check=_list, form=form
+            )
         except HubError as exc:
             return statuses, status, str(exc)
-        status = page.status
+        status = answer.status
         if status != 200:
-            return statuses, status, f"HTTP {status} on the file tree"
-        for entry in page.json:
+            return statuses, status, f"HTTP {status} on paths-info"
+        for entry in answer.json:
             path = entry.get("path") if isinstance(entry, dict) else None
             if isinstance(path, str) and path in wanted:
                 statuses[path] = _dict(entry.get("securityFileStatus"))
-        try:
-            next_url = next_page_url(page, first)
-        except HubError as exc:
-            return statuses, status, str(exc)
-        if next_url is None or wanted <= statuses.keys():
-            return statuses, status, None
-        url = next_url
-    return statuses, status, f"the file tree has more than {MAX_TREE_PAGES} pages"
+    return statuses, status, None
 
 
 def run(context: RiskContext) -> str:
