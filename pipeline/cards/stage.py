@@ -34,7 +34,6 @@ import multiprocessing
 import os
 import tempfile
 import time
-import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -55,6 +54,7 @@ from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.damage import reading, table_remedy
 from pipeline.store.files import atomic_path
 from pipeline.store.layout import Snapshot
+from pipeline.store.partition import write_partitions
 
 BATCH_ROWS = 1000  # models per task sent to a worker
 PARTITION_BYTES = 256 * 2**20  # README bytes joined in memory at once when cards are out of order
@@ -164,17 +164,9 @@ def _partition(source: Path, columns: list[str], parts: int, directory: Path) ->
     """Split `source` by crc32(model_id) % parts into parquet files under `directory`."""
     paths = [directory / f"{source.stem}-{index}.parquet" for index in range(parts)]
     schema = pq.read_schema(source)
-    schema = pa.schema([schema.field(name) for name in columns])
-    writers = [pq.ParquetWriter(path, schema) for path in paths]
-    try:
-        for batch in _arrow_batches(source, columns):
-            ids = batch.column("model_id").to_pylist()
-            owner = pa.array([zlib.crc32(model_id.encode()) % parts for model_id in ids], pa.int64())
-            for index, writer in enumerate(writers):
-                writer.write_batch(batch.filter(pc.equal(owner, index)))
-    finally:
-        for writer in writers:
-            writer.close()
+    write_partitions(
+        _arrow_batches(source, columns), pa.schema([schema.field(name) for name in columns]), paths
+    )
     return paths
 
 

@@ -16,7 +16,6 @@ import json
 import math
 import shutil
 import tempfile
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from pipeline.store.damage import reading, table_remedy
 from pipeline.store.files import write_json, write_parquet
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
+from pipeline.store.partition import write_partitions
 from pipeline.store.snapshot import resolve_snapshot
 
 CHANGES = ("added", "removed", "renamed", "card_changed", "metadata_changed")
@@ -122,16 +122,7 @@ def _split(snapshot: Snapshot, folder: Path, parts: int) -> None:
         ("models", _model_chunks(snapshot), _FINGERPRINT),
         ("readmes", _readme_chunks(snapshot), _README),
     ):
-        writers = [pq.ParquetWriter(folder / f"{k}.{kind}.parquet", schema) for k in range(parts)]
-        try:
-            for chunk in chunks:
-                ids = chunk.column("model_id").to_pylist()
-                part = pa.array([zlib.crc32(i.encode()) % parts for i in ids], pa.int32())
-                for k, writer in enumerate(writers):
-                    writer.write_table(chunk.filter(pc.equal(part, k)))
-        finally:
-            for writer in writers:
-                writer.close()
+        write_partitions(chunks, schema, [folder / f"{k}.{kind}.parquet" for k in range(parts)])
 
 
 def _pairs(old: Snapshot, new: Snapshot, scratch: Path) -> Iterator[tuple[pa.Table, pa.Table]]:
