@@ -72,11 +72,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 @contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a scheduler's stop, `kill`) ends a crawl as Ctrl-C does: resumable, with the hint."""
+def _interruptible(then: str) -> Iterator[None]:
+    """Ctrl-C, and SIGTERM (a scheduler's stop, `kill`) likewise, end the command with one line saying
+    `interrupted; {then}` and exit status 1."""
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield
+    except KeyboardInterrupt:
+        raise _fail(f"interrupted; {then}") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -130,22 +133,19 @@ def crawl(
     """Snapshot model metadata (and model cards) from the Hub into Parquet."""
     from pipeline.crawl import CrawlParams, run_crawl
 
-    try:
-        with _one_line_errors("--data-dir"), _terminate_as_interrupt():
-            params = CrawlParams(
-                limit=limit,
-                sort=sort.value,
-                author=author,
-                filters=tuple(filter or ()),
-                cards=cards,
-                authors=authors,
-                workers=workers,
-            )
-            result = run_crawl(
-                data_dir or data_dir_from_env(), params, snapshot_id=snapshot, resume=resume, since=since
-            )
-    except KeyboardInterrupt:
-        raise _fail("interrupted; continue with `hubmine crawl --resume`") from None
+    with _one_line_errors("--data-dir"), _interruptible("continue with `hubmine crawl --resume`"):
+        params = CrawlParams(
+            limit=limit,
+            sort=sort.value,
+            author=author,
+            filters=tuple(filter or ()),
+            cards=cards,
+            authors=authors,
+            workers=workers,
+        )
+        result = run_crawl(
+            data_dir or data_dir_from_env(), params, snapshot_id=snapshot, resume=resume, since=since
+        )
     typer.echo(result.summary_line())
     raise typer.Exit(result.exit_code)
 
@@ -227,25 +227,21 @@ def evaluate(
     from pipeline.evaluate.run import run_evaluate
     from pipeline.evaluate.runner import Options
 
-    try:
-        with _one_line_errors("--data-dir"), _terminate_as_interrupt():
-            result = run_evaluate(
-                data_dir or data_dir_from_env(),
-                snapshot,
-                Selection(models=tuple(models or ()), tasks=tuple(tasks or ()), sample=sample),
-                Options(
-                    batch_size=batch_size,
-                    max_examples=max_examples,
-                    device=device.value,
-                    allow_pickle=allow_pickle,
-                ),
-                executor=executor.value,
-                address=address,
-                gpus_per_model=gpus_per_model,
-            )
-    except KeyboardInterrupt:
-        # The models finished so far are in evaluations.parquet; the next run skips them.
-        raise _fail("interrupted; run the same `hubmine evaluate` again to continue") from None
+    with _one_line_errors("--data-dir"), _interruptible("run the same `hubmine evaluate` again to continue"):
+        result = run_evaluate(
+            data_dir or data_dir_from_env(),
+            snapshot,
+            Selection(models=tuple(models or ()), tasks=tuple(tasks or ()), sample=sample),
+            Options(
+                batch_size=batch_size,
+                max_examples=max_examples,
+                device=device.value,
+                allow_pickle=allow_pickle,
+            ),
+            executor=executor.value,
+            address=address,
+            gpus_per_model=gpus_per_model,
+        )
     typer.echo(result.summary_line())
     raise typer.Exit(result.exit_code)
 
@@ -302,19 +298,16 @@ def risks(
     from pipeline.risks.run import run_risks
 
     flags = {name.replace("_", "-") for name, on in steps.items() if on}
-    try:
-        with _one_line_errors("--data-dir"), _terminate_as_interrupt():
-            result = run_risks(
-                data_dir or data_dir_from_env(),
-                snapshot,
-                flags,
-                top=top,
-                models=tuple(models or ()),
-                max_bytes=max_bytes,
-                workers=workers,
-            )
-    except KeyboardInterrupt:
-        raise _fail("interrupted; run the same `hubmine risks` again to continue") from None
+    with _one_line_errors("--data-dir"), _interruptible("run the same `hubmine risks` again to continue"):
+        result = run_risks(
+            data_dir or data_dir_from_env(),
+            snapshot,
+            flags,
+            top=top,
+            models=tuple(models or ()),
+            max_bytes=max_bytes,
+            workers=workers,
+        )
     for line in result.lines:
         typer.echo(line)
     typer.echo(result.summary_line())
@@ -387,18 +380,15 @@ def history(
     """List the commits and discussions of chosen models into DIR/history and compute process metrics."""
     from pipeline.longitudinal.history import run_history
 
-    try:
-        with _one_line_errors("--data-dir"), _terminate_as_interrupt():
-            result = run_history(
-                data_dir or data_dir_from_env(),
-                snapshot,
-                top=top,
-                models=tuple(models or ()),
-                period=period.value,
-                workers=workers,
-            )
-    except KeyboardInterrupt:
-        raise _fail("interrupted; run the same `hubmine history` again to continue") from None
+    with _one_line_errors("--data-dir"), _interruptible("run the same `hubmine history` again to continue"):
+        result = run_history(
+            data_dir or data_dir_from_env(),
+            snapshot,
+            top=top,
+            models=tuple(models or ()),
+            period=period.value,
+            workers=workers,
+        )
     typer.echo(result.summary_line())
     raise typer.Exit(result.exit_code)
 
@@ -481,11 +471,11 @@ def import_dump(
     """Make a complete snapshot from a published dump of model cards, for a crawl to build on."""
     from pipeline.longitudinal.imports import run_import
 
-    try:
-        with _one_line_errors("--data-dir"), _terminate_as_interrupt():
-            result = run_import(data_dir or data_dir_from_env(), source, snapshot_id=snapshot)
-    except KeyboardInterrupt:
-        raise _fail("interrupted; nothing was kept, run the same `hubmine import` again") from None
+    with (
+        _one_line_errors("--data-dir"),
+        _interruptible("nothing was kept, run the same `hubmine import` again"),
+    ):
+        result = run_import(data_dir or data_dir_from_env(), source, snapshot_id=snapshot)
     typer.echo(result.summary_line())
 
 
