@@ -685,11 +685,12 @@ class _Handler(BaseHTTPRequestHandler):
         sent = 0 if head else len(body) // 2 if truncate else len(body)
         key = ("bytes_sent", _classify(self.path.partition("?")[0])[1])
         try:
-            # In chunks, each counted once written: a client that stops reading stops the count.
+            # In chunks, each counted as it is handed to the socket (so the count is complete by the time
+            # the client has the body): a client that stops reading stops the count within a chunk.
             for start in range(0, sent, _SEND_CHUNK):
                 end = min(start + _SEND_CHUNK, sent)
-                self.wfile.write(body[start:end])
                 sim._counters.add_amount(key, end - start)
+                self.wfile.write(body[start:end])
         except OSError:
             self.close_connection = True
         if truncate:
