@@ -24,6 +24,7 @@ from crafted_pickles import (
     zip_bomb,
 )
 from crawl_helpers import crawl
+from huggingface_hub import HfApi
 from typer.testing import CliRunner
 
 from hubsim import HubSimulator, Registry
@@ -159,6 +160,13 @@ def test_scan_status_rows_from_the_hub(hub: tuple[HubSimulator, Path]) -> None:
     # Per model one revision request, and one paths-info request for those with weight files.
     assert sim.counters["model_info"] == 3 and sim.counters["paths_info"] == 2
     assert sim.counters["resolvers"] == 0
+    # huggingface_hub reads the same answers into its own types.
+    api = HfApi(endpoint=sim.url)
+    (entry,) = api.get_paths_info("evil/os_system", ["pytorch_model.bin"], expand=True)
+    assert entry.security is not None and entry.security.status == "unsafe"
+    assert entry.security.pickle_import_scan["highestSafetyLevel"] == "dangerous"
+    info = api.model_info("evil/os_system", securityStatus=True)
+    assert "pytorch_model.bin" in str(info.security_repo_status["filesWithIssues"])
 
 
 def test_scan_status_follows_a_renamed_model_and_posts_its_paths_again(
