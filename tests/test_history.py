@@ -327,13 +327,16 @@ def test_the_run_records_how_far_each_listed_model_is_known(tmp_path: Path, regi
     data = DataDir(tmp_path / "data")
     first, second = registry.model_id(0), registry.model_id(1)
     with HubSimulator(registry) as sim:
-        crawl(sim.url, data.root, cards=False)
+        older = crawl(sim.url, data.root, cards=False).snapshot.id
         run_history(data.root, None, models=[first, second], endpoint=sim.url)
         crawl(sim.url, data.root, cards=False)
         run_history(data.root, None, models=[second], endpoint=sim.url)
-    held = {r["model_id"]: r for r in rows(data, "listed")}
+        held = {r["model_id"]: r for r in rows(data, "listed")}
+        # A run on the older snapshot takes back nothing a later one made known.
+        run_history(data.root, older, models=[second], endpoint=sim.url)
     assert held[first]["listed_until"] < held[second]["listed_until"]
-    assert held[first]["snapshot"] != held[second]["snapshot"]
+    assert held[first]["snapshot"] == older != held[second]["snapshot"]
+    assert {r["model_id"]: r for r in rows(data, "listed")} == held
 
 
 def test_the_command_holds_the_lock_and_says_what_it_did(

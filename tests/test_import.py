@@ -193,6 +193,10 @@ def test_the_first_crawl_after_an_import_fetches_only_cards_modified_since(tmp_p
     assert diff.counts["added"] == 20 and diff.counts["removed"] == 0
     assert not any({"sha", "siblings"} & set(r["fields_changed"] or []) for r in rows)
     assert not any(r["formats_added"] for r in rows if r["change"] != "added")
+    # The cards edited since the dump are found all the same (a gated one is unknown, not edited).
+    edited = {r["model_id"] for r in rows if r["change"] == "card_changed"}
+    read = {c["model_id"] for c in cards if c["status"] == "ok"}
+    assert changed & dumped_cards & read <= edited <= expected and edited
 
 
 def test_seen_ids_keep_the_first_of_each_id_across_many_batches() -> None:

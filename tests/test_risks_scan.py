@@ -29,6 +29,7 @@ from typer.testing import CliRunner
 
 from hubsim import HubSimulator, Registry
 from pipeline.cli import app
+from pipeline.risks import scan_status
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
 from pipeline.store.snapshot import resolve_snapshot
@@ -180,6 +181,22 @@ def test_scan_status_follows_a_renamed_model_and_posts_its_paths_again(
     # A 307 repeats the POST with its form: the statuses come from the new id.
     assert rows["good/state-dict", "x.safetensors"]["status"] == "safe"
     assert rows["good/state-dict", "pytorch_model.bin"]["error"] is None
+
+
+def test_weight_files_are_asked_for_in_chunks_each_with_its_own_status(
+    hub: tuple[HubSimulator, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim, data_dir = hub
+    monkeypatch.setattr(scan_status, "PATHS_PER_REQUEST", 1)
+    result = _risks(data_dir, "--scan-status", "--models", "good/state-dict")
+    assert result.exit_code == 0, result.output
+    rows = _rows(data_dir, "scan_status")
+    assert sim.counters["paths_info"] == 2  # one request per file
+    for path in ("pytorch_model.bin", "x.safetensors"):
+        assert (rows["good/state-dict", path]["http_status"], rows["good/state-dict", path]["error"]) == (
+            200,
+            None,
+        )
 
 
 def test_second_run_reuses_rows_by_sha(hub: tuple[HubSimulator, Path]) -> None:

@@ -79,7 +79,10 @@ def _fingerprint(models: list[pa.Table], readmes: list[pa.Table]) -> pa.Table:
     """One row per model: model_id, object_id, sha, a digest per metadata column, formats, readme digest."""
     table = pa.concat_tables(models) if models else _FINGERPRINT.empty_table()
     readme = pa.concat_tables(readmes) if readmes else _README.empty_table()
-    return table.join(readme, "model_id", join_type="left outer")
+    # `listed` tells a model of the snapshot from a row the outer join made up: every other column
+    # may be null (an imported snapshot has no sha).
+    listed = table.append_column("listed", pa.array([True] * table.num_rows, pa.bool_()))
+    return listed.join(readme, "model_id", join_type="left outer")
 
 
 _README = pa.schema([("model_id", pa.string()), ("readme", pa.int64())])
@@ -129,6 +132,8 @@ def _pairs(old: Snapshot, new: Snapshot, scratch: Path) -> Iterator[tuple[pa.Tab
     """The two snapshots' fingerprints, a part at a time (whole when both are smaller than a part)."""
     per_part = env_number(PART_MODELS_VARIABLE, PART_MODELS, minimum=1)
     parts = math.ceil(max(_rows(old), _rows(new)) / per_part)
+    for leftover in scratch.glob(f"{PARTS_PREFIX}*"):  # of a diff killed midway; the lock is ours
+        shutil.rmtree(leftover, ignore_errors=True)
     if parts <= 1:
         yield (
             _fingerprint(list(_model_chunks(old)), list(_readme_chunks(old))),
@@ -136,8 +141,6 @@ def _pairs(old: Snapshot, new: Snapshot, scratch: Path) -> Iterator[tuple[pa.Tab
         )
         return
     scratch.mkdir(parents=True, exist_ok=True)
-    for leftover in scratch.glob(f"{PARTS_PREFIX}*"):  # of a diff killed midway; the lock is ours
-        shutil.rmtree(leftover, ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=scratch, prefix=PARTS_PREFIX) as folder:
         for name, snapshot in (("old", old), ("new", new)):
             _split(snapshot, Path(folder) / name, parts)
@@ -185,7 +188,7 @@ def _changed(a: pa.Table, b: pa.Table) -> Iterator[dict[str, Any]]:
     """The change rows of the models in both fingerprints that differ."""
     joined = a.join(b, "model_id", join_type="full outer", left_suffix="_old", right_suffix="_new")
     names = [n for n in a.column_names if n != "model_id"]
-    both_rows = pc.and_(pc.is_valid(joined["sha_old"]), pc.is_valid(joined["sha_new"]))
+    both_rows = pc.and_(pc.is_valid(joined["listed_old"]), pc.is_valid(joined["listed_new"]))
     # Only models with some difference become Python rows; the unchanged majority stays in Arrow.
     differs = pc.fill_null(pc.not_equal(joined["readme_old"], joined["readme_new"]), False)
     for name in ("sha", *METADATA):

@@ -156,6 +156,17 @@ def in_models(table: pa.Table, models: Iterable[str]) -> pa.Array:
     return pc.is_in(table.column("model_id"), value_set=pa.array(list(models), pa.string()))
 
 
+def listed_until(data: DataDir) -> dict[str, datetime]:
+    """How far each model's history is known (`listed.parquet`): the start of the snapshot of the last
+    run that listed it."""
+    path = data.history_table(LISTED)
+    if not path.exists():
+        return {}
+    with reading(path, remedy(path)):
+        table = ds.dataset(path, format="parquet").to_table(columns=["model_id", "listed_until"])
+    return dict(zip(*(table.column(c).to_pylist() for c in ("model_id", "listed_until")), strict=True))
+
+
 def commit_bounds() -> tuple[BodyCap, int]:
     return commits_page_cap(), env_number("HUBMINE_HISTORY_MAX_COMMIT_PAGES", 100, minimum=1)
 
@@ -269,12 +280,20 @@ def run_history(
             client.close()
         manifest = read_manifest(snapshot) or {}
         until = parse_time(manifest.get("started_at")) or datetime.now(timezone.utc)
-        listed = [model_id for model_id in chosen if model_id not in commits.errored]
+        # Known up to this snapshot: models whose commits and discussions were both listed. A run on an
+        # older snapshot never takes back what a later one made known.
+        known = listed_until(data)
+        listed = [m for m in chosen if m not in commits.errored | discussions.errored]
+        rows = [
+            {"model_id": m, "listed_until": until, "snapshot": snapshot.id}
+            for m in listed
+            if m not in known or known[m] < until
+        ]
         merge_write(
             data.history_table(LISTED),
             LISTED,
-            [[{"model_id": m, "listed_until": until, "snapshot": snapshot.id} for m in listed]],
-            lambda held: in_models(held, listed),
+            [rows],
+            lambda held: in_models(held, [r["model_id"] for r in rows]),
         )
         process_rows = write_process(data, period, until)
     return HistoryResult(

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from pipeline.longitudinal.discussions import CLOSED
-from pipeline.longitudinal.history import merge_write
+from pipeline.longitudinal.history import listed_until, merge_write
 from pipeline.store.layout import DataDir
 
 TABLE = "process"
@@ -166,15 +166,6 @@ class RegistryPeriod:
         }
 
 
-def _listed(data: DataDir) -> dict[str, datetime]:
-    """How far each model's history is known (`listed.parquet`); a model not in it, up to `until`."""
-    path = data.history_table("listed")
-    if not path.exists():
-        return {}
-    table = ds.dataset(path, format="parquet").to_table(columns=["model_id", "listed_until"])
-    return dict(zip(*(table.column(c).to_pylist() for c in ("model_id", "listed_until")), strict=True))
-
-
 def _chunks(data: DataDir) -> Iterator[tuple[dict[str, list[Commit]], dict[str, list[Span]]]]:
     """The commits and discussion spans of the models of `commits.parquet`, `CHUNK_MODELS` at a time."""
     commits_path = data.history_table("commits")
@@ -212,7 +203,7 @@ def write_process(data: DataDir, period: str, until: datetime) -> int:
     """Compute the series of every model in `commits.parquet` and the registry's, write `process.parquet`
     (replacing the series of this `period`, keeping the other's); returns the rows written."""
     registry: dict[datetime, RegistryPeriod] = {}
-    known_until = _listed(data)
+    known_until = listed_until(data)
     written = 0
 
     def batches() -> Iterator[list[Row]]:

@@ -99,40 +99,43 @@ def _measure(context: RiskContext, target: Target) -> list[Row]:
     base_row |= {"repo_scans_done": scans_done if isinstance(scans_done, bool) else None}
     if not files:
         return [base_row | {"file": None, "repo_flagged": bool(flagged), "http_status": info.status}]
-    statuses, http_status, problem = _file_statuses(context, f"{base}/paths-info/{revision}", files)
     rows = []
-    for path in files:
+    for path, (http_status, found) in _file_statuses(context, f"{base}/paths-info/{revision}", files).items():
         row = base_row | {"file": path, "repo_flagged": path in flagged, "http_status": http_status}
-        if path in statuses:
-            rows.append(row | _file_fields(statuses[path]))
-        else:
-            rows.append(row | {"error": problem or "paths-info gave no security status for this file"})
+        rows.append(row | (_file_fields(found) if isinstance(found, dict) else {"error": found}))
     return rows
 
 
 def _file_statuses(
     context: RiskContext, paths_info_url: str, files: list[str]
-) -> tuple[dict[str, dict[str, Any]], int | None, str | None]:
-    """`securityFileStatus` of each of `files` from paths-info: (statuses, last HTTP status, problem)."""
-    statuses: dict[str, dict[str, Any]] = {}
-    wanted = set(files)
-    status = None
+) -> dict[str, tuple[int | None, dict[str, Any] | str]]:
+    """Per file, the HTTP status of the paths-info request that asked for it and its
+    `securityFileStatus`, or why there is none; a failed request fails only the files it asked for."""
+    found: dict[str, tuple[int | None, dict[str, Any] | str]] = {}
     for start in range(0, len(files), PATHS_PER_REQUEST):
-        form = {"paths": files[start : start + PATHS_PER_REQUEST], "expand": "true"}
+        chunk = files[start : start + PATHS_PER_REQUEST]
         try:
             answer = context.client.get(
-                paths_info_url, bucket="api", cap=context.client.caps.security, check=_list, form=form
+                paths_info_url,
+                bucket="api",
+                cap=context.client.caps.security,
+                check=_list,
+                form={"paths": chunk, "expand": "true"},
             )
         except HubError as exc:
-            return statuses, status, str(exc)
-        status = answer.status
-        if status != 200:
-            return statuses, status, f"HTTP {status} on paths-info"
-        for entry in answer.json:
-            path = entry.get("path") if isinstance(entry, dict) else None
-            if isinstance(path, str) and path in wanted:
-                statuses[path] = _dict(entry.get("securityFileStatus"))
-    return statuses, status, None
+            found |= {path: (None, str(exc)) for path in chunk}
+            continue
+        if answer.status != 200:
+            found |= {path: (answer.status, f"HTTP {answer.status} on paths-info") for path in chunk}
+            continue
+        entries = {
+            entry["path"]: _dict(entry.get("securityFileStatus"))
+            for entry in answer.json
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str)
+        }
+        for path in chunk:
+            found[path] = (200, entries.get(path, "paths-info gave no security status for this file"))
+    return found
 
 
 def run(context: RiskContext) -> str:
