@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
 import pytest
 import torch
 import transformers as tf
@@ -388,33 +389,49 @@ def test_the_schema_file_names_every_status() -> None:
     assert all(name in status["doc"] for name in results.STATUSES)
 
 
-def _wav(samples: list[int], rate: int, channels: int = 1) -> bytes:
+def _encoded(values: np.ndarray, rate: int, fmt: str, subtype: str | None = None) -> bytes:
     import io
-    import wave
+
+    import soundfile
 
     buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(channels)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(b"".join(s.to_bytes(2, "little", signed=True) for s in samples))
+    soundfile.write(buffer, values, rate, format=fmt, subtype=subtype)
     return buffer.getvalue()
 
 
-def test_wav_clips_read_without_ffmpeg_at_the_model_rate() -> None:
-    clip = {"bytes": _wav([0, 16384, -16384, 0] * 200, 8000), "path": "x.wav"}
-    out = audio._wav(clip["bytes"], 16000)
+def test_wav_clips_are_read_at_the_model_rate_and_made_mono() -> None:
+    tone = _encoded(np.tile(np.array([0, 16384, -16384, 0], dtype=np.int16), 200), 8000, "WAV", "PCM_16")
+    out = audio.decode_with_soundfile(tone, 16000)
     assert out.dtype.name == "float32" and len(out) == 1600
-    stereo = audio._wav(_wav([16384, 0] * 10, 16000, channels=2), 16000)
-    assert stereo.tolist() == [0.25] * 10
-    assert len(audio.samples(clip, 16000)) == 1600
+    stereo = _encoded(np.tile(np.array([[16384, 0]], dtype=np.int16), (10, 1)), 16000, "WAV", "PCM_16")
+    assert audio.decode_with_soundfile(stereo, 16000).tolist() == [0.25] * 10
+    assert len(audio.samples({"bytes": tone, "path": "x.wav"}, 16000)) == 1600
 
 
-def test_clips_that_only_name_a_path_or_are_not_audio_are_refused() -> None:
+@pytest.mark.parametrize(
+    ("fmt", "subtype"), [("FLAC", "PCM_16"), ("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III")]
+)
+def test_compressed_clips_are_read_as_speech_sets_store_them(fmt: str, subtype: str) -> None:
+    rng = np.random.default_rng(0)
+    clip = (rng.uniform(-0.5, 0.5, 16000)).astype(np.float32)
+    out = audio.samples({"bytes": _encoded(clip, 16000, fmt, subtype), "path": f"x.{fmt.lower()}"}, 16000)
+    assert out.dtype.name == "float32"
+    assert abs(len(out) - 16000) <= 1152  # MP3 pads to whole frames
+    if fmt == "FLAC":  # lossless
+        assert np.allclose(out, clip, atol=1 / 32768)
+
+
+def test_clips_that_only_name_a_path_are_not_audio_or_decode_too_long_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with pytest.raises(audio.AudioUndecodable, match="no embedded bytes"):
         audio.samples({"bytes": None, "path": "/etc/passwd"}, 16000)
-    with pytest.raises(audio.AudioUndecodable, match="not PCM WAV"):
-        audio._wav(b"not a wav file at all", 16000)
+    with pytest.raises(audio.AudioUndecodable, match="libsndfile cannot read"):
+        audio.decode_with_soundfile(b"not an audio file at all", 16000)
+    silence = _encoded(np.zeros(48_000, dtype=np.int16), 16000, "FLAC", "PCM_16")
+    monkeypatch.setattr(audio, "MAX_CLIP_SAMPLES", 16_000)
+    with pytest.raises(audio.AudioUndecodable, match="over 16,000 samples"):
+        audio.decode_with_soundfile(silence, 16000)
 
 
 def test_a_dataset_name_datasets_would_read_from_this_machine_is_refused(

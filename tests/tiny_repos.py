@@ -689,27 +689,28 @@ def whisper_recognizer(
     return TinyModel(model_id, sha, (), word)
 
 
-def wav_bytes(samples: int, rate: int = 16000, seed: int = 0) -> bytes:
-    """A mono 16-bit WAV of low noise."""
-    import wave
+def clip_bytes(samples: int, rate: int = 16000, seed: int = 0, fmt: str = "WAV") -> bytes:
+    """A mono 16-bit clip of low noise, as `fmt` (WAV or FLAC, as speech sets on the Hub store them)."""
+    import soundfile
 
     noise = (torch.rand(samples, generator=torch.Generator().manual_seed(seed)) * 2000 - 1000).to(torch.int16)
     buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(noise.numpy().tobytes())
+    soundfile.write(buffer, noise.numpy(), rate, format=fmt, subtype="PCM_16")
     return buffer.getvalue()
 
 
 def speech_dataset(registry: Registry, dataset_id: str, *, rows: int = 4, said_a: int = 3) -> TinyDataset:
-    """`audio` (a quarter second of 16 kHz WAV each) and `text`: "a" in the first `said_a` rows, "b" after."""
+    """`audio` (a quarter second of 16 kHz each, WAV and FLAC in turn) and `text`: "a" in the first
+    `said_a` rows, "b" after."""
     features = datasets.Features(
         {"audio": datasets.Audio(sampling_rate=16000), "text": datasets.Value("string")}
     )
+    formats = [("WAV", "FLAC")[k % 2] for k in range(rows)]
     columns = {
-        "audio": [{"bytes": wav_bytes(4000, seed=k), "path": f"clip{k}.wav"} for k in range(rows)],
+        "audio": [
+            {"bytes": clip_bytes(4000, seed=k, fmt=fmt), "path": f"clip{k}.{fmt.lower()}"}
+            for k, fmt in enumerate(formats)
+        ],
         "text": ["a" if k < said_a else "b" for k in range(rows)],
     }
     test = parquet_bytes(columns, features, stored=True)
