@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -253,6 +254,31 @@ def test_a_model_whose_process_dies_is_an_error_row(tmp_path: Path, monkeypatch:
     found = {r["status"]: r for r in executors.evaluate_isolated(job, Options(), timeout_s=120)}
     assert sorted(found) == ["error", "unsupported_task"]
     assert "process died (exit code -9)" in found["error"]["error"]
+
+
+def _report(job: object, options: object, conn: Connection) -> None:
+    """A child that says where it came from and what it found loaded."""
+    preloaded = "transformers.modeling_utils" in sys.modules
+    conn.send([{"ppid": os.getppid(), "preloaded": preloaded, "endpoint": os.environ.get("HF_ENDPOINT")}])
+    conn.close()
+
+
+def test_cpu_children_fork_from_one_server_that_imported_the_libraries_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot = write_snapshot(tmp_path, {"a/one": "1" * 40}, [claim_row("a/one")])
+    (job,) = plan(snapshot, Selection())
+    monkeypatch.setattr(executors, "_child", _report)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:1")
+    first, second = (executors.evaluate_isolated(job, Options(), timeout_s=120)[0] for _ in range(2))
+    assert first["preloaded"] and first["ppid"] == second["ppid"] != os.getpid()
+    # The server's imports read the environment: a changed one starts a new server.
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:2")
+    third = executors.evaluate_isolated(job, Options(), timeout_s=120)[0]
+    assert third["ppid"] not in (first["ppid"], os.getpid()) and third["endpoint"] == "http://127.0.0.1:2"
+    # A process that may use CUDA is a fresh interpreter of this one.
+    spawned = executors.evaluate_isolated(job, Options(device="cuda"), timeout_s=120)[0]
+    assert spawned["ppid"] == os.getpid()
 
 
 # --- tasks on tiny local models --------------------------------------------------------------------

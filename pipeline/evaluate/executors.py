@@ -1,14 +1,19 @@
 """Where models run: one after another in child processes (local), or as Ray tasks (ray).
 
-Each model runs in a child process of its own (multiprocessing spawn), so a segfault, an OOM kill or
-a model that runs past HUBMINE_EVAL_MODEL_TIMEOUT_S takes down only that child: its claims become
-`error` rows and the run goes on. Under Ray each model is one task that does the same inside its
-worker, so both executors give the same rows. `record` is called in the driver as each model ends.
+Each model runs in a child process of its own, so a segfault, an OOM kill or a model that runs past
+HUBMINE_EVAL_MODEL_TIMEOUT_S takes down only that child: its claims become `error` rows and the run
+goes on. On the CPU the children are forked from multiprocessing's fork server, which imports torch,
+transformers, datasets and the metric libraries once (a fresh interpreter spends seconds on them for
+every model). A process that may use CUDA is never forked from one whose imports may have touched
+it, so on `cuda` (and `auto`, which Ray workers resolve themselves) each model gets a fresh interpreter
+(spawn). Under Ray each model is one task that does the same inside its worker, so both executors give
+the same rows. `record` is called in the driver as each model ends.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import pickle
 from collections.abc import Callable, Sequence
@@ -20,6 +25,18 @@ from pipeline.evaluate.plan import ModelJob
 from pipeline.evaluate.runner import Options, Row, evaluate_model, failed
 
 DEFAULT_MODEL_TIMEOUT_S = 3600.0
+PRELOADED = [
+    "pipeline.evaluate.runner",
+    "datasets",
+    "transformers.modeling_utils",
+    "transformers.processing_utils",
+    "transformers.models.auto.modeling_auto",
+    "transformers.models.auto.tokenization_auto",
+    "transformers.models.auto.processing_auto",
+]
+# The environment and working directory the fork server started in: the modules it imported read them
+# then (huggingface_hub its endpoint and caches), so the server is started again when they change.
+_server_started_in: tuple[dict[str, str], str] | None = None
 Record = Callable[[ModelJob, list[Row]], None]
 
 
@@ -45,7 +62,7 @@ def evaluate_isolated(job: ModelJob, options: Options, timeout_s: float) -> list
     """`evaluate_model` in a spawned child; a crash or a timeout is an `error` row per runnable claim."""
     if not job.runnable():
         return evaluate_model(job, options)  # nothing to load: no child needed
-    context = multiprocessing.get_context("spawn")
+    context = _fork_server() if options.device == "cpu" else multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(job, options, sender), daemon=True)
     process.start()
@@ -70,6 +87,17 @@ def evaluate_isolated(job: ModelJob, options: Options, timeout_s: float) -> list
         if process.is_alive():
             process.kill()
         process.join()
+
+
+def _fork_server() -> multiprocessing.context.ForkServerContext:
+    global _server_started_in
+    now = (dict(os.environ), os.getcwd())
+    if _server_started_in is not None and _server_started_in != now:
+        multiprocessing.forkserver._forkserver._stop()
+    _server_started_in = now
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOADED)
+    return context
 
 
 def run_local(jobs: Sequence[ModelJob], options: Options, record: Record) -> None:
