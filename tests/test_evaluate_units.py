@@ -4,6 +4,7 @@ results file, and each task's inference on tiny models built here."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import sys
@@ -269,9 +270,16 @@ def test_cpu_children_fork_from_one_server_that_imported_the_libraries_once(
     snapshot = write_snapshot(tmp_path, {"a/one": "1" * 40}, [claim_row("a/one")])
     (job,) = plan(snapshot, Selection())
     monkeypatch.setattr(executors, "_child", _report)
+    # A fork server started by another part of this process (the card stage's pool), in another environment.
+    monkeypatch.setattr(executors, "_server_started_in", None)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    other = multiprocessing.get_context("forkserver").Process(target=os.getpid)
+    other.start()
+    other.join()
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:1")
     first, second = (executors.evaluate_isolated(job, Options(), timeout_s=120)[0] for _ in range(2))
     assert first["preloaded"] and first["ppid"] == second["ppid"] != os.getpid()
+    assert first["endpoint"] == "http://127.0.0.1:1"
     # The server's imports read the environment: a changed one starts a new server.
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:2")
     third = executors.evaluate_isolated(job, Options(), timeout_s=120)[0]

@@ -92,7 +92,7 @@ def evaluate_isolated(job: ModelJob, options: Options, timeout_s: float) -> list
 def _fork_server() -> multiprocessing.context.ForkServerContext:
     global _server_started_in
     now = (dict(os.environ), os.getcwd())
-    if _server_started_in is not None and _server_started_in != now:
+    if _server_started_in != now:  # or a server that another part of this process started (card stage)
         multiprocessing.forkserver._forkserver._stop()
     _server_started_in = now
     context = multiprocessing.get_context("forkserver")
