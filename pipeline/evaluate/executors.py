@@ -25,6 +25,7 @@ from pipeline.evaluate.plan import ModelJob
 from pipeline.evaluate.runner import Options, Row, evaluate_model, failed
 
 DEFAULT_MODEL_TIMEOUT_S = 3600.0
+EXIT_GRACE_S = 10.0
 PRELOADED = [
     "pipeline.evaluate.runner",
     "datasets",
@@ -59,7 +60,7 @@ def _child(job: ModelJob, options: Options, conn: Connection) -> None:
 
 
 def evaluate_isolated(job: ModelJob, options: Options, timeout_s: float) -> list[Row]:
-    """`evaluate_model` in a spawned child; a crash or a timeout is an `error` row per runnable claim."""
+    """`evaluate_model` in a child process; a crash or a timeout is an `error` row per runnable claim."""
     if not job.runnable():
         return evaluate_model(job, options)  # nothing to load: no child needed
     context = _fork_server() if options.device == "cpu" else multiprocessing.get_context("spawn")
@@ -70,7 +71,11 @@ def evaluate_isolated(job: ModelJob, options: Options, timeout_s: float) -> list
     try:
         if receiver.poll(timeout_s):
             try:
-                return receiver.recv()
+                rows = receiver.recv()
+                # Left to end on its own, the child releases the semaphores it registered (killed, it
+                # would leave them to the resource tracker's warning at exit).
+                process.join(EXIT_GRACE_S)
+                return rows
             except (EOFError, OSError, pickle.UnpicklingError) as exc:
                 process.join()
                 why = (
