@@ -5,9 +5,10 @@ HUBMINE_EVAL_MODEL_TIMEOUT_S takes down only that child: its claims become `erro
 goes on. On the CPU the children are forked from multiprocessing's fork server, which imports torch,
 transformers, datasets and the metric libraries once (a fresh interpreter spends seconds on them for
 every model). A process that may use CUDA is never forked from one whose imports may have touched
-it, so on `cuda` (and `auto`, which Ray workers resolve themselves) each model gets a fresh interpreter
-(spawn). Under Ray each model is one task that does the same inside its worker, so both executors give
-the same rows. `record` is called in the driver as each model ends.
+it, so on `cuda` (and `auto`, which Ray workers resolve themselves), and where there is no fork
+server (Windows), each model gets a fresh interpreter (spawn). Under Ray each model is one task that
+does the same inside its worker, so both executors give the same rows. `record` is called in the
+driver as each model ends.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def evaluate_isolated(job: ModelJob, options: Options, timeout_s: float) -> list
     """`evaluate_model` in a child process; a crash or a timeout is an `error` row per runnable claim."""
     if not job.runnable():
         return evaluate_model(job, options)  # nothing to load: no child needed
-    context = _fork_server() if options.device == "cpu" else multiprocessing.get_context("spawn")
+    forkable = options.device == "cpu" and "forkserver" in multiprocessing.get_all_start_methods()
+    context = _fork_server() if forkable else multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(job, options, sender), daemon=True)
     process.start()
