@@ -74,10 +74,6 @@ def evaluate_isolated(job: ModelJob, options: Options, timeout_s: float) -> list
         if receiver.poll(timeout_s):
             try:
                 rows = receiver.recv()
-                # Left to end on its own, the child releases the semaphores it registered (killed, it
-                # would leave them to the resource tracker's warning at exit).
-                process.join(EXIT_GRACE_S)
-                return rows
             except (EOFError, OSError, pickle.UnpicklingError) as exc:
                 process.join()
                 why = (
@@ -88,6 +84,10 @@ def evaluate_isolated(job: ModelJob, options: Options, timeout_s: float) -> list
                 return failed(
                     job, f"the evaluation process died (exit code {process.exitcode}){why}; out of memory?"
                 )
+            # Left to end on its own, the child releases the semaphores it registered (killed, it would
+            # leave them to the resource tracker's warning at exit).
+            process.join(EXIT_GRACE_S)
+            return rows
         return failed(job, f"timed out after {timeout_s:g} s (HUBMINE_EVAL_MODEL_TIMEOUT_S)")
     finally:
         receiver.close()
