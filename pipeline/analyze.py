@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tqdm import tqdm
-
 from pipeline.errors import SnapshotError
 from pipeline.measures import summary
 from pipeline.measures.attributes import AttributesSection
 from pipeline.measures.catalog import CARD_STAGE, REGISTRY
 from pipeline.measures.registry import Context, Registry, check_written
 from pipeline.measures.section import Section
+from pipeline.progress import progress_bar
 from pipeline.store.damage import open_parquet, recrawl_remedy
 from pipeline.store.layout import SNAPSHOT_TABLES, DataDir, Snapshot
 from pipeline.store.lock import holding_lock
@@ -32,7 +31,7 @@ def analyze_snapshot(snapshot: Snapshot, registry: Registry = REGISTRY) -> summa
     snapshot.findings.mkdir(parents=True, exist_ok=True)
     context = Context(snapshot, registry)
     sections: dict[str, Section] = {}
-    with tqdm(registry.measures, desc="measures", unit="measure", disable=None) as progress:
+    with progress_bar(registry.measures, desc="measures", unit="measure", disable=None) as progress:
         for measure in progress:
             progress.set_postfix_str(measure.name)
             sections[measure.summary_key] = measure.run(context)

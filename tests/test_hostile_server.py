@@ -16,7 +16,7 @@ import pytest
 from crawl_helpers import REPO_ROOT, crawl
 from hostile_server import ESCAPING_IDS, SHA, HostileHub
 
-import pipeline.crawl
+import pipeline.crawl.run
 from pipeline.errors import HubResponseError, HubUnreachable, SettingError
 from pipeline.hub.client import HubClient
 from pipeline.hub.watchdog import Watchdog
@@ -54,18 +54,24 @@ class Waits:
 def waits(monkeypatch: pytest.MonkeyPatch) -> Waits:
     recorded = Waits()
     monkeypatch.setattr(
-        pipeline.crawl, "HubClient", functools.partial(HubClient, clock=recorded.clock, sleep=recorded.sleep)
+        pipeline.crawl.run,
+        "HubClient",
+        functools.partial(HubClient, clock=recorded.clock, sleep=recorded.sleep),
     )
     return recorded
 
 
-def failed_crawl(url: str, data_dir: Path, **params: object) -> str:
-    """The one-line message of a crawl that must fail; the manifest records the same line."""
+def failed_crawl(url: str, data_dir: Path, *, answered: bool = True, **params: object) -> str:
+    """The one-line message of a crawl that must fail; the manifest records the same line. A crawl that
+    was never `answered` (no response came whole) leaves no snapshot."""
     with pytest.raises(HubResponseError) as err:
         crawl(url, data_dir, snapshot="s", **params)
     message = str(err.value)
     assert "\n" not in message
-    manifest = read_manifest(pipeline.crawl.DataDir(data_dir).snapshot("s"))
+    manifest = read_manifest(pipeline.crawl.run.DataDir(data_dir).snapshot("s"))
+    if not answered:
+        assert manifest is None and not (data_dir / "snapshots" / "s").exists()
+        return message
     assert manifest is not None and manifest["status"] == "partial" and manifest["error"] == message
     return message
 
@@ -74,7 +80,7 @@ def test_an_endless_listing_is_read_up_to_its_cap(tmp_path: Path, monkeypatch: p
     cap = 256 * 1024
     monkeypatch.setenv("HUBMINE_MAX_LISTING_BYTES", str(cap))
     with HostileHub("endless") as hub:
-        message = failed_crawl(hub.url, tmp_path, cards=False)
+        message = failed_crawl(hub.url, tmp_path, cards=False, answered=False)
         time.sleep(0.05)  # the server notices the closed connections
         sent, asked = hub.bytes_sent, len(hub.requests)
     assert "HUBMINE_MAX_LISTING_BYTES" in message and f"larger than {cap} bytes" in message
@@ -87,7 +93,7 @@ def test_a_trickling_answer_ends_at_the_deadline_of_its_try(
 ) -> None:
     monkeypatch.setenv("HUBMINE_ATTEMPT_DEADLINE_S", "0.2")
     with HostileHub("trickle") as hub:
-        message = failed_crawl(hub.url, tmp_path, cards=False)
+        message = failed_crawl(hub.url, tmp_path, cards=False, answered=False)
         sent, asked = hub.bytes_sent, len(hub.requests)
     assert "HUBMINE_ATTEMPT_DEADLINE_S" in message and "gave up after 2 tries" in message
     assert asked == 2 and sent < 2 * 10**6  # the promised megabyte never finished
@@ -99,7 +105,7 @@ def test_a_server_that_never_answers_is_given_up_after_the_set_tries(
     monkeypatch.setenv("HUBMINE_TIMEOUT_S", "0.1")
     monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "3")
     with HostileHub("hang") as hub:
-        message = failed_crawl(hub.url, tmp_path, cards=False)
+        message = failed_crawl(hub.url, tmp_path, cards=False, answered=False)
         asked = len(hub.requests)
     assert message.startswith("timeout on ") and "gave up after 3 tries" in message
     assert asked == 3
@@ -113,7 +119,7 @@ def test_a_request_ends_at_its_deadline_however_many_tries_are_allowed(
     monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "1000")
     monkeypatch.setenv("HUBMINE_REQUEST_DEADLINE_S", "1")
     with HostileHub("hang") as hub:
-        message = failed_crawl(hub.url, tmp_path, cards=False)
+        message = failed_crawl(hub.url, tmp_path, cards=False, answered=False)
         asked = len(hub.requests)
     assert "HUBMINE_REQUEST_DEADLINE_S=1" in message
     # Each try waits out the read timeout, so no more tries than the deadline holds read timeouts.

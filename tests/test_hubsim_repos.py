@@ -21,7 +21,6 @@ from tiny_repos import (
     mismatched_pair,
     parquet_bytes,
     question_answering_pair,
-    register_configs,
     serving,
     speech_recognition_pair,
     text_classification_pair,
@@ -30,6 +29,7 @@ from tiny_repos import (
 )
 
 from hubsim import HubSimulator, Registry
+from hubsim.tiny import register_configs
 
 VARIANTS = {"pickle_only": "tiny/pickle-only", "remote_code": "tiny/remote-code", "fails": "tiny/fails"}
 BUILDERS = {

@@ -17,6 +17,7 @@ from nbclient import NotebookClient
 
 from pipeline.longitudinal.diff import run_diff
 from pipeline.longitudinal.trends import run_trends
+from pipeline.report.notebook import notebook_data_dir
 from pipeline.schemas import table_from_rows
 from pipeline.store.layout import DataDir, Snapshot
 from tests.test_report import write_risk_tables
@@ -58,9 +59,11 @@ def test_notebooks_exist_without_outputs() -> None:
                 assert cell.outputs == [] and cell.execution_count is None, path.name
 
 
-def _run(path: Path, snapshot_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The outputs of `path` executed top to bottom on `snapshot_dir`; no cell may raise."""
-    monkeypatch.setenv("HUBMINE_SNAPSHOT_DIR", str(snapshot_dir))
+def _run(path: Path, snapshot_dir: Path | None, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The outputs of `path` executed top to bottom, in its own folder as Jupyter runs it, on
+    `snapshot_dir` (None: the one the notebook finds); no cell may raise."""
+    if snapshot_dir is not None:
+        monkeypatch.setenv("HUBMINE_SNAPSHOT_DIR", str(snapshot_dir))
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(
         notebook, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(path.parent)}}
@@ -69,6 +72,27 @@ def _run(path: Path, snapshot_dir: Path, monkeypatch: pytest.MonkeyPatch) -> lis
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
     assert not [out for out in outputs if out.output_type == "error"]
     return outputs
+
+
+def test_the_checkout_data_dir_is_found_from_any_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HUBMINE_DATA_DIR", raising=False)
+    monkeypatch.chdir(REPO_ROOT / "notebooks")
+    assert notebook_data_dir() == REPO_ROOT / "data"
+    monkeypatch.setenv("HUBMINE_DATA_DIR", "/somewhere/else")
+    assert notebook_data_dir() == Path("/somewhere/else")
+
+
+def test_a_notebook_finds_the_data_dir_like_the_command_line(
+    snapshot: Snapshot, tmp_path: Path, venv_kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HUBMINE_DATA_DIR names the data directory, and the notebook, run in notebooks/, opens its newest
+    complete snapshot."""
+    data = DataDir(tmp_path / "data")
+    shutil.copytree(snapshot.dir, data.snapshot(snapshot.id).dir)
+    monkeypatch.delenv("HUBMINE_SNAPSHOT_DIR", raising=False)
+    monkeypatch.setenv("HUBMINE_DATA_DIR", str(data.root))
+    outputs = _run(REPO_ROOT / "notebooks" / "01_missing_attributes.ipynb", None, monkeypatch)
+    assert f"snapshot {SNAPSHOT_ID}: 15 models ({data.snapshot(snapshot.id).dir})" in _printed(outputs)
 
 
 def _printed(outputs: list[Any]) -> str:

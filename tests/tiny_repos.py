@@ -18,25 +18,25 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import torch
-import yaml
 
 from hubsim import HubSimulator, Registry
-from hubsim.fields import git_blob_oid, sha_hex
-
-# A word-piece vocabulary big enough for the tiny datasets' sentences.
-WORDS = [
-    *("the", "a", "movie", "film", "was", "is", "and", "it", "this", "that", "very", "not", "good"),
-    *("great", "fine", "bad", "awful", "boring", "fun", "plot", "acting", "story", "loved", "hated"),
-    *("john", "mary", "paris", "london", "went", "to", "in", "of", "where", "did", "go"),
-]
-SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-POSITIVE = ["the movie was great", "a very good film", "loved the acting", "fun and fine story"]
-NEGATIVE = ["the movie was bad", "a very boring film", "hated the plot", "awful and not fun"]
-BINARY = ("negative", "positive")
+from hubsim.tiny import (
+    BINARY,
+    SPECIAL,
+    WORDS,
+    TinyDataset,
+    forced_classifier,
+    parquet_bytes,
+    register_dataset,
+    register_model,
+    save_model,
+    sentiment_dataset,
+)
+from hubsim.tiny import bert_config as _bert_config
+from hubsim.tiny import bert_tokenizer as _bert_tokenizer
+from hubsim.tiny import force as _force
 
 
 @dataclass(frozen=True)
@@ -45,16 +45,6 @@ class TinyModel:
     sha: str
     labels: tuple[str, ...]
     predicted: str | None  # the label a forced model always gives
-
-
-@dataclass(frozen=True)
-class TinyDataset:
-    dataset_id: str
-    sha: str
-    config: str
-    split: str
-    rows: int
-    label_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -110,124 +100,7 @@ def serving(registry: Registry, tmp: Path) -> Iterator[HubSimulator]:
 # -- registering ------------------------------------------------------------------------------------
 
 
-def register_model(
-    registry: Registry,
-    model_id: str,
-    folder: Path,
-    *,
-    pipeline_tag: str,
-    card_data: dict[str, Any] | None = None,
-) -> str:
-    """Serve every file under `folder` as the model `model_id` at one commit; returns that commit's sha."""
-    files = {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
-    front = yaml.safe_dump(card_data, sort_keys=False) if card_data else ""
-    readme = (f"---\n{front}---\n\n" if front else "") + f"# {model_id}\n\nA tiny model for tests.\n"
-    files["README.md"] = readme.encode()
-    sha = sha_hex("model", model_id, *(f"{p}:{git_blob_oid(c)}" for p, c in sorted(files.items())))
-    config = json.loads(files.get("config.json", b"{}"))
-    record = {
-        "id": model_id,
-        "sha": sha,
-        "pipeline_tag": pipeline_tag,
-        "library_name": "transformers",
-        "tags": ["transformers", "safetensors" if "model.safetensors" in files else "pytorch", pipeline_tag],
-        "siblings": [{"rfilename": name} for name in sorted(files)],
-        "config": {k: config[k] for k in ("architectures", "model_type") if k in config},
-    }
-    if card_data:
-        record["cardData"] = card_data
-    registry.add(record, files.pop("README.md"))
-    for path, content in files.items():
-        registry.set_file(model_id, path, content)
-    return sha
-
-
-def parquet_bytes(columns: dict[str, list[Any]], features: Any, *, stored: bool = False) -> bytes:
-    """A Parquet file of these columns; the datasets features ride in its schema metadata.
-
-    `stored`: the values are already as Arrow keeps them (audio as {bytes, path}), so the features'
-    encoders, which need torchcodec for audio, are not run."""
-    buffer = io.BytesIO()
-    if stored:
-        pq.write_table(pa.table(columns, schema=features.arrow_schema), buffer)
-    else:
-        datasets.Dataset.from_dict(columns, features=features).to_parquet(buffer)
-    return buffer.getvalue()
-
-
-def register_dataset(
-    registry: Registry,
-    dataset_id: str,
-    splits: dict[str, bytes],
-    features: Any,
-    config: str = "default",
-) -> TinyDataset:
-    """Serve Parquet `splits` of one config (see `register_configs`); describes its first split."""
-    return register_configs(registry, dataset_id, {config: (splits, features)})[config]
-
-
-def register_configs(
-    registry: Registry, dataset_id: str, configs: dict[str, tuple[dict[str, bytes], Any]]
-) -> dict[str, TinyDataset]:
-    """Serve each config's Parquet splits as `{split}-00000-of-00001.parquet` under `data/` (config
-    `default`) or `{config}/`, with a card whose `dataset_info` and `configs` name the files and the
-    features (ClassLabel names included), as the Hub's Parquet datasets have it."""
-    files: dict[str, bytes] = {}
-    infos, entries = [], []
-    for config, (splits, features) in configs.items():
-        folder = "data" if config == "default" else config
-        files.update({f"{folder}/{split}-00000-of-00001.parquet": data for split, data in splits.items()})
-        infos.append({"config_name": config, "features": features._to_yaml_list()})
-        paths = [{"split": split, "path": f"{folder}/{split}-*.parquet"} for split in splits]
-        entries.append({"config_name": config, "data_files": paths})
-    card_data = {"dataset_info": infos[0] if len(infos) == 1 else infos, "configs": entries}
-    sha = registry.add_dataset(dataset_id, files, card_data).sha
-    out = {}
-    for config, (splits, features) in configs.items():
-        split = next(iter(splits))
-        rows = pq.ParquetFile(io.BytesIO(splits[split])).metadata.num_rows
-        # The class names of the label column, or of a tag sequence's items.
-        classes = [getattr(f, "feature", f) for f in features.values()]
-        names = next((tuple(f.names) for f in classes if isinstance(f, datasets.ClassLabel)), ())
-        out[config] = TinyDataset(dataset_id, sha, config, split, rows, names)
-    return out
-
-
 # -- text classification ----------------------------------------------------------------------------
-
-
-def _bert_tokenizer() -> Any:
-    from transformers import BertTokenizer
-
-    vocab = {token: i for i, token in enumerate(SPECIAL + WORDS)}
-    return BertTokenizer(vocab=vocab, model_max_length=64)
-
-
-def _bert_config(labels: tuple[str, ...], **overrides: Any) -> Any:
-    from transformers import BertConfig
-
-    settings: dict[str, Any] = {
-        "vocab_size": len(SPECIAL) + len(WORDS),
-        "hidden_size": 8,
-        "num_hidden_layers": 1,
-        "num_attention_heads": 2,
-        "intermediate_size": 16,
-        "max_position_embeddings": 64,
-        "id2label": dict(enumerate(labels)),
-        "label2id": {name: i for i, name in enumerate(labels)},
-    }
-    settings.update(overrides)
-    return BertConfig(**settings)
-
-
-def _force(head: torch.nn.Linear, index: int) -> None:
-    """Make a classification head give `index` whatever its input."""
-    with torch.no_grad():
-        head.weight.zero_()
-        head.bias.zero_()
-        head.bias[index] = 10.0
 
 
 def text_classifier(
@@ -246,12 +119,7 @@ def text_classifier(
     Variants: `pickle_only` serves only pytorch_model.bin; `remote_code` needs code from the repo (an
     `auto_map` to its own module and model type); `fails` loads but raises on any input longer than four
     tokens (four position embeddings)."""
-    from transformers import BertForSequenceClassification
-
-    torch.manual_seed(0)
-    config = _bert_config(labels, **({"max_position_embeddings": 4} if fails else {}))
-    model = BertForSequenceClassification(config).eval()
-    _force(model.classifier, labels.index(predicted))
+    model = forced_classifier(labels, predicted, **({"max_position_embeddings": 4} if fails else {}))
     sha = publish(
         registry,
         model_id,
@@ -280,11 +148,7 @@ def publish(
     returns the commit sha. `pickle_only` swaps model.safetensors for pytorch_model.bin."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        processor.save_pretrained(folder)
-        model.save_pretrained(folder)
-        if pickle_only:
-            (folder / "model.safetensors").unlink()
-            torch.save(model.state_dict(), folder / "pytorch_model.bin")
+        save_model(folder, model, processor, pickle_only=pickle_only)
         if remote_code:
             _needs_remote_code(folder)
         return register_model(registry, model_id, folder, pipeline_tag=pipeline_tag, card_data=card_data)
@@ -300,25 +164,6 @@ def _needs_remote_code(folder: Path) -> None:
     (folder / "config.json").write_text(json.dumps(config, indent=2))
     # Never run: loading with trust_remote_code=False must refuse before reading it.
     (folder / "modeling_tiny.py").write_text("raise RuntimeError('remote code must not run in tests')\n")
-
-
-def sentiment_dataset(
-    registry: Registry,
-    dataset_id: str,
-    *,
-    rows: int = 20,
-    positive: int = 15,
-    names: tuple[str, ...] = BINARY,
-    config: str = "default",
-) -> TinyDataset:
-    """`text` and a `label` ClassLabel with these `names`; `positive` rows have label 1, the rest 0."""
-    labels = [1 if k < positive else 0 for k in range(rows)]
-    texts = [(NEGATIVE, POSITIVE)[y][k % len(POSITIVE)] for k, y in enumerate(labels)]
-    features = datasets.Features(
-        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=list(names))}
-    )
-    test = parquet_bytes({"text": texts, "label": labels}, features)
-    return register_dataset(registry, dataset_id, {"test": test}, features, config)
 
 
 def text_classification_pair(

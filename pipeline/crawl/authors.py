@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from pipeline.crawl.context import CrawlContext
 from pipeline.crawl.fetch import ordered_map
@@ -22,6 +21,7 @@ from pipeline.errors import DamagedFileError, HubResponseError
 from pipeline.hub.client import BadBody, HubClient, Response, utc_now
 from pipeline.hub.ids import InvalidHubName, namespace_segment
 from pipeline.hub.responses import ResponseSink, public_url
+from pipeline.progress import progress_bar
 from pipeline.schemas import table_from_rows
 from pipeline.store.archive import write_raw_part
 from pipeline.store.damage import reading, recrawl_remedy, warn
@@ -134,7 +134,7 @@ def crawl_authors(context: CrawlContext) -> None:
     try:
         with (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="author") as pool,
-            tqdm(total=len(names), unit="author", desc="authors", mininterval=1, delay=1) as bar,
+            progress_bar(total=len(names), unit="author", desc="authors", mininterval=1, delay=1) as bar,
         ):
             for row in ordered_map(pool, work, enumerate(names), window=workers * 4):
                 rows.append(row)

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from pipeline.crawl.context import CrawlContext
 from pipeline.crawl.replay import replayed
@@ -31,6 +30,7 @@ from pipeline.hub.caps import BodyCap, BodyCaps
 from pipeline.hub.client import HubClient, Response, utc_now
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
 from pipeline.hub.responses import ResponseSink
+from pipeline.progress import progress_bar
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.archive import drop_raw_beyond, write_raw_part
 from pipeline.store.journal import Journal
@@ -245,7 +245,9 @@ def crawl_files(context: CrawlContext, kind: FileKind, phase: str) -> None:
         if i >= progress.done and not reusable:
             to_fetch += 1
     client.pacer("resolvers").plan(to_fetch)
-    bar = tqdm(total=total, initial=progress.done, unit=kind.unit, desc=kind.table, mininterval=1, delay=1)
+    bar = progress_bar(
+        total=total, initial=progress.done, unit=kind.unit, desc=kind.table, mininterval=1, delay=1
+    )
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=kind.unit) as pool:
             try:

@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from requests.utils import parse_header_links
-from tqdm import tqdm
 
 from pipeline.crawl.context import CrawlContext
 from pipeline.crawl.params import CrawlParams
@@ -18,6 +17,7 @@ from pipeline.hub.client import BadBody, Response
 from pipeline.hub.endpoint import same_origin
 from pipeline.hub.records import LISTING_EXPAND, model_id_of, model_row
 from pipeline.hub.responses import public_url
+from pipeline.progress import progress_bar
 from pipeline.schemas import table_from_rows
 from pipeline.store.archive import drop_raw_beyond, write_raw_part
 from pipeline.store.journal import Journal
@@ -169,7 +169,9 @@ def crawl_listing(context: CrawlContext) -> None:
     guard = ListingGuard(url or first_url, listed_ids)
     remaining = lambda: params.limit - progress.done if params.limit else MAX_PAGE  # noqa: E731
     client.pacer("api").plan(math.ceil(remaining() / MAX_PAGE) if params.limit else None)
-    bar = tqdm(total=params.limit, initial=progress.done, unit="model", desc="models", mininterval=1, delay=1)
+    bar = progress_bar(
+        total=params.limit, initial=progress.done, unit="model", desc="models", mininterval=1, delay=1
+    )
     try:
         while url and remaining() > 0:
             page = progress.parts

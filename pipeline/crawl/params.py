@@ -22,6 +22,10 @@ class SortKey(str, Enum):
 SORT_KEYS = tuple(key.value for key in SortKey)
 
 
+# The parameters that decide which models a crawl holds (not how fast it fetches them).
+POPULATION_PARAMS = ("limit", "sort", "author", "filters", "cards", "authors")
+
+
 @dataclass(frozen=True)
 class CrawlParams:
     limit: int | None = None
@@ -40,6 +44,17 @@ class CrawlParams:
         data = asdict(self)
         data["filters"] = list(self.filters)
         return data
+
+    def describe(self) -> str:
+        """The population parameters as a user would type them: `--limit 1000 --sort downloads --cards`."""
+        words = [f"--limit {self.limit}" if self.limit else "every model", f"--sort {self.sort}"]
+        if self.author:
+            words.append(f"--author {self.author}")
+        words += [f"--filter {tag}" for tag in self.filters]
+        words.append("--cards" if self.cards else "--no-cards")
+        if self.authors:
+            words.append("--authors")
+        return " ".join(words)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CrawlParams:

@@ -7,11 +7,10 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tqdm import tqdm
-
 from pipeline.evaluate import executors, results
 from pipeline.evaluate.plan import ModelJob, Selection, plan, without
 from pipeline.evaluate.runner import Options, Row, resolve_device
+from pipeline.progress import progress_bar
 from pipeline.store.damage import warn
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
@@ -75,7 +74,7 @@ def run_evaluate(
         result = EvaluateResult(
             snapshot, skipped=sum(len(j.claims) for j in planned) - sum(len(j.claims) for j in jobs)
         )
-        with tqdm(total=len(jobs), desc="models", unit="model", disable=None) as bar:
+        with progress_bar(total=len(jobs), desc="models", unit="model", disable=None) as bar:
 
             def record(job: ModelJob, rows: list[Row]) -> None:
                 results.append(snapshot, rows)

@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tqdm import tqdm
-
 from pipeline.errors import DamagedFileError
 from pipeline.measures.tables import read_table, write_finding
+from pipeline.progress import progress_bar
 from pipeline.risks.registry import RiskContext, Target
 from pipeline.schemas import table_from_rows
 from pipeline.store.damage import warn
@@ -83,7 +82,7 @@ def measure(
     reused = len(done)
     with (
         ThreadPoolExecutor(max_workers=context.workers) as pool,
-        tqdm(total=len(todo), desc=table, unit=unit, disable=None) as bar,
+        progress_bar(total=len(todo), desc=table, unit=unit, disable=None) as bar,
     ):
         for target, rows in zip(todo, pool.map(measure_one, todo), strict=True):
             done[target.model_id] = rows
