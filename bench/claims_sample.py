@@ -8,7 +8,8 @@ A *block* is a place in a card that may hold performance numbers:
 - `table`: a GFM pipe table of the body outside fenced code, numbered as `pipeline.cards.tables.
   find_tables` numbers them (0-based, every table counts);
 - `list`: a metric bullet list of the body outside fenced code: a run of bullet lines (`-`, `*`
-  or `+`, any indent; a blank or any other line ends it) of which some item reads `name: number`
+  or `+`, any indent; blank lines between them do not end it, any other line does) of which some
+  item reads `name: number`
   with a metric word in the name ("- Accuracy: 0.91", "- Train Loss: 0.35"); numbered 0-based in
   the order of the body (`metric_lists`);
 - `model-index`: the front matter's `model-index` (or legacy `model_index`) key, index 0.
@@ -118,12 +119,12 @@ def _heading_at(headings: list[Heading], offset: int) -> str:
 def metric_lists(body: str, headings: list[Heading]) -> Iterator[Block]:
     """The metric bullet lists of a body with `\\n` line breaks, in order (see the module's text)."""
     fence: str | None = None
-    run: list[str] = []
+    run: list[str] = []  # the bullet lines of the list being read
     run_start = offset = 0
     index = 0
-    for line in [*body.split("\n"), ""]:
+    for line in [*body.split("\n"), "end"]:
         bullet = _BULLET.fullmatch(line) if fence is None else None
-        if bullet is None and run:
+        if run and bullet is None and line.strip():
             if any(_metric_item(_BULLET.fullmatch(item).group(1)) for item in run):  # type: ignore[union-attr]
                 yield Block("list", index, _heading_at(headings, run_start), "\n".join(run))
                 index += 1
