@@ -15,8 +15,9 @@ A *block* is a place in a card that may hold performance numbers:
 - `model-index`: the front matter's `model-index` (or legacy `model_index`) key, index 0.
 
 A block's heading is the text of the nearest heading above it (`pipeline.cards.sections`), "" for
-none and for the model-index. Only those two functions and the front-matter split of hubmine are
-used here, to number blocks; what the claim extractors return is never looked at.
+none and for the model-index. Of hubmine only the table finder, the headings, the front-matter split
+and the canonical metric ids (`pipeline.cards.metrics`, for the check) are used here; what the claim
+extractors return is never looked at.
 
 The draw: cards holding at least one block, put in one stratum each (the first that fits):
 `keras` (the Keras callback's generated card), `trainer` (the transformers Trainer's generated
