@@ -30,8 +30,9 @@ from pipeline.evaluate import data, loading, tasks
 from pipeline.evaluate.plan import Selection
 from pipeline.evaluate.run import run_evaluate
 from pipeline.evaluate.runner import Options
+from tests.hub_serving import serving
 from tests.test_evaluate_units import claim_row, write_snapshot
-from tests.tiny_repos import SPECIAL, WORDS, parquet_bytes, publish, register_dataset, serving
+from tests.tiny_repos import SPECIAL, WORDS, parquet_bytes, publish, register_dataset
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results"

@@ -26,8 +26,9 @@ from pipeline.evaluate import executors, results
 from pipeline.evaluate.plan import Selection
 from pipeline.evaluate.run import run_evaluate
 from pipeline.evaluate.runner import Options
+from tests.hub_serving import serving
 from tests.test_evaluate_units import claim_row, write_snapshot
-from tests.tiny_repos import sentiment_dataset, serving, text_classifier
+from tests.tiny_repos import sentiment_dataset, text_classifier
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results"

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from hub_serving import serving
 from test_evaluate_units import claim_row, write_snapshot
 from tiny_repos import (
     TinyModel,
@@ -23,7 +24,6 @@ from tiny_repos import (
     image_classification_pair,
     question_answering_pair,
     sentiment_dataset,
-    serving,
     speech_recognition_pair,
     squad_v2_pair,
     text_classification_pair,

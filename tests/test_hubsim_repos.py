@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 import torch
+from hub_serving import serving
 from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
 from huggingface_hub.errors import RevisionNotFoundError
 from tiny_repos import (
@@ -21,7 +22,6 @@ from tiny_repos import (
     mismatched_pair,
     parquet_bytes,
     question_answering_pair,
-    serving,
     speech_recognition_pair,
     text_classification_pair,
     text_classifier,

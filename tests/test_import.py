@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from crawl_helpers import crawl
-from tiny_repos import serving
+from hub_serving import serving
 from typer.testing import CliRunner
 
 from bench.import_bench import DUMP_SCHEMA, registry_dump, write_dump

@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from crawl_helpers import REPO_ROOT, cli_crawl, crawl
+from hub_serving import serving
 from measures_helpers import build_snapshot
-from tiny_repos import serving
 from typer.testing import CliRunner
 
 from hubsim import HubSimulator, Registry

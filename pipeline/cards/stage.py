@@ -29,6 +29,7 @@ card. `has_card_body` needs the text, so it stays false.
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 import os
@@ -202,9 +203,12 @@ def _jobs(snapshot: Snapshot, spill: Path, info: dict[str, Any]) -> Iterator[lis
 def _ordered_map(
     function: Callable[[list[Job]], tuple[pa.Table, pa.Table]], batches: Iterable[list[Job]], workers: int
 ) -> Iterator[tuple[pa.Table, pa.Table]]:
-    if workers == 1:
-        yield from map(function, batches)
+    batches = iter(batches)
+    head = list(itertools.islice(batches, 2))
+    if workers == 1 or len(head) < 2:  # one batch: starting a pool costs more than it saves
+        yield from map(function, itertools.chain(head, batches))
         return
+    batches = itertools.chain(head, batches)
     # forkserver: workers fork from a clean process, not from this one with Arrow's threads running.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
