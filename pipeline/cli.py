@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import shlex
 import signal
 import typing
 from collections.abc import Callable, Iterator
@@ -243,7 +244,11 @@ def report(
     from pipeline.report import run_report
 
     with _one_line_errors("--data-dir and --out"):
-        line = run_report(_data_dir(data_dir), snapshot, out)
+        options = {"--data-dir": data_dir, "--snapshot": snapshot, "--out": out}
+        command = shlex.join(
+            ["hubmine", "report", *(w for o, v in options.items() if v is not None for w in (o, str(v)))]
+        )
+        line = run_report(_data_dir(data_dir), snapshot, out, command=command)
     typer.echo(line)
 
 

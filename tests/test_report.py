@@ -37,6 +37,8 @@ FIGURES = {
     "trend_formats",
     "trend_growth",
 }
+# Figures a snapshot that was only crawled and analyzed has no data for: no evaluation, no trend.
+WITHOUT_RUNS = {"claims_gap", "trend_rates", "trend_formats", "trend_growth"}
 
 
 @pytest.fixture(scope="module")
@@ -45,21 +47,25 @@ def data_dir(measured_snapshot: Snapshot) -> Path:
 
 
 def test_report_files(data_dir: Path, tmp_path: Path) -> None:
-    line = run_report(data_dir, None, tmp_path / "out")
-    assert SNAPSHOT_ID in line and "14 figures" in line
+    line = run_report(data_dir, None, tmp_path / "out", command="hubmine report --out out")
+    drawn = FIGURES - WITHOUT_RUNS
+    assert SNAPSHOT_ID in line and f"{len(drawn)} figures" in line
     figures = {p.stem: p.read_bytes() for p in (tmp_path / "out" / "figures").glob("*.png")}
-    assert set(figures) == FIGURES
+    assert set(figures) == drawn
     for data in figures.values():
         assert data.startswith(PNG_SIGNATURE) and len(data) > 5000
 
     markdown = (tmp_path / "out" / "report.md").read_text()
-    assert {f"figures/{name}.png" for name in FIGURES} <= set(re.findall(r"\((figures/\w+\.png)\)", markdown))
+    assert {f"figures/{name}.png" for name in drawn} == set(re.findall(r"\((figures/\w+\.png)\)", markdown))
+    # A section without data says so once, and shows no figure.
+    assert "## Claimed versus measured\n\nNo claim of this snapshot has been re-measured;" in markdown
+    assert "## Trends\n\nNo trend yet: run hubmine trends after analyzing two or more snapshots." in markdown
+    assert "| command | hubmine report --out out |" in markdown
     assert "| text-classification | 872 / 8,764 (9.9%) | 1 / 1 (100.0%) |" in markdown
     assert "d/pile, has 9 downstream models" in markdown
-    assert "## Trends\n\nNo trend yet: run hubmine trends after analyzing two or more snapshots." in markdown
 
     page = (tmp_path / "out" / "report.html").read_text()
-    assert page.count('src="data:image/png;base64,') == len(FIGURES)
+    assert page.count('src="data:image/png;base64,') == len(drawn)
     assert "figures/" not in page  # self-contained: no links to the PNG files
 
 
@@ -76,10 +82,14 @@ def test_report_without_findings(tmp_path: Path) -> None:
         run_report(tmp_path, None, tmp_path / "out")
 
 
-def _figures_drawn(out: Path) -> None:
+def _figures_drawn(out: Path) -> set[str]:
+    """The figures the report drew, each a PNG its Markdown shows; the rest it left out."""
     figures = {p.stem: p.read_bytes() for p in (out / "figures").glob("*.png")}
-    assert set(figures) == FIGURES
+    assert set(figures) <= FIGURES
     assert all(data.startswith(PNG_SIGNATURE) for data in figures.values())
+    shown = set(re.findall(r"\(figures/(\w+)\.png\)", (out / "report.md").read_text()))
+    assert shown == set(figures)
+    return set(figures)
 
 
 def _write_models(data_dir: Path, rows: list[dict[str, Any]]) -> Snapshot:
@@ -110,7 +120,7 @@ def test_report_without_lineage_or_claims(tmp_path: Path) -> None:
     assert "No model in this snapshot makes a model-index performance claim." in markdown
     assert "No model in this snapshot declares a dataset" in markdown
     assert "longest chain" not in markdown and "edges from" not in markdown
-    _figures_drawn(tmp_path / "out")
+    assert "lineage_families" not in _figures_drawn(tmp_path / "out")
 
 
 def test_report_on_a_snapshot_without_models(tmp_path: Path) -> None:
@@ -122,7 +132,8 @@ def test_report_on_a_snapshot_without_models(tmp_path: Path) -> None:
     assert "0 models; findings generated" in markdown
     assert "The snapshot has no models" in markdown
     assert "| mean provenance score | n/a |" in markdown
-    _figures_drawn(tmp_path / "out")
+    # Only the paper's side of Fig. 7 has data.
+    assert _figures_drawn(tmp_path / "out") == {"claims_by_task"}
 
 
 def write_risk_tables(snapshot: Snapshot) -> None:

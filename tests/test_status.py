@@ -30,7 +30,7 @@ def test_status_lists_each_snapshot(tmp_path: Path) -> None:
     assert first.split()[:4] == ["a", "complete,", "analyzed", "20"]
     assert sim.url in first and first.endswith("--limit 20 --sort downloads --cards")
     assert second.split()[:4] == ["b", "complete", "30", "-"]
-    assert second.endswith("every model --sort downloads --no-cards")
+    assert second.endswith(" --sort downloads --no-cards")
     assert "KB" in first or "MB" in first
 
 

@@ -47,7 +47,8 @@ class CrawlParams:
 
     def describe(self) -> str:
         """The population parameters as a user would type them: `--limit 1000 --sort downloads --cards`."""
-        words = [f"--limit {self.limit}" if self.limit else "every model", f"--sort {self.sort}"]
+        words = [f"--limit {self.limit}"] if self.limit else []
+        words.append(f"--sort {self.sort}")
         if self.author:
             words.append(f"--author {self.author}")
         words += [f"--filter {tag}" for tag in self.filters]

@@ -14,7 +14,7 @@ from pipeline.errors import SnapshotError
 from pipeline.measures.attributes import AttributesSection
 from pipeline.measures.claim_checks import CHECKS, ClaimChecksSection
 from pipeline.measures.claims import ClaimsSection
-from pipeline.measures.comparison import Side
+from pipeline.measures.comparison import ComparisonRow, Side
 from pipeline.measures.datasets import DatasetsSection
 from pipeline.measures.lineage import LineageSection
 from pipeline.measures.scores import SCORE_COLUMNS, ScoresSection
@@ -24,6 +24,7 @@ from pipeline.measures.tables import read_table
 from pipeline.report import figures
 from pipeline.report.claimed_vs_measured import read_evaluations
 from pipeline.report.claimed_vs_measured import report_blocks as claimed_vs_measured
+from pipeline.report.provenance import population_warning, provenance_blocks
 from pipeline.report.render import Block, Heading, Image, Para, Table, image_path, to_html, to_markdown
 from pipeline.report.risks import report_blocks as risks
 from pipeline.report.trends import figure_makers as trend_figures
@@ -119,6 +120,61 @@ def _claim_checks(summary: Summary) -> list[Block]:
     return blocks
 
 
+def difference(paper: Side | int | None, snapshot: Side | int | None) -> str:
+    """This snapshot's share minus the paper's, in percentage points; empty where either is no share."""
+    if not isinstance(paper, Side) or not isinstance(snapshot, Side):
+        return ""
+    if paper.share is None or snapshot.share is None:
+        return ""
+    return f"{100 * (snapshot.share - paper.share):+.1f} points"
+
+
+def _share(value: Side | int | None) -> str:
+    return pct(value.share) if isinstance(value, Side) else side(value)
+
+
+def comparison_blocks(rows: list[ComparisonRow]) -> list[Block]:
+    """The rows both sides measured, with their difference, as a table; the rows only one side measured,
+    each listed in one sentence."""
+    both = [row for row in rows if row.paper is not None and row.snapshot is not None]
+    ours = [row for row in rows if row.paper is None and row.snapshot is not None]
+    theirs = [row for row in rows if row.paper is not None and row.snapshot is None]
+    blocks: list[Block] = [
+        Table(
+            ["measure", "paper", "this snapshot", "difference"],
+            [
+                [row.measure, side(row.paper), side(row.snapshot), difference(row.paper, row.snapshot)]
+                for row in both
+            ],
+        )
+    ]
+    if ours:
+        listed = "; ".join(f"{row.measure} {_share(row.snapshot)}" for row in ours)
+        blocks.append(Para(f"Measured here, with no figure in the paper: {listed}."))
+    if theirs:
+        listed = "; ".join(f"{row.measure} {side(row.paper)}" for row in theirs)
+        blocks.append(Para(f"In the paper, not measured in this snapshot: {listed}."))
+    return blocks
+
+
+def without_empty_figures(blocks: list[Block], empty: dict[str, str]) -> list[Block]:
+    """`blocks` without the figures that have no data (`empty`: name -> the sentence saying so): where
+    the figure's section has said something already, that stands; else the sentence takes its place."""
+    kept: list[Block] = []
+    section_has_text = False
+    for block in blocks:
+        if isinstance(block, Heading):
+            section_has_text = False
+        elif isinstance(block, Image) and block.name in empty:
+            if section_has_text:
+                continue
+            block = Para(empty[block.name])
+        if isinstance(block, Para):
+            section_has_text = True
+        kept.append(block)
+    return kept
+
+
 def _comparison(summary: Summary) -> list[Block]:
     comparison = summary.paper_comparison
     datasets = comparison.fig6_datasets
@@ -127,11 +183,8 @@ def _comparison(summary: Summary) -> list[Block]:
         datasets_text = "No model in this snapshot declares a dataset, and no counting claim names one."
     return [
         Heading(2, "Comparison with the paper"),
-        Para(f"{comparison.paper}; {comparison.note}."),
-        Table(
-            ["measure", "paper", "this snapshot"],
-            [[row.measure, side(row.paper), side(row.snapshot)] for row in comparison.documentation],
-        ),
+        Para(f"{comparison.paper}."),
+        *comparison_blocks(comparison.documentation),
         Heading(3, "Fig. 7: performance claims by task"),
         _claims(summary),
         Table(
@@ -246,7 +299,9 @@ def _figures(
     }
 
 
-def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str:
+def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None, command: str | None = None) -> str:
+    """Write the report of `snapshot_id` (default: the newest complete one) under `out`; `command`, the
+    command line that asked for it, goes into its provenance."""
     matplotlib.use("Agg")
     data = DataDir(data_dir)
     snapshot = resolve_snapshot(data, snapshot_id)
@@ -265,9 +320,15 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str
     evaluations = read_evaluations(snapshot)
     trends = read_trends(data)
     makers = {**_figures(summary, breakdowns, scores, evaluations), **trend_figures(trends)}
+    empty: dict[str, str] = {}
     for name, draw in makers.items():
+        figure = draw()
+        sentence = figures.no_data_sentence(figure)
+        if sentence is not None:
+            empty[name] = sentence
+            continue
         buffer = io.BytesIO()
-        draw().savefig(buffer, format="png")
+        figure.savefig(buffer, format="png")
         images[name] = buffer.getvalue()
         with atomic_open(out / image_path(name), "wb") as handle:
             handle.write(images[name])
@@ -277,6 +338,7 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str
     blocks: list[Block] = [
         Heading(1, title),
         Para(f"{plural(n_models, 'model')}; findings generated {summary.generated_at}."),
+        *provenance_blocks(snapshot, command),
         *_headline(summary),
         *_comparison(summary),
         *claimed_vs_measured(snapshot, evaluations),
@@ -285,8 +347,9 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None) -> str
         *_scores(summary),
         *_lineage(summary),
         *risks(snapshot, summary),
-        *trends_blocks(trends),
+        *trends_blocks(trends, population_warning(data, trends.snapshots) if trends else None),
     ]
+    blocks = without_empty_figures(blocks, empty)
     with atomic_open(out / "report.md") as handle:
         handle.write(to_markdown(blocks))
     with atomic_open(out / "report.html") as handle:

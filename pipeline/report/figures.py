@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
 
 from pipeline.measures.attributes import ALL_COLUMNS, SECTION_COLUMNS, AttributesSection, label
 from pipeline.measures.lineage import RELATIONS, LineageSection
@@ -49,6 +50,11 @@ class PlainTextFigure(Figure):
     draw makes are set here, the one place every drawing goes through.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # What each panel drawn without data says instead (`_no_data`), in drawing order.
+        self.no_data: list[str] = []
+
     def draw(self, renderer: Any) -> None:
         with matplotlib.rc_context({"text.parse_math": False}):
             for text in self.findobj(Text):
@@ -61,9 +67,31 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _no_data(ax: Axes, message: str) -> None:
-    """Put `message` where the plot would be."""
+    """Put `message` where the plot would be, and note it on the figure (`no_data_sentence`)."""
     ax.set_axis_off()
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#555555")
+    figure = ax.get_figure()
+    if isinstance(figure, PlainTextFigure):
+        figure.no_data.append(message)
+
+
+def no_data_sentence(figure: Figure) -> str | None:
+    """The one sentence a report shows instead of `figure` when none of its panels has data."""
+    messages = list(dict.fromkeys(getattr(figure, "no_data", [])))
+    if not messages or len(getattr(figure, "no_data", [])) < len(figure.axes):
+        return None
+    text = "; ".join(message.rstrip(".") for message in messages)
+    return text[0].upper() + text[1:] + "."
+
+
+def _legend_outside(ax: Axes, **kwargs: Any) -> None:
+    """The legend beside the plot, on its right, where it covers no data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False, **kwargs)
+
+
+def _integer_ticks(axis: Any) -> None:
+    """Whole-number ticks (years, counts): never 2019.5."""
+    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def attribute_rates(summary: Summary) -> Figure:
@@ -105,8 +133,9 @@ def architectures(summary: Summary) -> Figure:
         marked, [paper[names[i]] for i in marked], color="black", marker="D", zorder=3, label="paper (2022)"
     )
     ax.set_xticks(x, names, rotation=45, ha="right")
+    ax.set_xlabel("config.model_type")
     ax.set_ylabel("share of models")
-    ax.legend()
+    _legend_outside(ax)
     return fig
 
 
@@ -157,18 +186,20 @@ def claims_by_task(summary: Summary) -> Figure:
 
 def claims_gap(evaluations: pd.DataFrame | None) -> Figure:
     """Claimed minus measured (`hubmine evaluate`), mean per task, one bar per claim source."""
-    fig = _figure(8, 4.5)
-    ax = fig.add_subplot()
     table = gap_summary(evaluations, ["task_type", "source"]) if evaluations is not None else None
+    tasks = 0 if table is None else table["task_type"].nunique()
+    fig = _figure(8, 1.6 + 0.45 * max(tasks, 2))
+    ax = fig.add_subplot()
     if table is None or table.empty:
         _no_data(ax, "No claim re-measured yet (hubmine evaluate)")
         return fig
     pivot = table.pivot(index="task_type", columns="source", values="mean_gap").fillna(0.0) * 100
-    pivot.plot.barh(ax=ax)
+    pivot.plot.barh(ax=ax, legend=False)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("mean claimed minus measured (points on a 0-100 scale)")
-    ax.set_ylabel("")
+    ax.set_ylabel("task")
     ax.set_title("Claimed versus measured, by task and claim source")
+    _legend_outside(ax, title="claim source")
     return fig
 
 
@@ -193,7 +224,7 @@ def missing_by_decile(breakdowns: pd.DataFrame) -> Figure:
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("popularity decile by downloads (10 = most downloaded)")
     ax.set_ylabel("share of models missing it")
-    ax.legend(fontsize=8, ncols=2)
+    _legend_outside(ax, fontsize=8)
     return fig
 
 
@@ -277,7 +308,7 @@ def lineage_families(summary: Summary) -> Figure:
             right.barh([b.base_model for b in bases], counts, left=start, color=color, label=relation)
             start += counts
         right.set_xlabel("direct children")
-        right.legend(fontsize=8)
+        _legend_outside(right, fontsize=8)
     for ax in (left, right):
         ax.tick_params(axis="y", labelsize=7)
     return fig
@@ -306,9 +337,10 @@ def exposure_by_year(breakdowns: pd.DataFrame, summary: Summary) -> Figure:
         for column, name in EXPOSURE_RATES.items():
             left.plot(table.index.astype(int), table[column], marker="o", label=name)
         left.set_ylim(-0.02, 1.02)
+        _integer_ticks(left.xaxis)
         left.set_xlabel("year the model was created")
         left.set_ylabel("share of the year's models")
-        left.legend(fontsize=8)
+        _legend_outside(left, fontsize=8)
     if not exposure.formats:
         _no_data(right, "no weight file in this snapshot")
     else:
@@ -327,22 +359,35 @@ def _snapshot_axis(ax: Axes, snapshots: list[str]) -> None:
 
 
 def trend_rates(rates: pd.DataFrame | None) -> Figure:
-    """Each headline share across snapshots, oldest first."""
-    fig = _figure(9, 5)
-    ax = fig.add_subplot()
-    ax.set_title("Headline shares over time", fontsize=10)
+    """Each headline share across snapshots, oldest first: one small panel per share, all on one scale, so
+    that no two lines share a colour and no legend covers them."""
     shares = None if rates is None else rates[rates["format"] == "share"]
     if shares is None or shares["snapshot"].nunique() < 2:
+        fig = _figure(9, 3)
+        ax = fig.add_subplot()
+        ax.set_title("Headline shares over time", fontsize=10)
         _no_data(ax, NO_TREND)
         return fig
     snapshots = list(dict.fromkeys(shares["snapshot"]))
     table = shares.pivot_table(index="snapshot", columns="label", values="value", sort=False)
-    for name in table.columns:
-        ax.plot(range(len(snapshots)), table[name].reindex(snapshots), marker="o", label=name)
-    _snapshot_axis(ax, snapshots)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_ylabel("share of models")
-    ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    # "X missing" is one minus "X present", shown already: one concept, one panel.
+    table = table[[name for name in table.columns if not str(name).endswith(" missing")]]
+    columns = 4
+    rows = -(-len(table.columns) // columns)
+    fig = _figure(12, 1.9 * rows + 0.6)
+    fig.suptitle("Headline shares over time (share of models, oldest snapshot first)", fontsize=10)
+    axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False).ravel()
+    for ax, name in zip(axes, table.columns, strict=False):
+        ax.plot(range(len(snapshots)), table[name].reindex(snapshots), marker="o", color=SNAPSHOT_COLOR)
+        ax.set_title(str(name), fontsize=7)
+        ax.set_ylim(-0.02, 1.02)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(table.columns) :]:
+        ax.set_visible(False)
+    for ax in axes[: len(table.columns)][-columns:]:
+        ax.set_xticks(range(len(snapshots)), snapshots, rotation=30, ha="right", fontsize=6)
+    fig.supxlabel("snapshot", fontsize=8)
+    fig.supylabel("share of models", fontsize=8)
     return fig
 
 
@@ -363,8 +408,9 @@ def trend_formats(formats: pd.DataFrame | None) -> Figure:
         ax.plot(range(len(snapshots)), formats[column], marker="o", label=name)
     _snapshot_axis(ax, snapshots)
     ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("snapshot")
     ax.set_ylabel("share of models")
-    ax.legend(fontsize=8)
+    _legend_outside(ax, fontsize=8)
     return fig
 
 
@@ -382,6 +428,8 @@ def trend_growth(growth: pd.DataFrame | None) -> Figure:
     ax.plot(range(len(months)), growth["updated"], color="#ff7f0e", marker=".", label="last updated")
     step = max(1, len(months) // 12)
     ax.set_xticks(range(0, len(months), step), months[::step], rotation=30, ha="right", fontsize=8)
+    ax.set_xlabel("month")
     ax.set_ylabel("models")
-    ax.legend(fontsize=8)
+    _integer_ticks(ax.yaxis)
+    _legend_outside(ax, fontsize=8)
     return fig

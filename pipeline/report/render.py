@@ -4,7 +4,7 @@
 Every string in a block is plain text, the report's words and Hub data alike: model ids, dataset
 names and tasks are whatever a model's author typed. The renderers escape every string they are
 given, so a block cannot carry markup; the report's structure (headings, tables, figures, the
-italic caption) is written by the renderers alone.
+italic caption, and in HTML a backtick-quoted span as code) is written by the renderers alone.
 """
 
 from __future__ import annotations
@@ -101,7 +101,17 @@ th { background: #f3f3f3; }
 figure { margin: 1.5em 0; }
 figure img { max-width: 100%; }
 figcaption { color: #555; font-style: italic; }
+code { font-family: ui-monospace, monospace; font-size: 0.9em; background: #f3f3f3; padding: 0 0.2em; }
 """
+
+
+# A command quoted in the report's words (`hubmine evaluate`): code in HTML, where backticks would show.
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def html_text(text: str) -> str:
+    """`text` escaped for HTML, its backtick-quoted spans as <code> (their text escaped too)."""
+    return _CODE_SPAN.sub(r"<code>\1</code>", html.escape(text))
 
 
 def to_html(blocks: list[Block], title: str, images: dict[str, bytes]) -> str:
@@ -114,11 +124,11 @@ def to_html(blocks: list[Block], title: str, images: dict[str, bytes]) -> str:
         if isinstance(block, Heading):
             out.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
         elif isinstance(block, Para):
-            out.append(f"<p>{html.escape(block.text)}</p>")
+            out.append(f"<p>{html_text(block.text)}</p>")
         elif isinstance(block, Table):
             head = "".join(f"<th>{html.escape(h)}</th>" for h in block.headers)
             body = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                "<tr>" + "".join(f"<td>{html_text(cell)}</td>" for cell in row) + "</tr>"
                 for row in block.rows
             )
             out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")

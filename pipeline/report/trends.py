@@ -1,7 +1,7 @@
 """Trends: the tables `hubmine trends` writes across snapshots, for the report and notebook 05.
 
 They are optional: without a `trends/` folder, or with fewer than two snapshots in it, the section says
-how to make them, and the figures say there is no trend yet.
+how to make them, and shows no figure.
 """
 
 from __future__ import annotations
@@ -83,19 +83,18 @@ def _formats_and_downloads(trends: Trends) -> Table:
     return Table(["measure", *snapshots], [["models", *models], *rows, ["Gini of downloads", *gini]])
 
 
-def report_blocks(trends: Trends | None) -> list[Block]:
+def report_blocks(trends: Trends | None, warning: Para | None = None) -> list[Block]:
+    """The Trends section; `warning` (`population_warning`) when its snapshots hold different populations."""
     blocks: list[Block] = [Heading(2, "Trends")]
     if trends is None or len(trends.snapshots) < 2:
-        blocks.append(Para(f"No trend yet: {HINT}."))
-    else:
-        snapshots = trends.snapshots
-        blocks += [
-            Para(f"{len(snapshots)} analyzed snapshots, from {snapshots[0]} to {snapshots[-1]}."),
-            _rates(trends),
-            _formats_and_downloads(trends),
-        ]
+        return [*blocks, Para(f"No trend yet: {HINT}.")]
+    snapshots = trends.snapshots
     return [
         *blocks,
+        Para(f"{len(snapshots)} analyzed snapshots, from {snapshots[0]} to {snapshots[-1]}."),
+        *([warning] if warning is not None else []),
+        _rates(trends),
+        _formats_and_downloads(trends),
         Image("trend_rates", "Headline shares across snapshots"),
         Image("trend_formats", "Safetensors and pickle weights across snapshots"),
         Image("trend_growth", "Models created and last updated per month, newest snapshot"),

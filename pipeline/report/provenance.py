@@ -1,0 +1,98 @@
+"""What a report measured: where its snapshot came from, with which parameters, as of when, and which
+hubmine wrote it; and whether the snapshots a trend compares hold the same population."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline import __version__
+from pipeline.crawl.params import POPULATION_PARAMS, CrawlParams
+from pipeline.report.render import Block, Heading, Para, Table
+from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.snapshot import read_manifest
+
+
+def _day(timestamp: object) -> str:
+    text = str(timestamp or "")
+    return text[:10] if text else "unknown"
+
+
+def _minute(timestamp: object) -> str:
+    """An ISO timestamp to the minute, in UTC as recorded: `2026-12-07 01:11 UTC`."""
+    text = str(timestamp or "")
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 else "unknown"
+
+
+def newest_change(snapshot: Snapshot) -> str:
+    """The day of the newest `last_modified` among the snapshot's models: how recent its data is."""
+    try:
+        column = pq.read_table(snapshot.models, columns=["last_modified"]).column("last_modified")
+    except (FileNotFoundError, KeyError):
+        return "unknown"
+    newest = pc.max(column).as_py()
+    return "unknown" if newest is None else newest.date().isoformat()
+
+
+def origin(manifest: dict[str, Any]) -> tuple[str, str]:
+    """(where the snapshot came from, its parameters): the endpoint and the crawl's options, or the
+    imported dump and its revision."""
+    source = manifest.get("source")
+    if isinstance(source, dict):
+        dump = source.get("dataset") or source.get("path") or "a dump"
+        revision = f" at revision {source['revision']}" if source.get("revision") else ""
+        return f"imported from {dump}{revision}", "as published (no crawl parameters)"
+    params = CrawlParams.from_json(manifest.get("params") or {})
+    return (
+        f"crawled from {manifest.get('endpoint') or 'an unrecorded endpoint'}",
+        f"hubmine crawl {params.describe()}",
+    )
+
+
+def provenance_blocks(snapshot: Snapshot, command: str | None) -> list[Block]:
+    """The report's provenance: a short table a reader checks before any figure."""
+    manifest = read_manifest(snapshot) or {}
+    source, parameters = origin(manifest)
+    crawled_with = (manifest.get("versions") or {}).get("hubmine", "unknown")
+    rows = [
+        ["snapshot", snapshot.id],
+        ["source", source],
+        ["crawl parameters", parameters],
+        ["crawled", f"{_minute(manifest.get('started_at'))} to {_minute(manifest.get('finished_at'))}"],
+        ["newest model change in the data", newest_change(snapshot)],
+        ["hubmine", f"{__version__} (report); {crawled_with} (crawl)"],
+    ]
+    if command:
+        rows.append(["command", command])
+    return [Heading(2, "What this report measured"), Table(["", "value"], rows)]
+
+
+def population(manifest: dict[str, Any]) -> tuple[Any, ...]:
+    """What decides which models a snapshot holds: its source and its crawl's population parameters."""
+    params = CrawlParams.from_json(manifest.get("params") or {})
+    source = manifest.get("source")
+    where = (
+        (source.get("dataset") or source.get("path"))
+        if isinstance(source, dict)
+        else manifest.get("endpoint")
+    )
+    return (where, *(getattr(params, name) for name in POPULATION_PARAMS))
+
+
+def population_warning(data: DataDir, snapshot_ids: list[str]) -> Para | None:
+    """One sentence when the snapshots of a trend were not taken from the same source with the same
+    parameters: their differences may be the populations', not the registry's."""
+    described = {}
+    for snapshot_id in snapshot_ids:
+        manifest = read_manifest(data.snapshot(snapshot_id)) or {}
+        source, parameters = origin(manifest)
+        described[snapshot_id] = (population(manifest), f"{source}, {parameters}")
+    if len({key for key, _ in described.values()}) < 2:
+        return None
+    listed = "; ".join(f"{snapshot_id}: {words}" for snapshot_id, (_, words) in described.items())
+    return Para(
+        "Warning: these snapshots cover different populations, so a change between them may come from "
+        f"what was crawled rather than from the registry ({listed})."
+    )
