@@ -5,15 +5,15 @@ from __future__ import annotations
 import inspect
 import shlex
 import signal
-import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from pipeline import __version__
 from pipeline.crawl.params import SortKey
@@ -338,25 +338,48 @@ def evaluate(
     raise typer.Exit(result.exit_code)
 
 
-def _with_step_flags(command: Callable[..., None]) -> Callable[..., None]:
-    """`command` with one `--<flag>` switch per registered risk step, passed on in `**steps`."""
+def _step_switches() -> list[Any]:
+    """One `--<flag>` switch per registered risk step, as typer builds options."""
     from pipeline.risks.catalog import STEPS
 
-    signature = inspect.signature(command)
-    hints = typing.get_type_hints(command, include_extras=True)
-    params = [
-        p.replace(annotation=hints[p.name])
-        for p in signature.parameters.values()
-        if p.kind is not inspect.Parameter.VAR_KEYWORD
-    ]
-    for step in STEPS:
-        switch = Annotated[bool, typer.Option(f"--{step.flag}", help=step.help)]
-        name = step.flag.replace("-", "_")
-        params.append(
-            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=switch)
-        )
-    command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-    return command
+    def switches() -> None:
+        """The risk steps' switches."""
+
+    switches.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                step.flag.replace("-", "_"),
+                inspect.Parameter.KEYWORD_ONLY,
+                default=False,
+                annotation=Annotated[bool, typer.Option(f"--{step.flag}", help=step.help)],
+            )
+            for step in STEPS
+        ]
+    )
+    probe = typer.Typer(add_completion=False)
+    probe.command()(switches)
+    return [param for param in typer.main.get_command(probe).params if param.name != "help"]
+
+
+class _RiskStepsCommand(TyperCommand):
+    """`hubmine risks`, with one switch per registered risk step. The steps, and all they import, are
+    loaded only when this command parses its arguments or shows its help, so every other command starts
+    without them; the switches reach the command in `ctx.meta[RISK_STEPS]`, by step name."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        if not any(getattr(param, "is_risk_step", False) for param in self.params):
+            for switch in _step_switches():
+                switch.is_risk_step = True
+                self.params.append(switch)
+        return super().get_params(ctx)
+
+    def invoke(self, ctx: Any) -> Any:
+        names = {param.name for param in self.params if getattr(param, "is_risk_step", False)}
+        ctx.meta[RISK_STEPS] = {name: ctx.params.pop(name) for name in names if name in ctx.params}
+        return super().invoke(ctx)
+
+
+RISK_STEPS = "hubmine.risk_steps"
 
 
 @app.command(
@@ -366,10 +389,11 @@ def _with_step_flags(command: Callable[..., None]) -> Callable[..., None]:
         "hubmine risks --scan-status --models openai-community/gpt2",
         "hubmine risks --signatures --maintainers --top 50",
         "hubmine risks --scan-status   # again: only models not measured at their sha",
-    )
+    ),
+    cls=_RiskStepsCommand,
 )
-@_with_step_flags
 def risks(
+    ctx: typer.Context,
     data_dir: DataDir = None,
     snapshot: SnapshotId = None,
     top: TopModels = None,
@@ -383,14 +407,13 @@ def risks(
         ),
     ] = None,
     workers: Annotated[int, typer.Option(metavar="N", min=1, max=64, help="Models measured at once.")] = 4,
-    **steps: bool,
 ) -> None:
     """Measure the risks of chosen models over the network: the Hub's own scans, a static pickle scan,
     commit signatures and maintainers. Turn on at least one step (the switches below); each writes its
     table under findings/."""
     from pipeline.risks.run import run_risks
 
-    flags = {name.replace("_", "-") for name, on in steps.items() if on}
+    flags = {name.replace("_", "-") for name, on in ctx.meta[RISK_STEPS].items() if on}
     with _one_line_errors("--data-dir"), _interruptible("run the same `hubmine risks` again to continue"):
         result = run_risks(
             _data_dir(data_dir),

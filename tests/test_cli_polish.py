@@ -19,6 +19,7 @@ runner = CliRunner()
 
 # Modules that only some commands use; loading any of them makes every start slow.
 HEAVY = ("torch", "transformers", "datasets", "pandas", "matplotlib", "huggingface_hub", "ray", "sklearn")
+HEAVY += ("pyarrow", "numpy", "requests", "yaml")
 COMMANDS = ("crawl", "analyze", "report", "evaluate", "risks", "diff", "trends", "history", "publish")
 COMMANDS += ("prune", "import", "status")
 
