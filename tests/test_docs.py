@@ -1,4 +1,5 @@
-"""The documentation stays in reach: a short README, links that resolve, every setting documented."""
+"""The documentation stays in reach: a short README listing every command, links that resolve, every setting
+documented."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import typer.main
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from typer.core import TyperGroup
+
+from pipeline.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -73,3 +78,11 @@ def test_every_setting_the_code_reads_is_documented() -> None:
     assert read, "no HUBMINE_* variable found under pipeline/"
     missing = sorted(read - documented)
     assert not missing, f"not in docs/configuration.md: {', '.join(missing)}"
+
+
+def test_the_readme_table_lists_every_command() -> None:
+    listed = set(re.findall(r"^\| `hubmine ([a-z]+)", README.read_text(encoding="utf-8"), re.MULTILINE))
+    group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)
+    commands = set(group.commands)
+    assert commands <= listed, f"commands missing from the README's table: {sorted(commands - listed)}"
