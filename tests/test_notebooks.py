@@ -24,7 +24,7 @@ from tests.test_report import write_risk_tables
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebooks")]
 
 
 @pytest.fixture(scope="module")

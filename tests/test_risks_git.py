@@ -199,6 +199,9 @@ def test_the_token_reaches_git_only_through_its_environment(
         return real_popen(args, *rest, **kwargs)  # type: ignore[call-overload, no-any-return]
 
     monkeypatch.setattr(subprocess, "Popen", recording_popen)
+    scratch = tmp_path / "tmp"  # this test's own temporary folder: other tests may clone at the same time
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     # Only the right token is accepted, so a clone that worked carried it.
     with simulator(registry, valid_tokens={TOKEN}) as sim:
         context = make_context(tmp_path, sim, [target], token=TOKEN)
@@ -211,8 +214,7 @@ def test_the_token_reaches_git_only_through_its_environment(
     assert not any(TOKEN in arg for argv in argvs for arg in argv)
     for path in (tmp_path / "data").rglob("*"):
         assert not path.is_file() or TOKEN.encode() not in path.read_bytes(), path
-    leftovers = [p for p in Path(tempfile.gettempdir()).glob("hubmine-git-*")]
-    assert not leftovers
+    assert not list(scratch.iterdir())
 
 
 def test_maintainers_count_authors_bus_factor_and_downstream_models(
