@@ -102,7 +102,7 @@ POPULAR_MODELS = [
 ]
 # Not downloaded, so none of them is popular.
 OTHERS = [
-    ("evil/bert-base-uncased", 0),  # same name, other author
+    ("evil/bert-base-uncased", 0),  # same name, other author, and nothing more
     ("evil/bert-base-uncasd", 0),  # one-letter typo
     ("evil/bert-bsae-uncased", 0),  # transposition
     ("evil/bert-base-uncasedxx", 0),  # two edits: no typo
@@ -180,11 +180,9 @@ def test_candidates(analyzed: Snapshot) -> None:
     whisper, mistral, bart = "openai/whisper-large", "TheOrg/mistral-7b", "facebook/bart-large-cnn"
     counted = {m: (r["popular_model"], r["rules"]) for m, r in rows.items() if r["counted"]}
     assert counted == {
-        "evil/bert-base-uncased": (bert, ["same_name_other_author"]),
         "evil/bert-base-uncasd": (bert, ["name_typo"]),
         "evil/bert-bsae-uncased": (bert, ["name_typo"]),
         "evil/whlsper-large": (whisper, ["name_homoglyph"]),
-        "evil/Whisper_Large": (whisper, ["same_name_other_author"]),
         "evil/rnistral-7b": (mistral, ["name_homoglyph"]),
         "rneta-llama/Llama-2-7b-chat": (llama, ["author_homoglyph"]),
         "faceb00k/bart-large-cnn": (bart, ["author_homoglyph"]),
@@ -193,18 +191,20 @@ def test_candidates(analyzed: Snapshot) -> None:
     }
     excluded = {m: r["exclusions"] for m, r in rows.items() if not r["counted"]}
     assert excluded == {
+        "evil/bert-base-uncased": ["same_name_only"],
+        "evil/Whisper_Large": ["same_name_only"],
         "evil/mistral-7c": ["variant_number"],
         "fam/Llama-2-7b-chatt": ["declares_original"],
         "fam/Llama-2-7b-chst": ["declares_original"],
-        "empty/mistral-7b": ["no_weights"],
-        "unknown/falcon-7b-gguf": ["weights_unknown"],
+        "empty/mistral-7b": ["no_weights", "same_name_only"],
+        "unknown/falcon-7b-gguf": ["weights_unknown", "same_name_only"],
         "QA/opus-mt-ab-en": ["variant_language"],
-        "tune/bert-base-uncased-QNLI": ["variant_task"],
+        "tune/bert-base-uncased-QNLI": ["variant_task", "tutorial_name"],  # near a tutorial's name
         "trainer/bart-large-cnm": ["declares_own_base"],
-        "credit/bart-base": ["card_names_original"],
-        "legacy/roberta-large": ["legacy_name"],
-        "a1/bert-base-uncased-mnli": ["tutorial_name"],
-        "a2/bert-base-uncased-mnli": ["tutorial_name"],
+        "credit/bart-base": ["card_names_original", "same_name_only"],
+        "legacy/roberta-large": ["legacy_name", "same_name_only"],
+        "a1/bert-base-uncased-mnli": ["same_name_only", "tutorial_name"],
+        "a2/bert-base-uncased-mnli": ["same_name_only", "tutorial_name"],
     }
     assert rows["evil/bert-base-uncasd"]["popular_downloads"] == 10_000
     assert rows["evil/bert-base-uncasd"]["weight_formats"] == ["safetensors"]
@@ -216,16 +216,16 @@ def test_section(analyzed: Snapshot) -> None:
     validate(load(analyzed))
     summary = load_summary(analyzed)
     section = summary.section(LookalikesSection)
-    assert section.suspects == 22 and section.candidates == 10
+    assert section.suspects == 22 and section.candidates == 8
     assert section.by_rule == {
-        "same_name_other_author": 3,
+        "same_name_other_author": 1,
         "author_homoglyph": 2,
         "author_typo": 1,
         "name_homoglyph": 2,
         "name_typo": 2,
         "card_copy": 1,
     }
-    assert section.excluded["tutorial_name"] == 2
+    assert section.excluded["tutorial_name"] == 3
     assert section.top[0].popular_model == "google-bert/bert-base-uncased"
     assert section.popular == len(POPULAR_MODELS) and section.min_downloads == 1_000
     # Unreviewed candidates are no headline figure.

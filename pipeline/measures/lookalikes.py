@@ -15,15 +15,26 @@ is a **suspect** when a character-level trick links their ids (`RULES`):
   digits;
 - `card_copy` (evidence): the suspect's card repeats the popular card's lines (`card_copied`).
 
-A suspect is counted as a candidate for review unless an exclusion applies (`EXCLUSIONS`; kept in the
-table with every reason): it has no weight file, or its file list is unknown; the names are a
-systematic variant (`pipeline.measures.name_variants`: language codes, numbers, sizes, tasks,
-architectures, casing, separators, formats); it declares its relation, unless its card is a copy of
-the popular card (then the declaration is the popular model's): a declared base in
-findings/lineage.parquet that meets the popular model or its bases (`declares_original`) or any other
-(`declares_own_base`), the Trainer's "fine-tuned version of" sentence naming the popular model or
-another base, or its card naming the popular model's id or author (`card_names_original`); or its
-folded name is held by `Settings.tutorial_authors` or more (folded) authors (`tutorial_name`).
+A suspect is counted as a candidate for review unless an exclusion applies (`EXCLUSIONS`; every one
+that applies is kept in the table):
+
+- `no_weights`, `weights_unknown`: its files hold no weight file, or its file list is unknown;
+- `variant_<kind>`: the names are a systematic variant (`pipeline.measures.name_variants`: language,
+  number, size, task, architecture, casing, separator, format);
+- `declares_original`, `declares_own_base`: it declares a base (findings/lineage.parquet, followed
+  upwards, or the Trainer's "fine-tuned version of" sentence of its card) that is the popular model
+  or one of its bases, or another model;
+- `card_names_original`: its card names the popular model's id or author;
+- `named_by_popular`: the popular model's card names the suspect's id (the popular one is the copy);
+- `older_than_popular`: it was created before the popular model;
+- `legacy_name`: the popular id is an authorless legacy id and the suspect bears the same name;
+- `same_name_only`: the only trick is the same name under an unrelated author, and its card is no
+  copy of the popular card (nothing presents it as the popular model);
+- `tutorial_name`: its name or the popular one is held by `Settings.tutorial_authors` or more
+  (folded) authors.
+
+When the suspect's card is a copy of the popular card, the card's front matter, base models and
+sentences are the popular model's: only the lines it adds are read for a declaration.
 
 One row per suspect: the popular model it is counted against (else the most downloaded it looks
 like), the others in `also_like`.
@@ -91,6 +102,7 @@ EXCLUSIONS = (
     "named_by_popular",
     "older_than_popular",
     "legacy_name",
+    "same_name_only",
     "tutorial_name",
 )
 
@@ -414,7 +426,7 @@ def is_popular_base(base: str, popular: Named) -> bool:
     return name == popular.name.casefold() and (not author or author == popular.author)
 
 
-def exclusions(pair: Pair, facts: Facts, copied: bool, settings: Settings) -> list[str]:
+def exclusions(pair: Pair, rule: str, facts: Facts, copied: bool, settings: Settings) -> list[str]:
     """Every reason the pair is not a candidate for review, in `EXCLUSIONS` order."""
     model, popular = pair.model, pair.popular.named
     popular_card = facts.cards.get(popular.model_id)
@@ -449,9 +461,11 @@ def exclusions(pair: Pair, facts: Facts, copied: bool, settings: Settings) -> li
     created, popular_created = facts.created.get(model.model_id), facts.created.get(popular.model_id)
     if created is not None and popular_created is not None and created < popular_created:
         found.add("older_than_popular")
-    if not popular.author and tokens(model.name) == tokens(popular.name):
+    if not popular.author and rule == "same_name_other_author":
         found.add("legacy_name")
-    if len(facts.name_authors[name_key(model.name)]) >= settings.tutorial_authors:
+    if rule == "same_name_other_author" and not copied:
+        found.add("same_name_only")
+    if facts.authors_sharing(model, popular) >= settings.tutorial_authors:
         found.add("tutorial_name")
     return [why for why in EXCLUSIONS if why in found]
 
@@ -467,6 +481,10 @@ class Facts:
     created: dict[str, Any] = field(default_factory=dict)
     # Folded authors of each name (`name_key`) of the pairs.
     name_authors: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def authors_sharing(self, model: Named, popular: Named) -> int:
+        """Authors holding the suspect's name or the popular one's, whichever more hold."""
+        return max(len(self.name_authors[name_key(n.name)]) for n in (model, popular))
 
     def weight_formats(self, model_id: str) -> list[str] | None:
         """The weight formats of a suspect's files; None when its file list is unknown."""
@@ -576,7 +594,7 @@ def suspect_rows(pairs: list[Pair], facts: Facts, settings: Settings) -> list[di
         model, popular = pair.model, pair.popular.named
         copied = card_copied(facts.cards.get(model.model_id), facts.cards.get(popular.model_id))
         rules = [name_rule(model, popular, pair.distance), *(["card_copy"] if copied else [])]
-        excluded = exclusions(pair, facts, copied, settings)
+        excluded = exclusions(pair, rules[0], facts, copied, settings)
         by_model[model.model_id].append(
             {
                 "model_id": model.model_id,
@@ -591,7 +609,7 @@ def suspect_rows(pairs: list[Pair], facts: Facts, settings: Settings) -> list[di
                 "counted": not excluded,
                 "weight_formats": facts.weight_formats(model.model_id),
                 "declared_base": declared_base(facts.cards.get(model.model_id)),
-                "name_authors": len(facts.name_authors[name_key(model.name)]),
+                "name_authors": facts.authors_sharing(model, popular),
             }
         )
     rows = []
