@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from bench.lookalike_bench import SAMPLES, read_labels
 from pipeline.analyze import run_analyze
 from pipeline.errors import SettingError
 from pipeline.measures.lookalikes import (
@@ -325,3 +326,14 @@ def test_index_finds_what_brute_force_finds() -> None:
         "distilroberta": [0],
         "roberta": [],
     }
+
+
+def test_the_benchmark_labels_are_complete_and_follow_the_rules() -> None:
+    """Every label of bench/lookalike_labels.jsonl is one of the benchmark's, with its reason."""
+    labels = read_labels()
+    assert len(labels) >= 150
+    reasons = {"empty", "tutorial", "variant", "declared", "own_model", "original"}
+    for row in labels.values():
+        assert row["sample"] in SAMPLES
+        assert row["label"] in {"impersonation", "benign", "unclear"}
+        assert (row["reason"] in reasons) == (row["label"] == "benign"), row

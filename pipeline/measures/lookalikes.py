@@ -30,8 +30,9 @@ that applies is kept in the table):
 - `legacy_name`: the popular id is an authorless legacy id and the suspect bears the same name;
 - `same_name_only`: the only trick is the same name under an unrelated author, and its card is no
   copy of the popular card (nothing presents it as the popular model);
-- `tutorial_name`: its name or the popular one is held by `Settings.tutorial_authors` or more
-  (folded) authors.
+- `tutorial_name`: its name or the popular one (up to case and separators) is held by
+  `Settings.tutorial_authors` or more (folded) authors among the suspects and popular models, authors
+  that look like the popular one's left out.
 
 When the suspect's card is a copy of the popular card, the card's front matter, base models and
 sentences are the popular model's: only the lines it adds are read for a declaration.
@@ -83,6 +84,7 @@ COPY_SHARE = 0.8
 COPY_MIN_LINES = 5
 # Card text read per model when looking for the popular model's id or author.
 CARD_CHARS = 200_000
+LOOKALIKE_AUTHOR = ("author_homoglyph", "author_typo")
 RULES = (
     "same_name_other_author",
     "author_homoglyph",
@@ -426,7 +428,7 @@ def is_popular_base(base: str, popular: Named) -> bool:
     return name == popular.name.casefold() and (not author or author == popular.author)
 
 
-def exclusions(pair: Pair, rule: str, facts: Facts, copied: bool, settings: Settings) -> list[str]:
+def exclusions(pair: Pair, facts: Facts, copied: bool, settings: Settings) -> list[str]:
     """Every reason the pair is not a candidate for review, in `EXCLUSIONS` order."""
     model, popular = pair.model, pair.popular.named
     popular_card = facts.cards.get(popular.model_id)
@@ -461,9 +463,9 @@ def exclusions(pair: Pair, rule: str, facts: Facts, copied: bool, settings: Sett
     created, popular_created = facts.created.get(model.model_id), facts.created.get(popular.model_id)
     if created is not None and popular_created is not None and created < popular_created:
         found.add("older_than_popular")
-    if not popular.author and rule == "same_name_other_author":
+    if not popular.author and pair.rule == "same_name_other_author":
         found.add("legacy_name")
-    if rule == "same_name_other_author" and not copied:
+    if pair.rule == "same_name_other_author" and not copied:
         found.add("same_name_only")
     if facts.authors_sharing(model, popular) >= settings.tutorial_authors:
         found.add("tutorial_name")
@@ -499,8 +501,11 @@ def gather(snapshot: Snapshot, pairs: list[Pair]) -> Facts:
     wanted = suspects | {pair.popular.named.model_id for pair in pairs}
     facts = Facts()
     for pair in pairs:
-        for named in (pair.model, pair.popular.named):
-            facts.name_authors[name_key(named.name)].add(fold(named.author))
+        popular = pair.popular.named
+        facts.name_authors[name_key(popular.name)].add(fold(popular.author))
+        # A look-alike author is no learner sharing a course's name.
+        if pair.rule not in LOOKALIKE_AUTHOR:
+            facts.name_authors[name_key(pair.model.name)].add(fold(pair.model.author))
     columns = ["model_id", "siblings", "created_at"]
     for model_ids, siblings, created in iter_columns(snapshot.models, columns):
         for model_id, files, when in zip(model_ids, siblings, created, strict=True):
@@ -528,6 +533,7 @@ class Pair:
     downloads: int | None
     popular: Popular
     distance: int
+    rule: str
 
 
 def pairs_of(snapshot: Snapshot, index: PopularIndex, work: Work) -> list[Pair]:
@@ -540,7 +546,8 @@ def pairs_of(snapshot: Snapshot, index: PopularIndex, work: Work) -> list[Pair]:
             for number, distance in index.matches(model, work):
                 popular = index.popular[number]
                 if model.author != popular.named.author and (count or 0) < popular.downloads:
-                    found.append(Pair(model, count, popular, distance))
+                    rule = name_rule(model, popular.named, distance)
+                    found.append(Pair(model, count, popular, distance, rule))
     return found
 
 
@@ -593,8 +600,8 @@ def suspect_rows(pairs: list[Pair], facts: Facts, settings: Settings) -> list[di
     for pair in pairs:
         model, popular = pair.model, pair.popular.named
         copied = card_copied(facts.cards.get(model.model_id), facts.cards.get(popular.model_id))
-        rules = [name_rule(model, popular, pair.distance), *(["card_copy"] if copied else [])]
-        excluded = exclusions(pair, rules[0], facts, copied, settings)
+        rules = [pair.rule, *(["card_copy"] if copied else [])]
+        excluded = exclusions(pair, facts, copied, settings)
         by_model[model.model_id].append(
             {
                 "model_id": model.model_id,
