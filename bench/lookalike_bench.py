@@ -243,8 +243,12 @@ def real_figures(sample: Path, folder: Path, unlabelled: bool) -> dict[str, Any]
             for m, r in net.items()
             if (name, m) not in labels
         ]
-        default = suspects(snapshot, Settings())
+        table, section, _ = build(snapshot, Settings())
+        default = {row["model_id"]: row for row in table.to_pylist()}
         figures[name] = {
+            "popular": section.popular,
+            "suspects": section.suspects,
+            "excluded": section.excluded,
             "net_suspects": len(net),
             "stale_labels": sorted(m for (s, m) in labels if s == name and m not in net),
             "default": score(mine, default),
