@@ -47,7 +47,7 @@ from pipeline.store.damage import reading
 from pipeline.store.layout import DataDir
 
 TABLE = "lines"
-# Marks a commit's header line in `git log` output; numstat lines never start with it.
+# Starts a commit's header line in `git log` output (`%x00` in the format); numstat lines never do.
 HEADER = "\x00"
 
 
@@ -106,7 +106,7 @@ def read_history(runner: GitRunner, repo: Path, model_id: str, read_at: datetime
     limit = runner.limits.max_commits
     rows: dict[str, Row] = {}
     current: Row | None = None
-    header = f"--format={HEADER}%H%x09%P%x09%at%x09%ae"
+    header = "--format=%x00%H%x09%P%x09%at%x09%ae"
     for line in _log(runner, repo, [header, "--numstat", "--diff-merges=off", f"--max-count={limit + 1}"]):
         if line.startswith(HEADER):
             sha, parents, seconds, email = [*line[1:].split("\t"), "", "", ""][:4]
@@ -130,7 +130,7 @@ def read_history(runner: GitRunner, repo: Path, model_id: str, read_at: datetime
         raise HubmineError(f"the history has more than {limit} commits; raise HUBMINE_GIT_MAX_COMMITS")
     # The first-parent line, newest first: each commit's change to the tree, summed from the root.
     line_of_main: list[tuple[str, int]] = []
-    first_parent = ["--first-parent", "--diff-merges=first-parent", f"--format={HEADER}%H", "--numstat"]
+    first_parent = ["--first-parent", "--diff-merges=first-parent", "--format=%x00%H", "--numstat"]
     for line in _log(runner, repo, first_parent):
         if line.startswith(HEADER):
             line_of_main.append((line[1:][:64], 0))
