@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,9 +19,10 @@ from pipeline.hub.client import HubClient
 from pipeline.longitudinal import process
 from pipeline.longitudinal.discussions import closed_at, discussion_row
 from pipeline.longitudinal.history import commit_bounds, commit_row, fetch_commits, run_history
+from pipeline.report import run_report
 from pipeline.schemas import table_from_rows
 from pipeline.store.files import write_parquet
-from pipeline.store.layout import DataDir
+from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
 from tests.crawl_helpers import crawl
 
@@ -423,3 +425,27 @@ def test_rows_of_models_not_chosen_this_time_are_kept(tmp_path: Path, registry: 
     assert sum(1 for r in rows(data, "discussions") if r["model_id"] == first) == 60
     series = {r["model_id"] for r in rows(data, "process")}
     assert series == {first, second, process.REGISTRY}
+
+
+def test_the_report_draws_the_registry_and_the_top_models_over_time(
+    measured_snapshot: Snapshot, tmp_path: Path
+) -> None:
+    data = DataDir(tmp_path / "data")
+    shutil.copytree(measured_snapshot.dir, data.snapshot(measured_snapshot.id).dir)
+    _hand_made(data)
+    # A name a Markdown or HTML reader would act on stays text.
+    hostile = "<b>x</b>/[m](y)"
+    table = pq.read_table(data.history_table("commits")).to_pylist()
+    table.append({**table[0], "model_id": hostile, "commit_id": "z1"})
+    data.history_table("commits").unlink()
+    write_parquet(data.history_table("commits"), table_from_rows("commits", table))
+    process.write_process(data, ["month"], utc(2026, 4, 15), measured_snapshot.id, utc(2026, 4, 16))
+    run_report(data.root, measured_snapshot.id, tmp_path / "out")
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    section = markdown[markdown.index("## Repository history") :]
+    assert "3 models followed; the registry's last 6 months, computed 2026-04-16 00:00 UTC" in section
+    assert "| 2026-04-01 (partial) | 3 | 0 | 2 | 1 |" in section  # models, commits, open discussions, PRs
+    assert "unknown" in section  # b/n and the hostile name have no git history: no line metrics
+    assert "<b>" not in (tmp_path / "out" / "report.html").read_text().split("Repository history")[1]
+    for name in ("history_registry", "history_top_models"):
+        assert (tmp_path / "out" / "figures" / f"{name}.png").stat().st_size > 5000
