@@ -244,7 +244,7 @@ def test_a_model_whose_history_cannot_be_listed_is_an_error_row(registry: Regist
     assert pages == 1 and len(found) == 1 and "HTTP 401" in str(found[0]["error"])
 
 
-def _hand_made(data: DataDir) -> None:
+def hand_made_history(data: DataDir) -> None:
     commits = [
         ("a/m", "c1", "Update README.md", utc(2026, 1, 10), ["alice"]),
         ("a/m", "c2", "Add weights", utc(2026, 1, 20), ["bob"]),
@@ -305,7 +305,7 @@ def test_process_metrics_are_computed_and_carried_forward_exactly(
 ) -> None:
     monkeypatch.setattr(process, "CHUNK_MODELS", chunk)  # one model at a time: the same rows
     data = DataDir(tmp_path)
-    _hand_made(data)
+    hand_made_history(data)
     until = utc(2026, 4, 15)
     ran = utc(2026, 4, 16)
     written = process.write_process(data, ["month"], until, "s1", ran)
@@ -352,7 +352,7 @@ def test_process_metrics_are_computed_and_carried_forward_exactly(
 
 def test_a_model_not_listed_since_an_earlier_run_ends_its_series_there(tmp_path: Path) -> None:
     data = DataDir(tmp_path)
-    _hand_made(data)
+    hand_made_history(data)
     # a/m was last listed by a run whose snapshot started on 15 March; b/n by this one.
     listed = [("a/m", utc(2026, 3, 15), "s1"), ("b/n", utc(2026, 4, 15), "s2")]
     write_parquet(
@@ -432,7 +432,7 @@ def test_the_report_draws_the_registry_and_the_top_models_over_time(
 ) -> None:
     data = DataDir(tmp_path / "data")
     shutil.copytree(measured_snapshot.dir, data.snapshot(measured_snapshot.id).dir)
-    _hand_made(data)
+    hand_made_history(data)
     # A name a Markdown or HTML reader would act on stays text.
     hostile = "<b>x</b>/[m](y)"
     table = pq.read_table(data.history_table("commits")).to_pylist()

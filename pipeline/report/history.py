@@ -37,7 +37,8 @@ def shown_period(process: pd.DataFrame | None) -> str:
 
 
 def top_models(process: pd.DataFrame | None, snapshot: Snapshot | None, n: int = TOP_MODELS) -> list[str]:
-    """The most-downloaded models of the snapshot that have a series (by commits without a snapshot)."""
+    """The most-downloaded models of the snapshot that have a series; by commits where the snapshot lists
+    none of them."""
     if process is None:
         return []
     followed = process[process["model_id"] != "*"]
@@ -45,9 +46,10 @@ def top_models(process: pd.DataFrame | None, snapshot: Snapshot | None, n: int =
         models = pq.read_table(snapshot.models, columns=["model_id", "downloads"]).to_pandas()
         ranked = models[models["model_id"].isin(set(followed["model_id"]))]
         ranked = ranked.sort_values(["downloads", "model_id"], ascending=[False, True], na_position="last")
-        return ranked["model_id"].head(n).tolist()
-    totals = followed.groupby("model_id")["commits"].sum().sort_values(ascending=False)
-    return totals.head(n).index.tolist()
+        if not ranked.empty:
+            return ranked["model_id"].head(n).tolist()
+    totals = followed.groupby("model_id")["commits"].sum()
+    return sorted(totals.index, key=lambda m: (-totals[m], m))[:n]
 
 
 def _cell(value: object, digits: int = 2) -> str:
