@@ -258,11 +258,7 @@ class HistoryResult:
         return 3 if self.errored else 0
 
     def summary_line(self) -> str:
-        git = (
-            f", {self.lines.requests} git histories read ({self.requests.get('requests.git', 0)} clones)"
-            if self.lines is not None
-            else ""
-        )
+        git = f", {self.lines.requests} git clones" if self.lines is not None else ""
         return (
             f"history of {self.models} models of snapshot {self.snapshot.id}: "
             f"{self.commits.rows} new commits, "
