@@ -427,3 +427,32 @@ def test_history_matches_an_independent_computation_over_two_runs(
     unknown = [r for r in process if r["model_id"] == "fx/noclone"]
     assert all(r["productivity"] is None and "git clone failed" in r["lines_unknown"] for r in unknown)
     assert compared > 2000
+
+
+def test_lines_left_behind_by_a_run_without_git_are_unknown_then_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    beta = build(tmp_path / "repos")["fx/beta"]
+    beta.publish()
+    registry = Registry()
+    registry.add({"id": beta.model_id, "sha": beta.git("rev-parse", "HEAD"), "downloads": 1}, b"# m\n")
+    registry.set_git_repo(beta.model_id, beta.bare)
+    data = DataDir(tmp_path / "data")
+
+    def lines_unknown() -> list[str | None]:
+        rows = pq.read_table(data.history_table("process")).to_pylist()
+        return [r["lines_unknown"] for r in rows if r["model_id"] == beta.model_id]
+
+    with HubSimulator(registry) as sim:
+        crawl(sim.url, data.root, cards=False)
+        run_history(data.root, None, models=[beta.model_id], endpoint=sim.url, git=True)
+        assert not any(lines_unknown())
+        beta.commit("frank", "weights.txt", add=1, committed=utc(2025, 6, 2))
+        beta.publish()
+        run_history(data.root, None, models=[beta.model_id], endpoint=sim.url)
+        # Known up to the commit the clone lacks; from its month on, unknown with the reason.
+        behind = [reason for reason in lines_unknown() if reason]
+        assert behind and all("1 commits listed since the git history was read" in r for r in behind)
+        sim.reset_counters()
+        again = run_history(data.root, None, models=[beta.model_id], endpoint=sim.url, git=True)
+        assert again.requests.get("requests.git") == 1 and not any(lines_unknown())

@@ -165,23 +165,49 @@ def fetch_lines(runner: GitRunner, client: HubClient, model_id: str) -> tuple[li
     return rows, 1
 
 
-def held_state(path: Path, models: Sequence[str]) -> tuple[set[str], set[str]]:
-    """Of `models`, those with lines held and those with an error row held."""
-    if not path.exists():
-        return set(), set()
+def listed_since(
+    commit_id: str, fetched_at: datetime | None, held: set[str], read_at: datetime | None
+) -> bool:
+    """Whether a listed commit is missing from the lines held and was listed after they were read (one
+    listed before and missing was rewritten away: the clone rightly lacks it)."""
+    return commit_id not in held and (fetched_at is None or read_at is None or fetched_at > read_at)
+
+
+def _read(path: Path, models: Sequence[str], columns: list[str]) -> list[Row]:
+    if not path.exists() or not models:
+        return []
     with reading(path, remedy(path)):
         table = ds.dataset(path, format="parquet").to_table(
-            columns=["model_id", "commit_id", "error"], filter=pc.field("model_id").isin(list(models))
+            columns=columns, filter=pc.field("model_id").isin(list(models))
         )
-    held, failed = set(), set()
-    for model_id, commit_id, error in zip(
-        *(table.column(c).to_pylist() for c in ("model_id", "commit_id", "error")), strict=True
-    ):
-        if error is not None:
-            failed.add(model_id)
-        elif commit_id is not None:
-            held.add(model_id)
-    return held, failed
+    return table.to_pylist()
+
+
+def needing_clone(data: DataDir, models: Sequence[str], with_new_commits: set[str]) -> list[str]:
+    """Of `models`, those whose lines must be read: new commits listed this run, no lines held, an error
+    held, or commits listed after the held lines were read and missing from them (a run without --git)."""
+    ids: dict[str, set[str]] = {}
+    read_at: dict[str, datetime] = {}
+    failed: set[str] = set()
+    for row in _read(data.history_table(TABLE), models, ["model_id", "commit_id", "read_at", "error"]):
+        if row["error"] is not None:
+            failed.add(row["model_id"])
+        elif row["commit_id"] is not None:
+            ids.setdefault(row["model_id"], set()).add(row["commit_id"])
+            if row["read_at"] is not None:
+                read_at[row["model_id"]] = max(read_at.get(row["model_id"], row["read_at"]), row["read_at"])
+    stale = {
+        row["model_id"]
+        for row in _read(data.history_table("commits"), list(ids), ["model_id", "commit_id", "fetched_at"])
+        if row["commit_id"] is not None
+        and row["commit_id"] not in ids[row["model_id"]]
+        and (
+            row["fetched_at"] is None
+            or row["model_id"] not in read_at
+            or row["fetched_at"] > read_at[row["model_id"]]
+        )
+    }
+    return [m for m in models if m in with_new_commits or m not in ids or m in failed or m in stale]
 
 
 def update_lines(
@@ -207,9 +233,3 @@ def update_lines(
         ),
     )
     return count
-
-
-def needing_clone(data: DataDir, models: Sequence[str], with_new_commits: set[str]) -> list[str]:
-    """Of `models`, those whose lines must be read: new commits listed, or no lines held, or an error."""
-    held, failed = held_state(data.history_table(TABLE), models)
-    return [m for m in models if m in with_new_commits or m not in held or m in failed]

@@ -39,6 +39,7 @@ import pyarrow.dataset as ds
 
 from pipeline.longitudinal.discussions import CLOSED, OPEN
 from pipeline.longitudinal.history import listed_until, merge_write
+from pipeline.longitudinal.lines import listed_since
 from pipeline.store.layout import DataDir
 
 TABLE = "process"
@@ -439,8 +440,7 @@ def _read_lines(
         missing = [
             date
             for commit_id, date, fetched_at in listed.get(model_id, [])
-            if commit_id not in ids[model_id]
-            and (model_id not in read_at or fetched_at is None or fetched_at > read_at[model_id])
+            if listed_since(commit_id, fetched_at, ids[model_id], read_at.get(model_id))
         ]
         if model_id in errors and model_id not in ids:
             lines.known_until = NEVER
