@@ -367,7 +367,7 @@ class Period(str, Enum):
         "  hubmine history --top 1000 --period week\n\n"
         "  hubmine history --models openai-community/gpt2 --models distilbert/distilgpt2\n\n"
         "  hubmine history --git                          # also PRIME's line counts, from a git clone\n\n"
-        "  hubmine history                                # again: only commits newer than those held"
+        "  hubmine history                                # again: only the commits not held yet"
     )
 )
 def history(
@@ -375,7 +375,10 @@ def history(
     snapshot: SnapshotId = None,
     top: TopModels = None,
     models: ChosenModels = None,
-    period: Annotated[Period, typer.Option(help="Period of the process metrics.")] = Period.month,
+    period: Annotated[
+        Period,
+        typer.Option(help="Period of the process metrics (every period already held is computed again too)."),
+    ] = Period.month,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Models listed at once.")] = 4,
     git: Annotated[
         bool,
