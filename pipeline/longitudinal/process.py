@@ -221,7 +221,7 @@ def model_series(model_id: str, inputs: ModelInputs, period: str, until: datetim
     git = sorted((c for c in inputs.lines.commits if c.date < until), key=lambda c: c.date)
     if not commits and not git:
         return
-    first = min(c.date for c in (commits[:1] + git[:1]))  # type: ignore[operator]
+    first = min([c.date for c in commits[:1]] + [c.date for c in git[:1]])
     start = period_start(first, period)
     days = DaySeries(
         start, (day_of(until - timedelta(microseconds=1)) - start).days + 1, inputs.threads.items, git
