@@ -36,6 +36,8 @@ FIGURES = {
     "trend_rates",
     "trend_formats",
     "trend_growth",
+    "history_registry",
+    "history_top_models",
 }
 
 
@@ -46,7 +48,7 @@ def data_dir(measured_snapshot: Snapshot) -> Path:
 
 def test_report_files(data_dir: Path, tmp_path: Path) -> None:
     line = run_report(data_dir, None, tmp_path / "out")
-    assert SNAPSHOT_ID in line and "14 figures" in line
+    assert SNAPSHOT_ID in line and "16 figures" in line
     figures = {p.stem: p.read_bytes() for p in (tmp_path / "out" / "figures").glob("*.png")}
     assert set(figures) == FIGURES
     for data in figures.values():
@@ -57,6 +59,7 @@ def test_report_files(data_dir: Path, tmp_path: Path) -> None:
     assert "| text-classification | 872 / 8,764 (9.9%) | 1 / 1 (100.0%) |" in markdown
     assert "d/pile, has 9 downstream models" in markdown
     assert "## Trends\n\nNo trend yet: run hubmine trends after analyzing two or more snapshots." in markdown
+    assert "## Repository history\n\nNo repository history yet: run hubmine history" in markdown
 
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == len(FIGURES)

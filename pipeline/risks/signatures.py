@@ -25,6 +25,7 @@ from pathlib import Path
 from pipeline.env import env_number
 from pipeline.errors import HubmineError, one_line
 from pipeline.hub.caps import MIB
+from pipeline.hub.client import HubClient
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
 from pipeline.risks.findings import Row, measure
 from pipeline.risks.registry import RiskContext, RiskStep, Target
@@ -226,11 +227,11 @@ def git_error(stderr: str) -> str:
     return one_line((fatal or lines or ["git failed"])[-1])[:300]
 
 
-def paced_clone(runner: GitRunner, context: RiskContext, model_id: str, dest: Path, blobless: bool) -> Clone:
+def paced_clone(runner: GitRunner, client: HubClient, model_id: str, dest: Path, blobless: bool) -> Clone:
     """One clone, sent when the client's `git` bucket allows it and counted in its requests."""
-    pacer = context.client.pacer("git")
+    pacer = client.pacer("git")
     ticket = pacer.wait()
-    context.client.stats.add("requests.git")
+    client.stats.add("requests.git")
     try:
         return runner.clone(model_id, dest, blobless)
     finally:
@@ -251,10 +252,10 @@ def measure_one(runner: GitRunner, context: RiskContext, target: Target) -> Row:
     except InvalidHubName as exc:
         return {**row, "error": str(exc)}
     with tempfile.TemporaryDirectory(prefix="hubmine-git-") as tmp:
-        clone = paced_clone(runner, context, target.model_id, Path(tmp) / "blobless", blobless=True)
+        clone = paced_clone(runner, context.client, target.model_id, Path(tmp) / "blobless", blobless=True)
         # A filtered clone that failed otherwise than by a refusal or a bound: clone everything.
         if not clone.ok and not clone.final:
-            clone = paced_clone(runner, context, target.model_id, Path(tmp) / "full", blobless=False)
+            clone = paced_clone(runner, context.client, target.model_id, Path(tmp) / "full", blobless=False)
         if not clone.ok:
             return {**row, "error": clone.error}
         repo = clone.path
@@ -272,7 +273,7 @@ def measure_one(runner: GitRunner, context: RiskContext, target: Target) -> Row:
             sha_found=rev != "--all",
         )
         if runner.limits.full_clone:
-            full = paced_clone(runner, context, target.model_id, Path(tmp) / "compare", blobless=False)
+            full = paced_clone(runner, context.client, target.model_id, Path(tmp) / "compare", blobless=False)
             row["full_clone_bytes"] = full.bytes if full.ok else None
     return row
 
