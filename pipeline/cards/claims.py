@@ -28,7 +28,9 @@ from collections.abc import Mapping
 from typing import Any
 
 KEYS = ("model-index", "model_index")
-_NUMBER = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(%?)\s*")
+# Unambiguous, so matching is linear; the text is also cut before it: no number is that long.
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+MAX_NUMBER_CHARS = 100
 
 
 def parse_value(value: Any) -> tuple[float | None, bool]:
@@ -41,9 +43,12 @@ def parse_value(value: Any) -> tuple[float | None, bool]:
         except OverflowError:
             return None, False
     elif isinstance(value, str):
-        match = _NUMBER.fullmatch(value)
-        if match:
-            number, percent = float(match.group(1)), match.group(2) == "%"
+        text = value.strip()
+        percent = text.endswith("%")
+        if percent:
+            text = text[:-1].rstrip()
+        if len(text) <= MAX_NUMBER_CHARS and _NUMBER.fullmatch(text):
+            number = float(text)
     if number is None or not math.isfinite(number):
         return None, False
     return number, percent
