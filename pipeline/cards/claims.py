@@ -31,6 +31,7 @@ KEYS = ("model-index", "model_index")
 # Unambiguous, so matching is linear; the text is also cut before it: no number is that long.
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 MAX_NUMBER_CHARS = 100
+MAX_ROWS = 1000  # model-index rows read from one card; beyond them `model_index_capped`
 
 
 def parse_value(value: Any) -> tuple[float | None, bool]:
@@ -163,6 +164,8 @@ def extract_claims(model_id: str, metadata: Mapping[str, Any]) -> tuple[list[dic
                 else:
                     structural = None
                 for metric in metrics:
+                    if len(rows) == MAX_ROWS:
+                        return rows, [*problems, "model_index_capped"]
                     if not isinstance(metric, Mapping):
                         problems.append("metric_wrong_type")
                         continue

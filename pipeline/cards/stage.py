@@ -63,6 +63,7 @@ README = "README.md"
 MODEL_COLUMNS = ["model_id", "card_data", "siblings"]
 CARD_COLUMNS = ["model_id", "status", "readme"]
 EVAL_RESULTS_COLUMNS = ["model_id", "status", "text"]
+MAX_EVAL_RESULTS_ROWS = 5000  # eval-results claims of one model, over all its files
 
 # (model_id, card_data, siblings, (status, readme) or None when the card was not asked for)
 Job = tuple[str, str | None, list[str] | None, tuple[str, str | None] | None]
@@ -123,14 +124,24 @@ def _eval_result_claims(snapshot: Snapshot) -> Iterator[tuple[pa.Table, Counter[
     """Claims of the fetched eval-results files, a batch of files at a time, with their problem codes."""
     if not snapshot.eval_results.exists():
         return
+    per_model: Counter[str] = Counter()
     for batch in _batches(snapshot.eval_results, EVAL_RESULTS_COLUMNS):
         claims: list[dict[str, Any]] = []
         problems: Counter[str] = Counter()
         for model_id, status, text in batch:
-            if status == "ok" and text is not None:
-                rows, found = eval_result_claims(model_id, text)
-                claims.extend(rows)
-                problems.update(found)
+            if status != "ok" or text is None:
+                continue
+            left = MAX_EVAL_RESULTS_ROWS - per_model[model_id]
+            if left <= 0:
+                problems["eval_results_model_capped"] += 1
+                continue
+            rows, found = eval_result_claims(model_id, text)
+            if len(rows) > left:
+                rows = rows[:left]
+                found.append("eval_results_model_capped")
+            per_model[model_id] += len(rows)
+            claims.extend(rows)
+            problems.update(found)
         yield table_from_rows("claims", claims), problems
 
 
