@@ -17,7 +17,6 @@ where it came from (`imported_from`: the file, or the dataset at its revision); 
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -44,6 +43,7 @@ from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.files import atomic_path, remove_leftovers, storage_errors
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
+from pipeline.store.removal import remove_path
 
 BATCH_ROWS = 5000
 # The dump's columns the snapshot uses; any other column is never read.
@@ -385,7 +385,7 @@ def _import_holding_lock(data: DataDir, source: str, snapshot_id: str | None) ->
         counts = write_tables(snapshot, batches, imported_at)
     except BaseException:
         # An import is not resumable: a half-made snapshot is removed, never left for a crawl to meet.
-        shutil.rmtree(snapshot.dir, ignore_errors=True)
+        remove_path(snapshot.dir, data.root, ignore_errors=True)
         raise
     if folder.exists():
         described["files"] = [p.relative_to(folder).as_posix() for p in files]
