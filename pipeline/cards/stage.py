@@ -15,7 +15,9 @@ files are first split by a hash of the model id into partitions of about that si
 joined one partition at a time.
 
 Parsing runs in a process pool (every core by default); results come back in order, with at most
-two batches per worker in flight, so memory stays bounded by the batch size.
+two batches per worker in flight, so memory stays bounded by the batch size. Each worker's address
+space is capped (`HUBMINE_PARSE_MAX_MEMORY`): a card that would pass it is a `memory_exceeded`
+problem on its row, and the other cards are parsed on.
 
 `card_status`: the cards row's status; without a cards row `no_readme` when siblings list no
 README.md, else `not_fetched` (a metadata-only crawl, or siblings unknown). `readme_listed`
@@ -47,6 +49,8 @@ import pyarrow.parquet as pq
 
 from pipeline.cards.eval_results import eval_result_claims
 from pipeline.cards.parse import parse_card
+from pipeline.children import MIB, limit_own_memory
+from pipeline.env import env_number
 from pipeline.errors import SnapshotError
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Section
@@ -63,6 +67,7 @@ README = "README.md"
 MODEL_COLUMNS = ["model_id", "card_data", "siblings"]
 CARD_COLUMNS = ["model_id", "status", "readme"]
 EVAL_RESULTS_COLUMNS = ["model_id", "status", "text"]
+PARSE_MAX_MEMORY = 4096 * MIB  # address space of one parsing worker
 MAX_EVAL_RESULTS_ROWS = 5000  # eval-results claims of one model, over all its files
 
 # (model_id, card_data, siblings, (status, readme) or None when the card was not asked for)
@@ -218,7 +223,13 @@ def _ordered_map(
         return
     # forkserver: workers fork from a clean process, not from this one with Arrow's threads running.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    memory = env_number("HUBMINE_PARSE_MAX_MEMORY", PARSE_MAX_MEMORY, minimum=256 * MIB)
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=limit_own_memory,
+        initargs=(memory,),
+    ) as pool:
         in_flight: deque[Future[tuple[pa.Table, pa.Table]]] = deque()
         for batch in batches:
             in_flight.append(pool.submit(function, batch))
