@@ -174,6 +174,15 @@ def test_tag_bases_and_edges() -> None:
     ]
 
 
+@pytest.mark.parametrize("name", ["../../etc/passwd", "a/b/c", "see the paper", "..", "org/" + "x" * 300])
+def test_a_base_that_is_no_hub_id_is_no_edge(name: str) -> None:
+    assert model_edges("me/x", [f"base_model:{name}"], [name], None, adapter=False, quantized=False) == []
+    # Nor does it make the one real base a merge.
+    assert model_edges("me/x", [], [name, "org/base"], None, adapter=False, quantized=False) == [
+        ("org/base", "finetune", "inferred", "metadata")
+    ]
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [

@@ -43,6 +43,15 @@ def repo_path(model_id: str) -> str:
     return _path(model_id, "model id", max_parts=2)
 
 
+def is_repo_id(name: str) -> bool:
+    """Whether `name` is a Hub repository id (what `repo_path` accepts)."""
+    try:
+        repo_path(name)
+    except InvalidHubName:
+        return False
+    return True
+
+
 def namespace_segment(name: str) -> str:
     """A user or organization name as one URL path segment; InvalidHubName if it is no Hub name."""
     return _path(name, "namespace", max_parts=1)
