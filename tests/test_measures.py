@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from measures_helpers import MODELS, SNAPSHOT_ID, build_snapshot
 
-from pipeline.measures.attributes import ALL_COLUMNS
+from pipeline.measures.attributes import ALL_COLUMNS, metadata_flags
 from pipeline.measures.graph import chain_depths
 from pipeline.measures.lineage import model_edges, tag_bases
 from pipeline.measures.scores import FACTORS
@@ -202,6 +202,23 @@ def test_a_base_that_is_no_hub_id_is_no_edge(name: str) -> None:
 )
 def test_non_empty(value: Any, expected: bool) -> None:
     assert non_empty(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("license", "licensed"),
+    [
+        ("mit", True),
+        (["mit", 3], True),
+        ([1, True, {"name": "mit"}, None], False),
+        ([" ", ["mit"]], False),
+        (True, False),
+        (2, False),
+        ({"name": "mit"}, False),
+    ],
+)
+def test_a_license_must_name_one(license: Any, licensed: bool) -> None:
+    has_metadata, has_license, *_ = metadata_flags({"license": license})
+    assert has_metadata and has_license is licensed
 
 
 # The factors each model has (models not listed have none).
