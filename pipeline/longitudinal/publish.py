@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from pipeline.errors import HubError
-from pipeline.hub.ids import repo_path
+from pipeline.hub.ids import new_repo_path
 from pipeline.schemas import SCHEMA_PACKAGE
 from pipeline.store.files import storage_errors
 from pipeline.store.layout import SNAPSHOT_TABLES, DataDir, Published, Snapshot
@@ -50,7 +50,7 @@ def run_publish(
     data_dir: Path, snapshot_id: str | None, repo: str, *, private: bool = False, dry_run: bool = False
 ) -> PublishResult:
     """Lay out the snapshot as a dataset folder and, unless `dry_run`, upload it to the dataset `repo`."""
-    repo_path(repo)  # a name that is no Hub id never becomes a URL
+    new_repo_path(repo)  # a name the Hub would refuse (or an option, `--help`) never becomes a URL
     data = DataDir(data_dir)
     with holding_lock(data, "publish"):
         snapshot = resolve_snapshot(data, snapshot_id)
