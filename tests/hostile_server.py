@@ -13,7 +13,8 @@ Modes:
 - `html`: an HTML page where the listing's JSON should be;
 - `escaping_ids`: the listing names ids that walk to other repositories (`a/b/../../victim/model`);
 - `foreign_link`: the listing's next link points to another host;
-- `endless_refs`: git's ref advertisement (`/{id}/info/refs`) never ends.
+- `endless_refs`: git's ref advertisement (`/{id}/info/refs`) never ends;
+- `stacked_gzip`: the listing compressed six times over, each said in `Content-Encoding`.
 
 It counts what it did: `requests` (the paths asked for) and `bytes_sent`, so a test can bound the
 client's work by what the server saw rather than by the clock.
@@ -21,6 +22,7 @@ client's work by what the server saw rather than by the clock.
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -148,6 +150,11 @@ class HostileHub:
                         time.sleep(hub.trickle_s)
                 elif hub.mode == "hang":
                     hub._closing.wait()
+                elif hub.mode == "stacked_gzip":
+                    body = page
+                    for _ in range(6):
+                        body = gzip.compress(body)
+                    self.reply(200, body, {"Content-Encoding": ", ".join(["gzip"] * 6)})
                 elif hub.mode == "slow":
                     self.slow_page(cursor, following)
                 elif hub.mode == "self_link":

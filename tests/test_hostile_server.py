@@ -233,6 +233,13 @@ def test_a_required_wait_past_the_cap_fails_the_request_at_once(
     assert requests == asked and waits.asked == []  # no wait at all, let alone the cap again and again
 
 
+def test_stacked_encodings_are_reported_as_such_not_as_a_cut_body(tmp_path: Path) -> None:
+    with HostileHub("stacked_gzip") as hub:
+        message = failed_crawl(hub.url, tmp_path, cards=False)
+    assert "could not be decoded" in message and "content encodings" in message
+    assert "truncated" not in message
+
+
 def test_an_html_page_for_the_listing_is_retried_then_one_line(tmp_path: Path) -> None:
     with HostileHub("html") as hub:
         message = failed_crawl(hub.url, tmp_path, cards=False)

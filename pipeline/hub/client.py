@@ -29,7 +29,7 @@ from requests.structures import CaseInsensitiveDict
 
 from pipeline import __version__
 from pipeline.env import env_number
-from pipeline.errors import HubResponseError, HubUnreachable
+from pipeline.errors import HubResponseError, HubUnreachable, one_line
 from pipeline.hub.caps import BodyCap, BodyCaps
 from pipeline.hub.endpoint import DEFAULT_ENDPOINT, checked_endpoint
 from pipeline.hub.notices import NOTICE_AFTER_S, notice
@@ -322,6 +322,8 @@ class HubClient:
             )
         if isinstance(exc, Stalled):
             return f"{exc} for {self.retry.stall_s:g} s (HUBMINE_STALL_S, HUBMINE_STALL_BYTES_PER_S)"
+        if isinstance(exc, requests.exceptions.ContentDecodingError):
+            return f"the answer from {public_url(url)} could not be decoded ({one_line(str(exc))[:200]})"
         if isinstance(exc, requests.ReadTimeout):
             return f"no byte from {public_url(url)} in {self.retry.read_timeout_s:g} s (HUBMINE_TIMEOUT_S)"
         return f"{reason} on {public_url(url)}"
@@ -368,7 +370,9 @@ def _transport_reason(exc: requests.RequestException) -> str:
         return "too_large"
     if isinstance(exc, requests.Timeout):
         return "timeout"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "undecodable"  # a broken compressed stream, or more stacked encodings than are read
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "truncated"
     return "connection"
 
