@@ -14,7 +14,8 @@ Modes:
 - `escaping_ids`: the listing names ids that walk to other repositories (`a/b/../../victim/model`);
 - `foreign_link`: the listing's next link points to another host;
 - `endless_refs`: git's ref advertisement (`/{id}/info/refs`) never ends;
-- `stacked_gzip`: the listing compressed six times over, each said in `Content-Encoding`.
+- `stacked_gzip`: the listing compressed six times over, each said in `Content-Encoding`;
+- `non_objects`: the listing holds one model and entries that are no model record.
 
 It counts what it did: `requests` (the paths asked for) and `bytes_sent`, so a test can bound the
 client's work by what the server saw rather than by the clock.
@@ -150,6 +151,9 @@ class HostileHub:
                         time.sleep(hub.trickle_s)
                 elif hub.mode == "hang":
                     hub._closing.wait()
+                elif hub.mode == "non_objects":
+                    entries = [model("ok/model"), 1, "ok/other", None, [model("ok/list")], {"no": "id"}]
+                    self.reply(200, json.dumps(entries).encode())
                 elif hub.mode == "stacked_gzip":
                     body = page
                     for _ in range(6):

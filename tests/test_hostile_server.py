@@ -240,6 +240,13 @@ def test_stacked_encodings_are_reported_as_such_not_as_a_cut_body(tmp_path: Path
     assert "truncated" not in message
 
 
+def test_listing_entries_that_are_no_model_are_counted(tmp_path: Path) -> None:
+    with HostileHub("non_objects") as hub:
+        result = crawl(hub.url, tmp_path, cards=False)
+    assert result.status == "complete" and result.counts["models"] == 1
+    assert result.counts["listing_entries_skipped"] == 5
+
+
 def test_an_html_page_for_the_listing_is_retried_then_one_line(tmp_path: Path) -> None:
     with HostileHub("html") as hub:
         message = failed_crawl(hub.url, tmp_path, cards=False)
