@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hostile_server import HostileHub
 from typer.testing import CliRunner
 
 from hubsim import HubSimulator, Registry
@@ -27,6 +26,7 @@ from pipeline.schemas import table_from_rows
 from pipeline.store.layout import DataDir
 from pipeline.store.snapshot import resolve_snapshot
 from tests.crawl_helpers import crawl
+from tests.hostile_server import HostileHub
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 NEEDS_GPG = pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg is not installed")
