@@ -69,6 +69,8 @@ CARD_COLUMNS = ["model_id", "status", "readme"]
 EVAL_RESULTS_COLUMNS = ["model_id", "status", "text"]
 PARSE_MAX_MEMORY = 4096 * MIB  # address space of one parsing worker
 MAX_EVAL_RESULTS_ROWS = 5000  # eval-results claims of one model, over all its files
+# Eval-results files read at once: each may hold up to 1 MiB of text and 1,000 claims.
+EVAL_RESULTS_BATCH = 64
 
 # (model_id, card_data, siblings, (status, readme) or None when the card was not asked for)
 Job = tuple[str, str | None, list[str] | None, tuple[str, str | None] | None]
@@ -97,14 +99,14 @@ def parse_batch(jobs: list[Job]) -> tuple[pa.Table, pa.Table]:
     return table_from_rows("parsed_cards", parsed), table_from_rows("claims", claims)
 
 
-def _arrow_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
+def _arrow_batches(path: Path, columns: list[str], rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """`columns` of a crawl table in batches; a file damaged anywhere raises `DamagedFileError`."""
     with reading(path, table_remedy(path)):
-        yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
+        yield from pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns)
 
 
-def _batches(path: Path, columns: list[str]) -> Iterator[list[tuple[Any, ...]]]:
-    for batch in _arrow_batches(path, columns):
+def _batches(path: Path, columns: list[str], rows: int = BATCH_ROWS) -> Iterator[list[tuple[Any, ...]]]:
+    for batch in _arrow_batches(path, columns, rows):
         yield list(zip(*(batch.column(name).to_pylist() for name in columns), strict=True))
 
 
@@ -130,7 +132,7 @@ def _eval_result_claims(snapshot: Snapshot) -> Iterator[tuple[pa.Table, Counter[
     if not snapshot.eval_results.exists():
         return
     per_model: Counter[str] = Counter()
-    for batch in _batches(snapshot.eval_results, EVAL_RESULTS_COLUMNS):
+    for batch in _batches(snapshot.eval_results, EVAL_RESULTS_COLUMNS, EVAL_RESULTS_BATCH):
         claims: list[dict[str, Any]] = []
         problems: Counter[str] = Counter()
         for model_id, status, text in batch:
