@@ -72,12 +72,17 @@ notebooks-html: $(NOTEBOOKS)
 		notebooks/*.ipynb
 	@echo "notebooks rendered: docs/notebooks/*.html"
 
+# Tests run in parallel (pytest-xdist): most wait on servers and child processes, so more workers than cores
+# pay off. Tests that share an expensive module fixture carry an xdist_group mark and stay on one worker.
+TEST_WORKERS ?= 4
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
+
 test: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(PYTEST)
 
 # Everything but the tests marked slow (long crawls, resilience, the wheel, the notebooks).
 test-fast: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
+	$(PYTEST) -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check pipeline hubsim demo tests bench

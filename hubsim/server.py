@@ -369,7 +369,8 @@ class HubSimulator:
         namespace = reg.model_id(i).split("/", 1)[0]
         # A model backed by a real repository lists its history, each commit by its git author.
         if repo is not None:
-            history: list[Any] = git.history(repo, sha)
+            # `main` is the repository's own branch, not the registry's made-up sha.
+            history: list[Any] = git.history(repo, "HEAD" if rev == "main" else sha)
             authors = [c.author for c in history]
         else:
             history = reg.commits(i)

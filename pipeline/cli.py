@@ -479,7 +479,8 @@ class Period(str, Enum):
         "hubmine history                # the 100 most-downloaded models, by month",
         "hubmine history --top 1000 --period week",
         "hubmine history --models openai-community/gpt2 --models distilbert/distilgpt2",
-        "hubmine history                # again: only commits newer than those held",
+        "hubmine history --git          # also PRIME's line counts, from a git clone",
+        "hubmine history                # again: only the commits not held yet",
     )
 )
 def history(
@@ -487,8 +488,19 @@ def history(
     snapshot: SnapshotId = None,
     top: TopModels = None,
     models: ChosenModels = None,
-    period: Annotated[Period, typer.Option(help="Period of the process metrics.")] = Period.month,
+    period: Annotated[
+        Period,
+        typer.Option(help="Period of the process metrics (every period already held is computed again too)."),
+    ] = Period.month,
     workers: Annotated[int, typer.Option(metavar="N", min=1, max=64, help="Models listed at once.")] = 4,
+    git: Annotated[
+        bool,
+        typer.Option(
+            "--git/--no-git",
+            help="Also clone each model with new commits and count the lines they changed (PRIME's "
+            "productivity, bus factor and issue density need them).",
+        ),
+    ] = False,
 ) -> None:
     """List the commits and discussions of chosen models into DIR/history and compute process metrics."""
     from pipeline.longitudinal.history import run_history
@@ -501,6 +513,7 @@ def history(
             models=tuple(models or ()),
             period=period.value,
             workers=workers,
+            git=git,
         )
     typer.echo(result.summary_line())
     raise typer.Exit(result.exit_code)

@@ -3,6 +3,8 @@
 Modes:
 - `endless`: the listing is a JSON list that never ends;
 - `trickle`: the listing promises a megabyte and sends it a byte at a time;
+- `slow`: a healthy but slow Hub: three listing pages, each begun after `first_byte_s` and sent in
+  pieces of `piece` bytes every `trickle_s`, padded to `page_bytes`;
 - `hang`: every request is accepted and never answered;
 - `self_link`: the listing's next link is the page itself;
 - `stale_cursor`: every page lists the same models under a new cursor;
@@ -10,7 +12,10 @@ Modes:
   `Retry-After: retry_after` before the first);
 - `html`: an HTML page where the listing's JSON should be;
 - `escaping_ids`: the listing names ids that walk to other repositories (`a/b/../../victim/model`);
-- `foreign_link`: the listing's next link points to another host.
+- `foreign_link`: the listing's next link points to another host;
+- `endless_refs`: git's ref advertisement (`/{id}/info/refs`) never ends;
+- `stacked_gzip`: the listing compressed six times over, each said in `Content-Encoding`;
+- `non_objects`: the listing holds one model and entries that are no model record.
 
 It counts what it did: `requests` (the paths asked for) and `bytes_sent`, so a test can bound the
 client's work by what the server saw rather than by the clock.
@@ -18,6 +23,7 @@ client's work by what the server saw rather than by the clock.
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -35,11 +41,27 @@ def model(model_id: str) -> dict[str, Any]:
     return {"id": model_id, "sha": SHA, "siblings": [{"rfilename": "README.md"}]}
 
 
+def pkt_line(text: str) -> bytes:
+    """One line of git's pkt-line framing: its length in four hex digits, then the line."""
+    data = text.encode()
+    return b"%04x%s" % (len(data) + 4, data)
+
+
 class HostileHub:
     def __init__(
-        self, mode: str, rate_limit: str = "", retry_after: str = "", trickle_s: float = 0.01
+        self,
+        mode: str,
+        rate_limit: str = "",
+        retry_after: str = "",
+        trickle_s: float = 0.01,
+        first_byte_s: float = 0.0,
+        piece: int = 1,
+        page_bytes: int = 0,
     ) -> None:
         self.mode = mode
+        self.first_byte_s = first_byte_s
+        self.piece = piece
+        self.page_bytes = page_bytes
         self.rate_limit = rate_limit
         self.retry_after = retry_after
         self.trickle_s = trickle_s
@@ -97,6 +119,8 @@ class HostileHub:
                 try:
                     if urlsplit(self.path).path == "/api/models":
                         self.listing()
+                    elif hub.mode == "endless_refs" and urlsplit(self.path).path.endswith("/info/refs"):
+                        self.endless_refs()
                     elif self.path == f"/ok/model/resolve/{SHA}/README.md":
                         self.reply(200, README, {"Content-Type": "text/plain"})
                     else:
@@ -127,6 +151,16 @@ class HostileHub:
                         time.sleep(hub.trickle_s)
                 elif hub.mode == "hang":
                     hub._closing.wait()
+                elif hub.mode == "non_objects":
+                    entries = [model("ok/model"), 1, "ok/other", None, [model("ok/list")], {"no": "id"}]
+                    self.reply(200, json.dumps(entries).encode())
+                elif hub.mode == "stacked_gzip":
+                    body = page
+                    for _ in range(6):
+                        body = gzip.compress(body)
+                    self.reply(200, body, {"Content-Encoding": ", ".join(["gzip"] * 6)})
+                elif hub.mode == "slow":
+                    self.slow_page(cursor, following)
                 elif hub.mode == "self_link":
                     self.reply(200, page, {"Link": f'<{here}>; rel="next"'})
                 elif hub.mode == "stale_cursor":
@@ -155,5 +189,30 @@ class HostileHub:
                     self.reply(200, page, {"Link": f'<{foreign}/api/models?cursor=1>; rel="next"'})
                 else:
                     raise ValueError(f"no mode {hub.mode!r}")
+
+            def endless_refs(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-git-upload-pack-advertisement")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                service = b"# service=git-upload-pack\n"
+                self.send(b"%04x%s0000" % (len(service) + 4, service))
+                refs = b"".join(pkt_line(f"{SHA} refs/heads/branch-{n:08d}\n") for n in range(1000))
+                while not hub._closing.is_set():
+                    self.send(refs)
+
+            def slow_page(self, cursor: int, following: str) -> None:
+                body = json.dumps([model(f"ok/m{cursor}")]).encode()
+                body += b" " * max(0, hub.page_bytes - len(body))  # JSON may end in spaces
+                hub._closing.wait(hub.first_byte_s)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if cursor < 2:
+                    self.send_header("Link", following)
+                self.end_headers()
+                for start in range(0, len(body), hub.piece):
+                    self.send(body[start : start + hub.piece])
+                    time.sleep(hub.trickle_s)
 
         return Handler

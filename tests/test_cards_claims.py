@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.cards.claims import extract_claims, parse_value, to_json
+from pipeline.cards.claims import MAX_ROWS, extract_claims, parse_value, to_json
 
 
 def result(metrics: Any, task: Any = None, dataset: Any = None) -> dict[str, Any]:
@@ -169,3 +169,9 @@ def test_to_json_never_raises() -> None:
     for _ in range(100_000):
         deep = [deep]
     assert to_json(deep) == "null"
+
+
+def test_model_index_rows_are_capped_with_the_cut_recorded() -> None:
+    metrics = [{"type": "accuracy", "value": i} for i in range(MAX_ROWS + 10)]
+    rows, problems = extract_claims("org/m", index(result(metrics)))
+    assert len(rows) == MAX_ROWS and problems == ["model_index_capped"]

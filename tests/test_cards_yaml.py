@@ -97,12 +97,18 @@ def billion_laughs(levels: int = 10, width: int = 10) -> str:
     return "\n".join(lines) + "\n"
 
 
+def long_string_aliases(length: int = 100_000, references: int = 3000) -> str:
+    """About 115 KB that expands to 300 M characters: few nodes, each a long string."""
+    return f"s: &s {'x' * length}\nrefs: [" + ", ".join(["*s"] * references) + "]\n"
+
+
 @pytest.mark.parametrize("composer", COMPOSERS)
 @pytest.mark.parametrize(
     ("text", "code"),
     [
         (billion_laughs(), "yaml_alias_bomb"),
         ("a: &a [*a]\n", "yaml_alias_bomb"),
+        (long_string_aliases(), "yaml_alias_bomb"),
         ("a: " + "[" * 150 + "]" * 150, "yaml_too_deep"),
         ("- " * 150 + "x", "yaml_too_deep"),
         ("a: " + "[" * 5000 + "]" * 5000, "yaml_too_deep"),
@@ -126,6 +132,15 @@ def test_size_cap_checked_before_parsing() -> None:
     with pytest.raises(CardError) as raised:
         load_yaml("a: " + "x" * MAX_CHARS)
     assert raised.value.code == "yaml_too_large"
+
+
+def test_long_strings_are_counted_against_the_size_cap_once_expanded() -> None:
+    # A 100 k string and 8 references stay under the card's cap of a million characters; 9 do not.
+    assert len(load_yaml(long_string_aliases(references=8))["refs"]) == 8
+    with pytest.raises(CardError) as raised:
+        load_yaml(long_string_aliases(references=9))
+    assert raised.value.code == "yaml_alias_bomb"
+    assert str(MAX_CHARS) in str(raised.value)
 
 
 def test_shared_anchors_within_limits_load() -> None:

@@ -124,3 +124,13 @@ def test_a_report_out_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", "--data-dir", str(tmp_path), "--out", str(out)])
     assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
     assert str(out) in result.stderr and "--out must name a folder you can write" in result.stderr
+
+
+@pytest.mark.parametrize("repo", ["--help", "-x/name", "me/--help", "me/name.", "me/a--b", "me/" + "n" * 97])
+def test_publish_refuses_a_name_the_hub_would_not_create(tmp_path: Path, repo: str) -> None:
+    result = runner.invoke(
+        app, ["publish", "latest", "--repo", repo, "--dry-run", "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "not a name the Hub gives a new repository" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # refused before the data directory is looked at

@@ -142,6 +142,7 @@ def test_listing_page_size_shrinks_on_timeouts_and_grows_back(
         clean = crawl(sim.url, tmp_path / "clean", cards=False)
     # A stall well past the read timeout, and a timeout well past a loaded machine's slowest real page.
     monkeypatch.setenv("HUBMINE_TIMEOUT_S", "1.5")
+    monkeypatch.setenv("HUBMINE_STALL_TRIES", "8")  # a slow page is a stall; this test is about the shrink
     faults = Faults(rate=0.2, seed=8, kinds=("slow",), slow_s=4.0)
     with HubSimulator(registry, faults=faults) as sim:
         faulty = crawl(sim.url, tmp_path / "faulty", cards=False)

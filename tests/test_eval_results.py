@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from crawl_helpers import assert_same_tables, crawl, rows
 
 from hubsim import HubSimulator, Registry
 from pipeline.analyze import run_analyze
-from pipeline.cards.eval_results import eval_result_claims
+from pipeline.cards import stage
+from pipeline.cards.eval_results import MAX_ROWS, eval_result_claims
 from pipeline.crawl import CrawlParams, run_crawl
 from pipeline.crawl import fetch as fetch_module
 from pipeline.crawl.eval_results import EVAL_RESULTS, MAX_FILES_PER_MODEL, eval_result_paths
+from pipeline.schemas import table_from_rows
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.snapshot import read_manifest
 
@@ -305,3 +309,28 @@ def test_any_text_gives_rows_or_problems_never_an_exception(text: str) -> None:
         assert claim["value"] is None or claim["value"] == claim["value"]
         assert claim["dataset_id"] in (None, "org/ok") and claim["verified"] is False
     assert claims or problems
+
+
+def test_one_file_gives_at_most_max_rows_claims() -> None:
+    text = "".join(f"- dataset: {{id: a/b, task_id: t}}\n  value: {i}\n" for i in range(MAX_ROWS + 5))
+    rows, problems = eval_result_claims("org/m", text)
+    assert len(rows) == MAX_ROWS and problems == ["eval_results_capped"]
+
+
+def test_one_model_gives_at_most_its_cap_of_claims_over_all_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stage, "MAX_EVAL_RESULTS_ROWS", 3)
+    two = "- dataset: {id: a/b}\n  value: 1\n- dataset: {id: a/c}\n  value: 2\n"
+    files = [("org/big", f"{n}.yaml", two) for n in range(3)] + [("org/small", "0.yaml", two)]
+    snapshot = Snapshot(tmp_path)
+    pq.write_table(
+        table_from_rows(
+            "eval_results", [{"model_id": m, "path": p, "status": "ok", "text": t} for m, p, t in files]
+        ),
+        snapshot.eval_results,
+    )
+    claims = pa.concat_tables(table for table, _ in stage._eval_result_claims(snapshot)).to_pylist()
+    problems = sum((found for _, found in stage._eval_result_claims(snapshot)), Counter())
+    assert Counter(claim["model_id"] for claim in claims) == {"org/big": 3, "org/small": 2}
+    assert problems["eval_results_model_capped"] == 2  # the second file cut, the third skipped

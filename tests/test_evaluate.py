@@ -38,6 +38,9 @@ from pipeline.cli import app
 from pipeline.evaluate import results
 from pipeline.store.layout import DataDir
 
+# Its tests share one served set of tiny models: xdist keeps them on one worker.
+pytestmark = pytest.mark.xdist_group("evaluate")
+
 MISMATCHED = "tiny/other-names"
 MISSING = "tiny/no-such-dataset"
 

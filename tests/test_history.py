@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,9 +19,10 @@ from pipeline.hub.client import HubClient
 from pipeline.longitudinal import process
 from pipeline.longitudinal.discussions import closed_at, discussion_row
 from pipeline.longitudinal.history import commit_bounds, commit_row, fetch_commits, run_history
+from pipeline.report import run_report
 from pipeline.schemas import table_from_rows
 from pipeline.store.files import write_parquet
-from pipeline.store.layout import DataDir
+from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
 from tests.crawl_helpers import crawl
 
@@ -117,15 +119,15 @@ def test_discussions_are_listed_whole_and_huggingface_hub_reads_them(
     }
 
 
-def test_closing_dates_are_read_once_and_asked_again_when_the_status_changes(
+def test_status_changes_are_read_on_every_run_so_a_reopening_between_runs_is_seen(
     tmp_path: Path, registry: Registry
 ) -> None:
     data = DataDir(tmp_path / "data")
     busy = registry.model_id(0)
     day_ms = 86_400_000
 
-    def closings() -> dict[int, tuple[str, datetime | None]]:
-        return {r["num"]: (r["status"], r["closed_at"]) for r in rows(data, "discussions")}
+    def held() -> dict[int, dict[str, object]]:
+        return {r["num"]: r for r in rows(data, "discussions")}
 
     with HubSimulator(registry) as sim:
         crawl(sim.url, data.root, cards=False)
@@ -133,27 +135,26 @@ def test_closing_dates_are_read_once_and_asked_again_when_the_status_changes(
         run_history(data.root, None, models=[busy], endpoint=sim.url)
         first = sim.counters["discussion"]
         details = HfApi(endpoint=sim.url).get_discussion_details(busy, 2)
-        sim.reset_counters()
-        run_history(data.root, None, models=[busy], endpoint=sim.url)
-        again = sim.counters["discussion"]
-        # Number 2 (closed) is reopened and closed again; number 1 (open) is closed.
+        before = held()
+        # Number 2 (closed) is reopened and closed again; number 1 (open) is closed: the list shows
+        # nothing of number 2's change.
         registry.set_discussion_status(busy, 2, "open", 1_750_000_000_000)
         registry.set_discussion_status(busy, 2, "closed", 1_750_000_000_000 + day_ms)
         registry.set_discussion_status(busy, 1, "closed", 1_750_000_000_000 + 2 * day_ms)
         sim.reset_counters()
         run_history(data.root, None, models=[busy], endpoint=sim.url)
-        changed = sim.counters["discussion"]
-    # The 30 closed or merged are asked once; a rerun reuses their dates.
-    assert (first, again) == (30, 0)
+        again = sim.counters["discussion"]
+    assert first == again == 60
     assert [e.new_status for e in details.events if e.type == "status-change"] == ["closed"]
-    held = closings()
     created_2 = datetime.fromtimestamp(1_700_000_000 + 86_400, timezone.utc)
-    assert held[2] == ("closed", created_2 + timedelta(days=1))
-    assert all(when is None for status, when in held.values() if status in ("open", "draft"))
-    assert all(when is not None for status, when in held.values() if status in ("closed", "merged"))
-    # Number 1 is newly closed; number 2 is closed as before, so its first closing date is kept.
-    assert changed == 1
-    assert closings()[1] == ("closed", datetime.fromtimestamp(1_750_000_000 + 2 * 86_400, timezone.utc))
+    assert (before[2]["status"], before[2]["closed_at"]) == ("closed", created_2 + timedelta(days=1))
+    assert before[2]["changed_to"] == ["closed"] and before[2]["events_read_at"] is not None
+    assert all(r["closed_at"] is None for r in before.values() if r["status"] in ("open", "draft"))
+    assert all(r["closed_at"] is not None for r in before.values() if r["status"] in ("closed", "merged"))
+    after = held()
+    reclosed = datetime.fromtimestamp(1_750_000_000 + 86_400, timezone.utc)
+    assert (after[2]["closed_at"], after[2]["changed_to"]) == (reclosed, ["closed", "open", "closed"])
+    assert after[1]["closed_at"] == datetime.fromtimestamp(1_750_000_000 + 2 * 86_400, timezone.utc)
 
 
 def test_a_discussion_whose_details_fail_has_no_closing_date_and_is_asked_again(
@@ -168,13 +169,22 @@ def test_a_discussion_whose_details_fail_has_no_closing_date_and_is_asked_again(
         result = run_history(data.root, None, models=[busy], endpoint=sim.url)
         held = rows(data, "discussions")
         unknown = sum(1 for r in held if r["status"] == "closed" and r["closed_at"] is None)
+        unread = sum(1 for r in held if r["events_read_at"] is None and r["changed_at"] is None)
+        series = [r for r in rows(data, "process") if r["model_id"] == busy]
         monkeypatch.delenv("HUBMINE_MAX_DISCUSSION_BYTES")
         sim.reset_counters()
         run_history(data.root, None, models=[busy], endpoint=sim.url)
         asked = sim.counters["discussion"]
-    # Too large to read: the model keeps its discussions (not an error row); the dates come next time.
-    assert not result.discussions.errored and unknown == 15
-    assert asked == 30
+        again = [r for r in rows(data, "process") if r["model_id"] == busy]
+    # Too large to read: the model keeps its discussions (not an error row); the events come next time.
+    assert not result.discussions.errored and unknown == 15 and unread == 60
+    # Meanwhile no discussion metric reads 0: from the first discussion's creation they are unknown.
+    created = datetime.fromtimestamp(1_700_000_000, timezone.utc)
+    late = [r for r in series if r["period_end"] > created]
+    assert late and all(r["open_discussions"] is None and r["issue_spoilage"] is None for r in late)
+    assert all("status changes of 60 discussions" in r["discussions_unknown"] for r in late)
+    assert asked == 60
+    assert all(r["discussions_unknown"] is None for r in again)
 
 
 def test_the_closing_date_is_the_last_closing_not_undone_by_a_reopening() -> None:
@@ -234,7 +244,7 @@ def test_a_model_whose_history_cannot_be_listed_is_an_error_row(registry: Regist
     assert pages == 1 and len(found) == 1 and "HTTP 401" in str(found[0]["error"])
 
 
-def _hand_made(data: DataDir) -> None:
+def hand_made_history(data: DataDir) -> None:
     commits = [
         ("a/m", "c1", "Update README.md", utc(2026, 1, 10), ["alice"]),
         ("a/m", "c2", "Add weights", utc(2026, 1, 20), ["bob"]),
@@ -243,25 +253,47 @@ def _hand_made(data: DataDir) -> None:
         ("b/n", "d1", "initial commit", utc(2026, 2, 10), ["carol"]),
     ]
     table = [
-        {"model_id": m, "commit_id": c, "title": t, "date": d, "authors": a} for m, c, t, d, a in commits
+        {"model_id": m, "commit_id": c, "title": t, "date": d, "authors": a, "fetched_at": utc(2026, 4, 16)}
+        for m, c, t, d, a in commits
     ]
     table.append({"model_id": "c/e", "error": "HTTP 401 on the commits of c/e"})
     data.history.mkdir(parents=True)
     write_parquet(data.history_table("commits"), table_from_rows("commits", table))
-    # Number 2 was open through January and closed in February; number 4's closing date is unknown.
+    # The git history of a/m: author key, lines added and deleted, the tree's lines after it.
+    lines = [
+        ("c1", utc(2026, 1, 10), "A", 100, 0, 100),
+        ("c2", utc(2026, 1, 20), "B", 10, 5, 105),
+        ("c3", utc(2026, 3, 5), "A", 20, 20, 105),
+        ("c4", utc(2026, 5, 1), "A", 1, 0, 106),
+    ]
+    write_parquet(
+        data.history_table("lines"),
+        table_from_rows(
+            "lines",
+            [
+                {"model_id": "a/m", "commit_id": c, "date": d, "author_key": k, "merge": False}
+                | {"lines_added": add, "lines_deleted": rm, "tree_lines": n, "read_at": utc(2026, 4, 16)}
+                for c, d, k, add, rm, n in lines
+            ],
+        ),
+    )
+    # 2 was open from 16 January to 10 February; 5 was closed on 5 February and reopened on 1 March;
+    # 3 and 4 are pull requests, 4 merged on 20 March.
     discussions = [
-        ("a/m", 1, "open", utc(2026, 1, 15), None),
-        ("a/m", 2, "closed", utc(2026, 1, 16), utc(2026, 2, 10)),
-        ("a/m", 3, "draft", utc(2026, 3, 10), None),
-        ("a/m", 4, "merged", utc(2026, 1, 20), None),
+        ("a/m", 1, "open", False, utc(2026, 1, 15), []),
+        ("a/m", 2, "closed", False, utc(2026, 1, 16), [(utc(2026, 2, 10), "closed")]),
+        ("a/m", 3, "draft", True, utc(2026, 3, 10), []),
+        ("a/m", 4, "merged", True, utc(2026, 1, 20), [(utc(2026, 3, 20), "merged")]),
+        ("a/m", 5, "open", False, utc(2026, 2, 1), [(utc(2026, 2, 5), "closed"), (utc(2026, 3, 1), "open")]),
     ]
     write_parquet(
         data.history_table("discussions"),
         table_from_rows(
             "discussions",
             [
-                {"model_id": m, "num": n, "status": s, "created_at": c, "closed_at": x}
-                for m, n, s, c, x in discussions
+                {"model_id": m, "num": n, "status": s, "is_pull_request": pr, "created_at": c}
+                | {"changed_at": [w for w, _ in ch], "changed_to": [t for _, t in ch]}
+                for m, n, s, pr, c, ch in discussions
             ],
         ),
     )
@@ -273,51 +305,64 @@ def test_process_metrics_are_computed_and_carried_forward_exactly(
 ) -> None:
     monkeypatch.setattr(process, "CHUNK_MODELS", chunk)  # one model at a time: the same rows
     data = DataDir(tmp_path)
-    _hand_made(data)
+    hand_made_history(data)
     until = utc(2026, 4, 15)
-    written = process.write_process(data, "month", until)
+    ran = utc(2026, 4, 16)
+    written = process.write_process(data, ["month"], until, "s1", ran)
     got = {(r["model_id"], r["period_start"].month): r for r in rows(data, "process")}
     assert written == len(got) == 4 + 3 + 4
-    keys = ("commits", "readme_churn", "authors", "open_discussions", "issue_density", "issue_spoilage")
-    expected = {
-        ("a/m", 1): (2, 1, 2, 2, 1.0, 16.5, 12.0),
-        ("a/m", 2): (0, 0, 0, 1, None, 45.0, 40.0),
-        ("a/m", 3): (1, 0, 1, 2, 2.0, 49.0, 27.0),
-        ("a/m", 4): (0, 0, 0, 2, None, 63.0, 41.0),
-        ("b/n", 2): (1, 0, 1, 0, 0.0, None, 19.0),
-        ("b/n", 4): (0, 0, 0, 0, None, None, 64.0),
-        ("*", 1): (2, 1, 2, 2, 1.0, 16.5, 12.0),
-        ("*", 2): (1, 0, 1, 1, 1.0, 45.0, 29.5),
-        ("*", 3): (1, 0, 1, 2, 2.0, 49.0, 38.5),
+    hub = ("commits", "readme_churn", "authors", "open_discussions", "open_pull_requests", "mean_open_age")
+    expected_hub = {
+        ("a/m", 1): (2, 1, 2, 2, 1, 45 / 3, 12.0),
+        ("a/m", 2): (0, 0, 0, 1, 1, 85 / 2, 40.0),
+        ("a/m", 3): (1, 0, 1, 2, 1, 157 / 3, 27.0),
+        ("a/m", 4): (0, 0, 0, 2, 1, 199 / 3, 41.0),
+        ("b/n", 2): (1, 0, 1, 0, 0, None, 19.0),
+        ("*", 2): (1, 0, 1, 1, 1, 85 / 2, 29.5),
     }
-    for key, values in expected.items():
-        row = got[key]
-        assert tuple(row[k] for k in (*keys, "days_since_last_commit")) == pytest.approx(values), key
+    for key, values in expected_hub.items():
+        assert tuple(got[key][k] for k in (*hub, "days_since_last_commit")) == pytest.approx(values), key
+    # PRIME's: issues open each day, averaged over the period's days (April: the 14 days before the 15th).
+    spoilage = {1: 33 / 31, 2: 43 / 28, 3: 62 / 31, 4: 28 / 14}
+    assert {m: got["a/m", m]["issue_spoilage"] for m in spoilage} == pytest.approx(spoilage)
+    age = 54  # 10 January to 5 March
+    prime = ("lines_changed", "productivity", "bus_factor", "developer_count", "lines_of_code")
+    assert tuple(got["a/m", 1][k] for k in prime) == pytest.approx((115, 115 / age, 1, 2, 105))
+    assert tuple(got["a/m", 2][k] for k in prime) == pytest.approx((0, 0.0, 0, 0, 105))
+    assert tuple(got["a/m", 3][k] for k in prime) == pytest.approx((40, 40 / age, 1, 1, 105))
+    january = (5 * 0 + 1 / 0.1 + 4 * 2 / 0.1 + 12 * 2 / 0.105) / 22  # days with a size: from the 10th
+    density = {1: january, 2: 43 / 0.105 / 28, 3: 62 / 0.105 / 31, 4: 2 / 0.105}
+    assert {m: got["a/m", m]["issue_density"] for m in density} == pytest.approx(density)
+    # b/n has no git history: its line metrics are unknown, with the reason, never 0.
+    assert got["b/n", 2]["productivity"] is None and "hubmine history --git" in got["b/n", 2]["lines_unknown"]
+    assert got["*", 2]["lines_unknown"] == "1 of 2 models unknown; left out"
+    assert [got["a/m", m]["partial"] for m in range(1, 5)] == [False, False, False, True]
     assert got["a/m", 4]["period_end"] == until and got["a/m", 1]["period_end"] == utc(2026, 2, 1)
     assert got["*", 2]["models"] == 2 and got["*", 1]["models"] == 1
+    assert {(r["snapshot"], r["computed_at"]) for r in got.values()} == {("s1", ran)}
     assert not any(m == "c/e" for m, _ in got)
 
     # A weekly series is added beside the monthly one; weeks start on Monday.
-    process.write_process(data, "week", until)
+    process.write_process(data, ["week"], until, "s2", ran)
     weekly = [r for r in rows(data, "process") if r["period"] == "week" and r["model_id"] == "a/m"]
     assert weekly[0]["period_start"] == utc(2026, 1, 5) and len(weekly) == 15
-    assert sum(r["commits"] for r in weekly) == 3
+    assert sum(r["commits"] for r in weekly) == 3 and sum(r["lines_changed"] for r in weekly) == 155
     assert sum(1 for r in rows(data, "process") if r["period"] == "month") == written
 
 
 def test_a_model_not_listed_since_an_earlier_run_ends_its_series_there(tmp_path: Path) -> None:
     data = DataDir(tmp_path)
-    _hand_made(data)
+    hand_made_history(data)
     # a/m was last listed by a run whose snapshot started on 15 March; b/n by this one.
     listed = [("a/m", utc(2026, 3, 15), "s1"), ("b/n", utc(2026, 4, 15), "s2")]
     write_parquet(
         data.history_table("listed"),
         table_from_rows("listed", [{"model_id": m, "listed_until": u, "snapshot": s} for m, u, s in listed]),
     )
-    process.write_process(data, "month", utc(2026, 4, 15))
+    process.write_process(data, ["month"], utc(2026, 4, 15), "s2", utc(2026, 4, 16))
     got = {(r["model_id"], r["period_start"].month): r for r in rows(data, "process")}
     assert sorted(month for model, month in got if model == "a/m") == [1, 2, 3]
-    assert got["a/m", 3]["period_end"] == utc(2026, 3, 15)
+    assert got["a/m", 3]["period_end"] == utc(2026, 3, 15) and got["a/m", 3]["partial"]
     # The registry counts a/m up to what is known of it, and ends each period with its latest model.
     assert (got["*", 3]["models"], got["*", 3]["period_end"]) == (2, utc(2026, 4, 1))
     assert got["*", 4]["models"] == 1
@@ -360,8 +405,8 @@ def test_the_command_holds_the_lock_and_says_what_it_did(
     assert untouched
     assert done.exit_code == 0, done.output
     assert "history of 1 models of snapshot" in done.output and "60 discussions" in done.output
-    # Two pages of 100 commits, two of 50 discussions, the details of the 30 closed or merged.
-    assert asked == 2 + 2 + 30
+    # Two pages of 100 commits, two of 50 discussions, the details of the 60.
+    assert asked == 2 + 2 + 60
     assert not data.lock.exists()
     with holding_lock(data, "history"):
         again = CliRunner().invoke(app, ["crawl", "--data-dir", str(data.root)])
@@ -380,3 +425,27 @@ def test_rows_of_models_not_chosen_this_time_are_kept(tmp_path: Path, registry: 
     assert sum(1 for r in rows(data, "discussions") if r["model_id"] == first) == 60
     series = {r["model_id"] for r in rows(data, "process")}
     assert series == {first, second, process.REGISTRY}
+
+
+def test_the_report_draws_the_registry_and_the_top_models_over_time(
+    measured_snapshot: Snapshot, tmp_path: Path
+) -> None:
+    data = DataDir(tmp_path / "data")
+    shutil.copytree(measured_snapshot.dir, data.snapshot(measured_snapshot.id).dir)
+    hand_made_history(data)
+    # A name a Markdown or HTML reader would act on stays text.
+    hostile = "<b>x</b>/[m](y)"
+    table = pq.read_table(data.history_table("commits")).to_pylist()
+    table.append({**table[0], "model_id": hostile, "commit_id": "z1"})
+    data.history_table("commits").unlink()
+    write_parquet(data.history_table("commits"), table_from_rows("commits", table))
+    process.write_process(data, ["month"], utc(2026, 4, 15), measured_snapshot.id, utc(2026, 4, 16))
+    run_report(data.root, measured_snapshot.id, tmp_path / "out")
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    section = markdown[markdown.index("## Repository history") :]
+    assert "3 models followed; the registry's last 6 months, computed 2026-04-16 00:00 UTC" in section
+    assert "| 2026-04-01 (partial) | 3 | 0 | 2 | 1 |" in section  # models, commits, open discussions, PRs
+    assert "unknown" in section  # b/n and the hostile name have no git history: no line metrics
+    assert "<b>" not in (tmp_path / "out" / "report.html").read_text().split("Repository history")[1]
+    for name in ("history_registry", "history_top_models"):
+        assert (tmp_path / "out" / "figures" / f"{name}.png").stat().st_size > 5000

@@ -18,7 +18,7 @@ from hostile_server import ESCAPING_IDS, SHA, HostileHub
 
 import pipeline.crawl.run
 from pipeline.errors import HubResponseError, HubUnreachable, SettingError
-from pipeline.hub.client import HubClient
+from pipeline.hub.client import HubClient, RetryPolicy
 from pipeline.hub.watchdog import Watchdog
 from pipeline.store.snapshot import read_manifest
 
@@ -99,16 +99,48 @@ def test_a_trickling_answer_ends_at_the_deadline_of_its_try(
     assert asked == 2 and sent < 2 * 10**6  # the promised megabyte never finished
 
 
-def test_a_server_that_never_answers_is_given_up_after_the_set_tries(
+def test_a_server_that_never_answers_is_given_up_after_its_stalled_tries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HUBMINE_TIMEOUT_S", "0.1")
-    monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "3")
+    monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "8")
     with HostileHub("hang") as hub:
         message = failed_crawl(hub.url, tmp_path, cards=False, answered=False)
         asked = len(hub.requests)
-    assert message.startswith("timeout on ") and "gave up after 3 tries" in message
-    assert asked == 3
+    assert message.startswith("no byte from ") and "in 0.1 s (HUBMINE_TIMEOUT_S)" in message
+    assert "stalled on 3 tries" in message and "HUBMINE_STALL_TRIES" in message
+    assert asked == RetryPolicy.stall_tries  # not the 8 tries a failing but answering server gets
+
+
+def test_a_trickle_is_a_stall_long_before_the_deadline_of_its_try(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 20 bytes/s against a floor of 200: a stall at the end of the first window, whatever the deadline.
+    monkeypatch.setenv("HUBMINE_STALL_S", "0.3")
+    monkeypatch.setenv("HUBMINE_STALL_BYTES_PER_S", "200")
+    monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "8")
+    with HostileHub("trickle", trickle_s=0.05) as hub:
+        message = failed_crawl(hub.url, tmp_path, cards=False)
+        sent, asked = hub.bytes_sent, len(hub.requests)
+    assert "slower than 200 bytes/s" in message and "HUBMINE_STALL_S" in message
+    assert asked == RetryPolicy.stall_tries
+    # Each try ended within a window or two of bytes at the floor's rate, headers aside.
+    assert sent <= asked * (1000 + 2 * 0.3 * 200)
+
+
+def test_a_slow_but_working_server_is_read_to_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages begun late and sent at about 6 KB/s, against a floor of 100 bytes/s over 0.1 s windows:
+    # slow, never stalled, so every page is read in one try however loaded the machine.
+    monkeypatch.setenv("HUBMINE_STALL_S", "0.1")
+    monkeypatch.setenv("HUBMINE_STALL_BYTES_PER_S", "100")
+    monkeypatch.setenv("HUBMINE_TIMEOUT_S", "5")
+    with HostileHub("slow", first_byte_s=0.2, piece=64, trickle_s=0.01, page_bytes=4096) as hub:
+        result = crawl(hub.url, tmp_path, cards=False)
+        asked = len(hub.requests)
+    assert result.status == "complete" and result.counts["models"] == 3
+    assert asked == 3 and result.counts["failures"] == {}
 
 
 @pytest.mark.slow
@@ -117,6 +149,7 @@ def test_a_request_ends_at_its_deadline_however_many_tries_are_allowed(
 ) -> None:
     monkeypatch.setenv("HUBMINE_TIMEOUT_S", "0.2")
     monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "1000")
+    monkeypatch.setenv("HUBMINE_STALL_TRIES", "1000")
     monkeypatch.setenv("HUBMINE_REQUEST_DEADLINE_S", "1")
     with HostileHub("hang") as hub:
         message = failed_crawl(hub.url, tmp_path, cards=False, answered=False)
@@ -156,11 +189,8 @@ def test_pages_of_models_already_listed_end_the_crawl(tmp_path: Path) -> None:
     assert asked == 4  # one page of news, then three of repeats
 
 
-@pytest.mark.parametrize(
-    "rate_limit",
-    ['"api";r=0;t=100000', '"api";r=0;t=inf', '"api";r=-5;t=1', '"api";r=inf;t=nan'],
-)
-def test_absurd_server_waits_are_capped(
+@pytest.mark.parametrize("rate_limit", ['"api";r=5;t=100000', '"api";r=-5;t=1', '"api";r=inf;t=nan'])
+def test_server_times_with_quota_left_are_capped(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     waits: Waits,
@@ -171,7 +201,7 @@ def test_absurd_server_waits_are_capped(
     monkeypatch.setenv("HUBMINE_MAX_SERVER_WAIT_S", str(cap))
     with (
         caplog.at_level(logging.WARNING, "hubmine.hub"),
-        HostileHub("rate_limit", rate_limit=rate_limit, retry_after="1e9") as hub,
+        HostileHub("rate_limit", rate_limit=rate_limit, retry_after="2") as hub,
     ):
         result = crawl(hub.url, tmp_path, cards=False)
         asked = len(hub.requests)
@@ -180,8 +210,47 @@ def test_absurd_server_waits_are_capped(
     # Every wait the client asked for is within the cap (the backoff's own cap is larger).
     assert waits.asked and max(waits.asked) <= cap
     told = [r.getMessage() for r in caplog.records if "HUBMINE_MAX_SERVER_WAIT_S" in r.getMessage()]
-    assert any("Retry-After" in line for line in told)
-    assert ("RateLimit t" in " ".join(told)) == ("t=100000" in rate_limit or "t=inf" in rate_limit)
+    assert ("RateLimit t" in " ".join(told)) == ("t=100000" in rate_limit)
+
+
+@pytest.mark.parametrize(
+    ("rate_limit", "retry_after", "source", "asked"),
+    [
+        ("", "1e9", "Retry-After", 1),
+        ("", "inf", "Retry-After", 1),
+        ('"api";r=0;t=100000', "", "RateLimit t", 1),
+        ('"api";r=0;t=inf', "", "RateLimit t", 1),
+    ],
+)
+def test_a_required_wait_past_the_cap_fails_the_request_at_once(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    waits: Waits,
+    rate_limit: str,
+    retry_after: str,
+    source: str,
+    asked: int,
+) -> None:
+    monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "8")
+    with HostileHub("rate_limit", rate_limit=rate_limit, retry_after=retry_after) as hub:
+        message = failed_crawl(hub.url, tmp_path, cards=False)
+        requests = len(hub.requests)
+    assert f"({source}), longer than HUBMINE_MAX_SERVER_WAIT_S=300" in message
+    assert requests == asked and waits.asked == []  # no wait at all, let alone the cap again and again
+
+
+def test_stacked_encodings_are_reported_as_such_not_as_a_cut_body(tmp_path: Path) -> None:
+    with HostileHub("stacked_gzip") as hub:
+        message = failed_crawl(hub.url, tmp_path, cards=False)
+    assert "could not be decoded" in message and "content encodings" in message
+    assert "truncated" not in message
+
+
+def test_listing_entries_that_are_no_model_are_counted(tmp_path: Path) -> None:
+    with HostileHub("non_objects") as hub:
+        result = crawl(hub.url, tmp_path, cards=False)
+    assert result.status == "complete" and result.counts["models"] == 1
+    assert result.counts["listing_entries_skipped"] == 5
 
 
 def test_an_html_page_for_the_listing_is_retried_then_one_line(tmp_path: Path) -> None:

@@ -31,6 +31,9 @@ from tiny_repos import (
 from hubsim import HubSimulator, Registry
 from hubsim.tiny import register_configs
 
+# Its tests share one served set of tiny models: xdist keeps them on one worker.
+pytestmark = pytest.mark.xdist_group("tiny-repos")
+
 VARIANTS = {"pickle_only": "tiny/pickle-only", "remote_code": "tiny/remote-code", "fails": "tiny/fails"}
 BUILDERS = {
     "text-classification": text_classification_pair,

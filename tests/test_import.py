@@ -158,7 +158,7 @@ def test_a_hub_dataset_is_imported_through_datasets(tmp_path: Path) -> None:
     assert [m["model_id"] for m in models] == table.column("modelId").to_pylist()
     assert {m["imported_from"] for m in models} == {f"bots/model-cards@{repo.sha}"}
     cards = pq.read_table(result.snapshot.cards, columns=["readme"]).column(0).to_pylist()
-    assert cards == [card or None for card in table.column("card").to_pylist()]  # an empty card is none
+    assert cards == table.column("card").to_pylist()  # an empty card is an empty README, as crawled
 
 
 def test_the_first_crawl_after_an_import_fetches_only_cards_modified_since(tmp_path: Path) -> None:
@@ -169,8 +169,8 @@ def test_the_first_crawl_after_an_import_fetches_only_cards_modified_since(tmp_p
     run_import(tmp_path / "data", str(tmp_path / "dump"), snapshot_id="imported")
     changed = set(registry.change_shas(fraction=0.1, seed=3))
     with_card = {registry.model_id(i) for i in range(200) if registry.has_readme(i)}
-    # Reused: the models whose card the dump holds (an empty one is none) and that did not change since.
-    dumped_cards = {row["modelId"] for row in dump.to_pylist() if row["card"]}
+    # Reused: the models whose card the dump holds (an empty one too) and that did not change since.
+    dumped_cards = {row["modelId"] for row in dump.to_pylist() if row["card"] is not None}
     expected = with_card - (dumped_cards - changed)
     assert 0 < len(changed & with_card) < len(expected) < len(with_card)
     with HubSimulator(registry) as sim:
@@ -232,3 +232,48 @@ def test_a_bad_dataset_id_or_endpoint_is_one_line(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("HF_ENDPOINT", "ftp://mirror")
     out = runner.invoke(app, ["import", "bots/model-cards", *data])
     assert out.exit_code == 1 and "HF_ENDPOINT" in out.output
+
+
+def test_a_last_modified_after_the_import_is_stored_null_and_counted(tmp_path: Path) -> None:
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    rows = [
+        dump_row("org/future", last_modified=datetime(2999, 1, 1, tzinfo=timezone.utc)),
+        dump_row("org/past"),
+    ]
+    pq.write_table(pa.Table.from_pylist(rows, schema=DUMP_SCHEMA), folder / "x.parquet")
+    result = run_import(tmp_path / "data", str(folder))
+    times = {m["model_id"]: m["last_modified"] for m in pq.read_table(result.snapshot.models).to_pylist()}
+    assert times == {"org/future": None, "org/past": WHEN}
+    assert result.counts.future_last_modified == 1
+    assert json.loads(result.snapshot.manifest.read_text())["counts"]["import"]["future_last_modified"] == 1
+
+
+def test_an_imported_snapshot_and_a_crawled_one_agree_on_every_card(tmp_path: Path) -> None:
+    readmes = {
+        "org/empty": b"",
+        "org/blank": b"  \n\t\n",
+        "org/bom": "\ufeff---\nlicense: mit\n---\n# Title\n".encode(),
+        "org/crlf": b"---\r\nlicense: mit\r\n---\r\n# Title\r\n",
+        "org/latin": b"caf\xe9 \xff",
+        "org/plain": b"# A model\n",
+    }
+    registry = Registry()
+    for n, (model_id, readme) in enumerate(readmes.items()):
+        registry.add(
+            {"id": model_id, "sha": f"{n + 1:040x}", "lastModified": "2024-03-01T00:00:00.000Z"}, readme
+        )
+    with HubSimulator(registry) as sim:
+        crawled = crawl(sim.url, tmp_path / "data", snapshot="crawled")
+    write_dump(registry_dump(registry, list(range(len(readmes)))), tmp_path / "dump", files=1)
+    imported = run_import(tmp_path / "data", str(tmp_path / "dump"), snapshot_id="imported")
+
+    def cards(snapshot: Any) -> dict[str, tuple[Any, ...]]:
+        rows = pq.read_table(snapshot.cards).to_pylist()
+        return {row["model_id"]: (row["status"], row["readme"], row["truncated"]) for row in rows}
+
+    assert cards(imported.snapshot) == cards(crawled.snapshot)
+    assert cards(imported.snapshot)["org/empty"] == ("ok", "", False)
+    run_diff(tmp_path / "data", "imported", "crawled")
+    changes = pq.read_table(DataDir(tmp_path / "data").diff_changes("imported", "crawled")).to_pylist()
+    assert not [row for row in changes if row["change"] == "card_changed"]

@@ -1,4 +1,4 @@
-"""Look-alike names: edit and homoglyph hits, same-name copies, the exclusions, and bounded work."""
+"""Look-alike names: the tricks that make a suspect, every exclusion, the settings, and bounded work."""
 
 from __future__ import annotations
 
@@ -7,21 +7,27 @@ import string
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from bench.lookalike_bench import SAMPLES, read_labels
 from pipeline.analyze import run_analyze
+from pipeline.errors import SettingError
 from pipeline.measures.lookalikes import (
     LookalikesSection,
     Named,
     Popular,
     PopularIndex,
+    Settings,
     Work,
     build,
+    card_copied,
     fold,
     osa_distance,
-    variant_stem,
+    own_words,
 )
+from pipeline.measures.name_variants import variant_kind
 from pipeline.measures.summary import load, load_summary, validate
 from pipeline.schemas import table_from_rows
 from pipeline.store.files import write_json, write_parquet
@@ -51,14 +57,33 @@ def test_osa_distance(a: str, b: str, expected: int) -> None:
     assert osa_distance(a, b, 2) == min(expected, 3)
 
 
-def _snapshot(data_dir: Path, models: list[tuple[str, int]], tags: dict[str, list[str]]) -> Snapshot:
+WEIGHTS = ["config.json", "model.safetensors"]
+
+
+def _snapshot(
+    data_dir: Path,
+    models: list[tuple[str, int]],
+    tags: dict[str, list[str]],
+    siblings: dict[str, list[str]] | None = None,
+    cards: dict[str, str] | None = None,
+) -> Snapshot:
+    """A snapshot of `models` (every one with weights unless `siblings` says otherwise) and `cards`."""
     snapshot = DataDir(data_dir).snapshot("s")
     write_json(snapshot.manifest, {"snapshot_id": "s", "status": "complete"})
     rows = [
-        {"model_id": m, "author": m.rpartition("/")[0] or None, "downloads": d, "tags": tags.get(m, [])}
+        {
+            "model_id": m,
+            "author": m.rpartition("/")[0] or None,
+            "downloads": d,
+            "tags": tags.get(m, []),
+            "siblings": (siblings or {}).get(m, WEIGHTS),
+        }
         for m, d in models
     ]
     write_parquet(snapshot.models, table_from_rows("models", rows))
+    if cards:
+        card_rows = [{"model_id": m, "status": "ok", "readme": text} for m, text in cards.items()]
+        write_parquet(snapshot.cards, table_from_rows("cards", card_rows))
     return snapshot
 
 
@@ -69,92 +94,201 @@ POPULAR_MODELS = [
     ("gpt2", 7_000),  # authorless, and shorter than the shortest compared name
     ("TheOrg/mistral-7b", 6_000),
     ("bloke/falcon-7b-gguf", 5_000),
+    ("facebook/bart-large-cnn", 4_000),
+    ("Helsinki-NLP/opus-mt-ar-en", 3_000),
+    ("textattack/bert-base-uncased-MNLI", 2_000),
+    ("roberta-large", 1_500),  # authorless legacy id
+    ("facebook/bart-large-xsum", 1_400),
+    ("facebook/bart-base", 1_300),
 ]
 # Not downloaded, so none of them is popular.
 OTHERS = [
-    ("evil/bert-base-uncased", 0),  # same name, other author
-    ("evil/bert-base-uncasd", 0),  # edit distance 1
+    ("evil/bert-base-uncased", 0),  # same name, other author, and nothing more
+    ("evil/bert-base-uncasd", 0),  # one-letter typo
     ("evil/bert-bsae-uncased", 0),  # transposition
-    ("evil/bert-base-uncasedxx", 0),  # distance 2 on a long name
+    ("evil/bert-base-uncasedxx", 0),  # two edits: no typo
     ("evil/whlsper-large", 0),  # homoglyph (l for i)
-    ("evil/Whisper_Large", 0),  # case and separator: homoglyph
+    ("evil/Whisper_Large", 0),  # case and separator: the same name
     ("evil/rnistral-7b", 0),  # rn for m: homoglyph
-    ("evil/mistral-7c", 0),  # edit distance 1 on a 10-character name
-    ("evil/mistral-70b", 0),  # only digits differ: another size, not a look-alike
+    ("rneta-llama/Llama-2-7b-chat", 0),  # homoglyph author
+    ("faceb00k/bart-large-cnn", 0),  # homoglyph author (zeros)
+    ("facebok/bart-large-cnn", 0),  # one-letter typo in the author
+    ("evil/mistral-7c", 0),  # a size, not a typo
+    ("evil/mistral-70b", 0),  # only digits differ: never compared
     ("evil/gpt3", 0),  # short names are never compared
-    ("evil/mistral-7bxx", 0),  # distance 2 on a name shorter than 12: too far
     ("google-bert/bert-base-uncasd", 0),  # same author as the popular model
     ("Meta-Llama/Llama-2-7b-chut", 0),  # same author, other case
     ("fam/Llama-2-7b-chatt", 0),  # declares the popular model as its base
     ("fam/Llama-2-7b-chst", 0),  # declares a model whose base is the popular model
-    ("fam/Llama-2-7b-chat-q", 0),  # unrelated base, quantized-name variant: still flagged (distance 2)
-    ("quant/bert-base-uncased-4bit", 0),  # distance > 2: not a candidate at all
-    ("quant/Llama-2-7b-chat-awq", 0),  # distance 4: not a candidate
-    ("quant/falcon-7b-ggml", 0),  # another quantization of a declared base: excluded
-    ("evil/falcon-7b-ggml", 0),  # the same name declaring no base: flagged
+    ("empty/mistral-7b", 0),  # nothing to load
+    ("unknown/falcon-7b-gguf", 0),  # file list unknown
+    ("QA/opus-mt-ab-en", 0),  # another language pair
+    ("tune/bert-base-uncased-QNLI", 0),  # another task
+    ("trainer/bart-large-cnm", 0),  # the Trainer's sentence names another base
+    ("credit/bart-base", 0),  # the card names the original's author
+    ("copier/bart-large-xsum", 0),  # a copy of the popular card, which names the original
+    ("legacy/roberta-large", 0),  # same name as an authorless legacy id
+    ("a1/bert-base-uncased-mnli", 0),  # a name three authors hold: a tutorial's
+    ("a2/bert-base-uncased-mnli", 0),
 ]
 TAGS = {
     "fam/Llama-2-7b-chatt": ["base_model:finetune:meta-llama/Llama-2-7b-chat"],
     "fam/Llama-2-7b-chst": ["base_model:fam/Llama-2-7b-chatt"],
-    "fam/Llama-2-7b-chat-q": ["base_model:someone/else"],
-    "quant/falcon-7b-ggml": ["base_model:quantized:tiiuae/falcon-7b"],
+}
+SIBLINGS: dict[str, list[str]] = {"empty/mistral-7b": [".gitattributes", "README.md"]}
+POPULAR_CARD = "\n".join(
+    f"Line {n} of the BART summarization card, written by its authors at facebook, long enough."
+    for n in range(8)
+)
+CARDS = {
+    "facebook/bart-large-xsum": POPULAR_CARD,
+    "copier/bart-large-xsum": POPULAR_CARD,
+    "credit/bart-base": "Weights converted from facebook's release.",
+    "trainer/bart-large-cnm": "This model is a fine-tuned version of [t5-small](https://huggingface.co/t5-small)"
+    " on the cnn_dailymail dataset.",
 }
 
 
 @pytest.fixture(scope="module")
 def analyzed(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
     data_dir = tmp_path_factory.mktemp("data")
-    snapshot = _snapshot(data_dir, POPULAR_MODELS + OTHERS, TAGS)
+    snapshot = _snapshot(data_dir, POPULAR_MODELS + OTHERS, TAGS, SIBLINGS, CARDS)
+    table = pq.read_table(snapshot.models)
+    siblings = [
+        None if m == "unknown/falcon-7b-gguf" else s
+        for m, s in zip(
+            table.column("model_id").to_pylist(), table.column("siblings").to_pylist(), strict=True
+        )
+    ]
+    table = table.set_column(
+        table.column_names.index("siblings"),
+        "siblings",
+        pa.array(siblings, table.schema.field("siblings").type),
+    )
+    write_parquet(snapshot.models, table)
     run_analyze(data_dir, "s")
     return snapshot
 
 
-def _rows(snapshot: Snapshot) -> dict[tuple[str, str], dict[str, Any]]:
+def _rows(snapshot: Snapshot) -> dict[str, dict[str, Any]]:
     table = pq.read_table(snapshot.finding("lookalikes")).to_pylist()
-    return {(row["model_id"], row["popular_model"]): row for row in table}
+    return {row["model_id"]: row for row in table}
 
 
 def test_candidates(analyzed: Snapshot) -> None:
     rows = _rows(analyzed)
-    flagged = {key: (row["kind"], row["distance"]) for key, row in rows.items() if row["excluded"] is None}
     bert, llama = "google-bert/bert-base-uncased", "meta-llama/Llama-2-7b-chat"
-    whisper, mistral = "openai/whisper-large", "TheOrg/mistral-7b"
-    assert flagged == {
-        ("evil/bert-base-uncased", bert): ("same_name_other_author", 0),
-        ("evil/bert-base-uncasd", bert): ("edit", 1),
-        ("evil/bert-bsae-uncased", bert): ("edit", 1),
-        ("evil/bert-base-uncasedxx", bert): ("edit", 2),
-        ("evil/whlsper-large", whisper): ("homoglyph", 0),
-        ("evil/Whisper_Large", whisper): ("homoglyph", 0),
-        ("evil/rnistral-7b", mistral): ("homoglyph", 0),
-        ("evil/mistral-7c", mistral): ("edit", 1),
-        ("fam/Llama-2-7b-chat-q", llama): ("edit", 2),
-        ("evil/falcon-7b-ggml", "bloke/falcon-7b-gguf"): ("edit", 2),
+    whisper, mistral, bart = "openai/whisper-large", "TheOrg/mistral-7b", "facebook/bart-large-cnn"
+    counted = {m: (r["popular_model"], r["rules"]) for m, r in rows.items() if r["counted"]}
+    assert counted == {
+        "evil/bert-base-uncasd": (bert, ["name_typo"]),
+        "evil/bert-bsae-uncased": (bert, ["name_typo"]),
+        "evil/whlsper-large": (whisper, ["name_homoglyph"]),
+        "evil/rnistral-7b": (mistral, ["name_homoglyph"]),
+        "rneta-llama/Llama-2-7b-chat": (llama, ["author_homoglyph"]),
+        "faceb00k/bart-large-cnn": (bart, ["author_homoglyph"]),
+        "facebok/bart-large-cnn": (bart, ["author_typo"]),
+        "copier/bart-large-xsum": ("facebook/bart-large-xsum", ["same_name_other_author", "card_copy"]),
     }
-    excluded = {key: row["excluded"] for key, row in rows.items() if row["excluded"] is not None}
+    excluded = {m: r["exclusions"] for m, r in rows.items() if not r["counted"]}
     assert excluded == {
-        ("fam/Llama-2-7b-chatt", llama): "declared_family",
-        ("fam/Llama-2-7b-chst", llama): "declared_family",
-        ("quant/falcon-7b-ggml", "bloke/falcon-7b-gguf"): "variant_of_declared_base",
+        "evil/bert-base-uncased": ["same_name_only"],
+        "evil/Whisper_Large": ["same_name_only"],
+        "evil/mistral-7c": ["variant_number"],
+        "fam/Llama-2-7b-chatt": ["declares_original"],
+        "fam/Llama-2-7b-chst": ["declares_original"],
+        "empty/mistral-7b": ["no_weights", "same_name_only"],
+        "unknown/falcon-7b-gguf": ["weights_unknown", "same_name_only"],
+        "QA/opus-mt-ab-en": ["variant_language"],
+        "tune/bert-base-uncased-QNLI": ["variant_task", "tutorial_name"],  # near a tutorial's name
+        "trainer/bart-large-cnm": ["declares_own_base"],
+        "credit/bart-base": ["card_names_original", "same_name_only"],
+        "legacy/roberta-large": ["legacy_name", "same_name_only"],
+        "a1/bert-base-uncased-mnli": ["same_name_only", "tutorial_name"],
+        "a2/bert-base-uncased-mnli": ["same_name_only", "tutorial_name"],
     }
-    assert rows[("evil/bert-base-uncasd", bert)]["popular_downloads"] == 10_000
+    assert rows["evil/bert-base-uncasd"]["popular_downloads"] == 10_000
+    assert rows["evil/bert-base-uncasd"]["weight_formats"] == ["safetensors"]
+    assert rows["trainer/bart-large-cnm"]["declared_base"] == "t5-small"
+    assert rows["a1/bert-base-uncased-mnli"]["name_authors"] == 3
 
 
 def test_section(analyzed: Snapshot) -> None:
     validate(load(analyzed))
-    section = load_summary(analyzed).section(LookalikesSection)
-    assert section.candidates == 10 and section.models == 10
-    assert section.by_kind == {"same_name_other_author": 1, "homoglyph": 3, "edit": 6}
-    assert section.excluded == {"declared_family": 2, "variant_of_declared_base": 1}
+    summary = load_summary(analyzed)
+    section = summary.section(LookalikesSection)
+    assert section.suspects == 22 and section.candidates == 8
+    assert section.by_rule == {
+        "same_name_other_author": 1,
+        "author_homoglyph": 2,
+        "author_typo": 1,
+        "name_homoglyph": 2,
+        "name_typo": 2,
+        "card_copy": 1,
+    }
+    assert section.excluded["tutorial_name"] == 3
     assert section.top[0].popular_model == "google-bert/bert-base-uncased"
-    assert section.popular == len(POPULAR_MODELS)
+    assert section.popular == len(POPULAR_MODELS) and section.min_downloads == 1_000
+    # Unreviewed candidates are no headline figure.
+    assert not section.headline()
+
+
+def test_popular_is_absolute_not_a_rank(tmp_path: Path) -> None:
+    """A snapshot whose most downloaded model has 500 downloads has no popular model by default."""
+    snapshot = _snapshot(tmp_path, [("a/roberta-large", 500), ("b/roberta-lrage", 0)], {})
+    assert build(snapshot)[1].popular == 0
+    table, section, _ = build(snapshot, Settings(min_downloads=None, top=1))
+    assert table.column("model_id").to_pylist() == ["b/roberta-lrage"] and section.candidates == 1
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, Settings(1_000, None, 3)),
+        ({"HUBMINE_LOOKALIKE_MIN_DOWNLOADS": "none", "HUBMINE_LOOKALIKE_TOP": "500"}, Settings(None, 500, 3)),
+        ({"HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS": "5"}, Settings(1_000, None, 5)),
+    ],
+)
+def test_settings_from_env(environ: dict[str, str], expected: Settings) -> None:
+    assert Settings.from_env(environ) == expected
+
+
+def test_a_bad_setting_says_what_to_do() -> None:
+    with pytest.raises(SettingError, match="HUBMINE_LOOKALIKE_TOP='-3' must be a whole number"):
+        Settings.from_env({"HUBMINE_LOOKALIKE_TOP": "-3"})
+
+
+@pytest.mark.parametrize(
+    ("popular", "name", "expected"),
+    [
+        ("wav2vec2-large-xlsr-53-ar", "wav2vec2-large-xlsr-53-ca", "language"),
+        ("multiberts-seed-8", "multiberts-seed_3", "number"),
+        ("bert-base-uncased-mnli", "bert-base-uncased-qnli", "task"),
+        ("bert-base-uncased-MNLI", "bert-base-uncased-mnli", "casing"),
+        ("bert-base", "Bertbase", "separator"),
+        ("bart-base", "bert-base", "architecture"),
+        ("llama-7b", "llama-7b-gguf", "format"),
+        ("t5-small", "t5-base", "size"),
+        ("bert-base-uncased", "bert-base-uncasd", None),
+        ("whisper-large", "whlsper-large", None),
+    ],
+)
+def test_systematic_variants(popular: str, name: str, expected: str | None) -> None:
+    assert variant_kind(popular, name) == expected
+
+
+def test_card_copy_and_own_words() -> None:
+    assert card_copied(POPULAR_CARD + "\nmine", POPULAR_CARD)
+    assert not card_copied("\n".join(POPULAR_CARD.splitlines()[:4]), POPULAR_CARD)
+    header = "This is a copy of facebook/bart-large-xsum."
+    assert own_words(header + "\n" + POPULAR_CARD, POPULAR_CARD) == header
 
 
 def test_the_less_downloaded_model_is_the_lookalike(tmp_path: Path) -> None:
-    snapshot = _snapshot(tmp_path, [("a/roberta-large", 50), ("b/roberta-lrage", 500)], {})
+    snapshot = _snapshot(tmp_path, [("a/roberta-large", 5_000), ("b/roberta-lrage", 50_000)], {})
     table, section, _ = build(snapshot)
     assert table.column("model_id").to_pylist() == ["a/roberta-large"]
-    assert section.by_kind == {"edit": 1}
+    assert section.by_rule == {"name_typo": 1}
 
 
 def test_work_is_bounded_by_the_models_not_their_pairs(tmp_path: Path) -> None:
@@ -165,7 +299,7 @@ def test_work_is_bounded_by_the_models_not_their_pairs(tmp_path: Path) -> None:
         return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(8, 20)))
 
     popular = [(f"org{i}/{word()}", 1_000_000 - i) for i in range(1000)]
-    planted = [(f"evil{i}/{name.split('/')[1][:-1]}x", 0) for i, (name, _) in enumerate(popular[:50])]
+    planted = [(f"evil{i}/{name.split('/')[1][:-1]}q", 0) for i, (name, _) in enumerate(popular[:50])]
     others = [(f"user{i}/{word()}", 1) for i in range(10_000 - len(planted))]
     snapshot = _snapshot(tmp_path, popular + planted + others, {})
     table, section, work = build(snapshot)
@@ -175,7 +309,7 @@ def test_work_is_bounded_by_the_models_not_their_pairs(tmp_path: Path) -> None:
     assert work.names == 11_000
     # All pairs would be 11,000,000 distance computations; both ends of the names must meet first.
     assert work.distance_checks < 500
-    assert work.deletions <= 11_000 * 2 * (1 + 10 + 45)
+    assert work.deletions <= 11_000 * 2 * (1 + 10)
 
 
 def test_index_finds_what_brute_force_finds() -> None:
@@ -183,20 +317,23 @@ def test_index_finds_what_brute_force_finds() -> None:
     popular = [Popular(Named.of(f"p/{n}"), 100) for n in names[:1] + names[4:5]]
     index = PopularIndex.of(popular)
     work = Work()
-    found = {n: [kind for _, kind, _ in index.matches(Named.of(f"q/{n}"), work)] for n in names}
+    found = {n: [distance for _, distance in index.matches(Named.of(f"q/{n}"), work)] for n in names}
     assert found == {
-        "transformer-xl": ["same_name_other_author"],
-        "transfomer-xl": ["edit"],
-        "transformer-x": ["edit"],
-        "tranformerxl": ["edit"],
-        "distilroberta": ["same_name_other_author"],
+        "transformer-xl": [0],
+        "transfomer-xl": [1],
+        "transformer-x": [1],
+        "tranformerxl": [],  # two edits
+        "distilroberta": [0],
         "roberta": [],
     }
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["Llama-2-7b-chat-GPTQ", "llama-2-7b-chat_int4", "Llama-2-7b-chat-Q4_K_M", "llama-2-7b-chat-fp16-lora"],
-)
-def test_variant_suffixes(name: str) -> None:
-    assert variant_stem(name) == "llama-2-7b-chat"
+def test_the_benchmark_labels_are_complete_and_follow_the_rules() -> None:
+    """Every label of bench/lookalike_labels.jsonl is one of the benchmark's, with its reason."""
+    labels = read_labels()
+    assert len(labels) >= 150
+    reasons = {"empty", "tutorial", "variant", "declared", "own_model", "original"}
+    for row in labels.values():
+        assert row["sample"] in SAMPLES
+        assert row["label"] in {"impersonation", "benign", "unclear"}
+        assert (row["reason"] in reasons) == (row["label"] == "benign"), row

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from measures_helpers import MODELS, SNAPSHOT_ID, build_snapshot
 
-from pipeline.measures.attributes import ALL_COLUMNS
+from pipeline.measures.attributes import ALL_COLUMNS, metadata_flags
 from pipeline.measures.graph import chain_depths
 from pipeline.measures.lineage import model_edges, tag_bases
 from pipeline.measures.scores import FACTORS
@@ -174,6 +174,15 @@ def test_tag_bases_and_edges() -> None:
     ]
 
 
+@pytest.mark.parametrize("name", ["../../etc/passwd", "a/b/c", "see the paper", "..", "org/" + "x" * 300])
+def test_a_base_that_is_no_hub_id_is_no_edge(name: str) -> None:
+    assert model_edges("me/x", [f"base_model:{name}"], [name], None, adapter=False, quantized=False) == []
+    # Nor does it make the one real base a merge.
+    assert model_edges("me/x", [], [name, "org/base"], None, adapter=False, quantized=False) == [
+        ("org/base", "finetune", "inferred", "metadata")
+    ]
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -193,6 +202,23 @@ def test_tag_bases_and_edges() -> None:
 )
 def test_non_empty(value: Any, expected: bool) -> None:
     assert non_empty(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("license", "licensed"),
+    [
+        ("mit", True),
+        (["mit", 3], True),
+        ([1, True, {"name": "mit"}, None], False),
+        ([" ", ["mit"]], False),
+        (True, False),
+        (2, False),
+        ({"name": "mit"}, False),
+    ],
+)
+def test_a_license_must_name_one(license: Any, licensed: bool) -> None:
+    has_metadata, has_license, *_ = metadata_flags({"license": license})
+    assert has_metadata and has_license is licensed
 
 
 # The factors each model has (models not listed have none).

@@ -16,16 +16,18 @@ from measures_helpers import SNAPSHOT_ID
 from nbclient import NotebookClient
 
 from pipeline.longitudinal.diff import run_diff
+from pipeline.longitudinal.process import write_process
 from pipeline.longitudinal.trends import run_trends
 from pipeline.report.notebook import notebook_data_dir
 from pipeline.schemas import table_from_rows
 from pipeline.store.layout import DataDir, Snapshot
+from tests.test_history import hand_made_history
 from tests.test_report import write_risk_tables
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebooks")]
 
 
 @pytest.fixture(scope="module")
@@ -171,5 +173,25 @@ def test_longitudinal_notebook_with_trends_and_a_diff(
     printed = _printed(outputs)
     assert f"trends of 2 snapshots: {snapshot.id}, later" in printed
     assert f"diff {snapshot.id}..later: 0 changed models" in printed
-    assert sum("image/png" in out.get("data", {}) for out in outputs) == 3
+    assert sum("image/png" in out.get("data", {}) for out in outputs) == 5
     assert sum("text/html" in out.get("data", {}) for out in outputs) >= 5
+    assert "no repository history under" in printed
+
+
+def test_longitudinal_notebook_with_repository_histories(
+    snapshot: Snapshot, tmp_path: Path, venv_kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `history/process.parquet`, notebook 05 shows one repository's PRIME metrics and compares
+    several."""
+    data = DataDir(tmp_path / "data")
+    copy = data.snapshot(snapshot.id)
+    shutil.copytree(snapshot.dir, copy.dir)
+    hand_made_history(data)
+    write_process(
+        data, ["month"], datetime(2026, 4, 15, tzinfo=timezone.utc), snapshot.id, datetime.now(timezone.utc)
+    )
+    outputs = _run(REPO_ROOT / "notebooks" / "05_longitudinal.ipynb", copy.dir, monkeypatch)
+    printed = _printed(outputs)
+    assert "repository history of 2 models by month; most downloaded: a/m, b/n" in printed
+    assert "a/m: 4 months" in printed
+    assert sum("image/png" in out.get("data", {}) for out in outputs) == 5

@@ -36,9 +36,12 @@ FIGURES = {
     "trend_rates",
     "trend_formats",
     "trend_growth",
+    "history_registry",
+    "history_top_models",
 }
-# Figures a snapshot that was only crawled and analyzed has no data for: no evaluation, no trend.
-WITHOUT_RUNS = {"claims_gap", "trend_rates", "trend_formats", "trend_growth"}
+# Figures a snapshot that was only crawled and analyzed has no data for: no evaluation, trend or history.
+WITHOUT_RUNS = {"claims_gap", "trend_rates", "trend_formats", "trend_growth", "history_registry"}
+WITHOUT_RUNS |= {"history_top_models"}
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +66,7 @@ def test_report_files(data_dir: Path, tmp_path: Path) -> None:
     assert "| command | hubmine report --out out |" in markdown
     assert "| text-classification | 872 / 8,764 (9.9%) | 1 / 1 (100.0%) |" in markdown
     assert "d/pile, has 9 downstream models" in markdown
+    assert "## Repository history\n\nNo repository history yet: run hubmine history" in markdown
 
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == len(drawn)

@@ -4,6 +4,7 @@ commits GPG-signed with a key made for the test), served by the simulator's git 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -25,10 +26,14 @@ from pipeline.schemas import table_from_rows
 from pipeline.store.layout import DataDir
 from pipeline.store.snapshot import resolve_snapshot
 from tests.crawl_helpers import crawl
+from tests.hostile_server import HostileHub
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 NEEDS_GPG = pytest.mark.skipif(shutil.which("gpg") is None, reason="gpg is not installed")
 TOKEN = "hf_secret_token_for_tests"
+MIB = 1024 * 1024
+# What the kernel may buffer on a loopback connection, sent by the server but never read by git.
+SOCKET_SLACK = 16 * MIB
 
 
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -199,6 +204,9 @@ def test_the_token_reaches_git_only_through_its_environment(
         return real_popen(args, *rest, **kwargs)  # type: ignore[call-overload, no-any-return]
 
     monkeypatch.setattr(subprocess, "Popen", recording_popen)
+    scratch = tmp_path / "tmp"  # this test's own temporary folder: other tests may clone at the same time
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     # Only the right token is accepted, so a clone that worked carried it.
     with simulator(registry, valid_tokens={TOKEN}) as sim:
         context = make_context(tmp_path, sim, [target], token=TOKEN)
@@ -211,8 +219,7 @@ def test_the_token_reaches_git_only_through_its_environment(
     assert not any(TOKEN in arg for argv in argvs for arg in argv)
     for path in (tmp_path / "data").rglob("*"):
         assert not path.is_file() or TOKEN.encode() not in path.read_bytes(), path
-    leftovers = [p for p in Path(tempfile.gettempdir()).glob("hubmine-git-*")]
-    assert not leftovers
+    assert not list(scratch.iterdir())
 
 
 def test_maintainers_count_authors_bus_factor_and_downstream_models(
@@ -382,3 +389,28 @@ def test_the_simulator_speaks_git_smart_http_only_for_git_backed_models(tmp_path
     assert push.status_code == 403
     assert plain.status_code == 401
     assert sent == len(refs.content) + len(push.content) + len(plain.content)
+
+
+def test_an_endless_ref_advertisement_ends_at_the_memory_bound(tmp_path: Path) -> None:
+    # git holds the whole advertisement in memory while reading it: the address-space bound ends it.
+    limits = signatures.Limits(timeout_s=600, max_bytes=1 << 30, max_commits=10, full_clone=False)
+    limits = dataclasses.replace(limits, max_memory=128 * MIB)
+    home = tmp_path / "home"
+    home.mkdir()
+    with HostileHub("endless_refs") as hub:
+        runner = signatures.GitRunner(hub.url, None, home, limits)
+        clone = runner.clone("org/model", tmp_path / "clone", blobless=True)
+        sent = hub.bytes_sent
+    assert not clone.ok and "memory" in clone.error.lower()
+    assert sent <= 128 * MIB + SOCKET_SLACK  # the bound was the memory, not the timeout
+
+
+def test_git_prints_at_most_its_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(signatures, "MAX_MESSAGE_BYTES", 1000)
+    limits = signatures.Limits(timeout_s=600, max_bytes=1 << 30, max_commits=10, full_clone=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    runner = signatures.GitRunner("http://127.0.0.1:9", None, home, limits)
+    # `yes` stands in for a git that prints without end; it is stopped for what it printed.
+    _, _, bound = runner._bounded(["yes", "remote: counting objects"], tmp_path / "none")
+    assert bound == "git printed more than 1000 bytes of messages"

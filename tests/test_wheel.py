@@ -21,7 +21,8 @@ from hubsim import HubSimulator, Registry
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = sorted(p.name for p in (REPO_ROOT / "schemas").glob("*.json"))
 
-pytestmark = pytest.mark.slow
+# One wheel and one venv for the module: xdist keeps its tests on one worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 
 # What a build must not see: a stale build/ folder would put removed modules back into the wheel.

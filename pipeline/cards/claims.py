@@ -28,7 +28,10 @@ from collections.abc import Mapping
 from typing import Any
 
 KEYS = ("model-index", "model_index")
-_NUMBER = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(%?)\s*")
+# Unambiguous, so matching is linear; the text is also cut before it: no number is that long.
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+MAX_NUMBER_CHARS = 100
+MAX_ROWS = 1000  # model-index rows read from one card; beyond them `model_index_capped`
 
 
 def parse_value(value: Any) -> tuple[float | None, bool]:
@@ -41,9 +44,12 @@ def parse_value(value: Any) -> tuple[float | None, bool]:
         except OverflowError:
             return None, False
     elif isinstance(value, str):
-        match = _NUMBER.fullmatch(value)
-        if match:
-            number, percent = float(match.group(1)), match.group(2) == "%"
+        text = value.strip()
+        percent = text.endswith("%")
+        if percent:
+            text = text[:-1].rstrip()
+        if len(text) <= MAX_NUMBER_CHARS and _NUMBER.fullmatch(text):
+            number = float(text)
     if number is None or not math.isfinite(number):
         return None, False
     return number, percent
@@ -158,6 +164,8 @@ def extract_claims(model_id: str, metadata: Mapping[str, Any]) -> tuple[list[dic
                 else:
                     structural = None
                 for metric in metrics:
+                    if len(rows) == MAX_ROWS:
+                        return rows, [*problems, "model_index_capped"]
                     if not isinstance(metric, Mapping):
                         problems.append("metric_wrong_type")
                         continue

@@ -24,6 +24,7 @@ from pipeline.hub.ids import InvalidHubName, repo_path
 
 SOURCE = "eval-results"
 MAX_TEXT = 1000  # longer strings from a result are cut: they name something, they are no prose
+MAX_ROWS = 1000  # results read from one file; beyond them `eval_results_capped`
 
 
 def _text(value: Any) -> str | None:
@@ -89,6 +90,9 @@ def eval_result_claims(model_id: str, text: str) -> tuple[list[dict[str, Any]], 
         return [], ["eval_results_empty" if data is None else "eval_results_not_a_list"]
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
+    if len(data) > MAX_ROWS:
+        data = data[:MAX_ROWS]
+        problems.append("eval_results_capped")
     for entry in data:
         if isinstance(entry, Mapping):
             rows.append(_claim(model_id, entry, problems))

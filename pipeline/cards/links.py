@@ -53,13 +53,18 @@ class Links:
 
 def _trim_doi(doi: str) -> str:
     # A DOI may contain brackets, e.g. 10.1016/S0140-6736(20)30183-5: drop only unbalanced closers.
-    while doi:
-        last = doi[-1]
-        if last in _TRAILING or (last in _PAIRS and doi.count(last) > doi.count(_PAIRS[last])):
-            doi = doi[:-1]
-        else:
+    # Counted once, so that a long run of closers is one pass.
+    opened = {closer: doi.count(opener) for closer, opener in _PAIRS.items()}
+    closed = {closer: doi.count(closer) for closer in _PAIRS}
+    end = len(doi)
+    while end:
+        last = doi[end - 1]
+        if last in _PAIRS and closed[last] > opened[last]:
+            closed[last] -= 1
+        elif last not in _TRAILING:
             break
-    return doi
+        end -= 1
+    return doi[:end]
 
 
 def _arxiv_id(lowered: str) -> str:

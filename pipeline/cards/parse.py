@@ -108,6 +108,8 @@ def parse_card(
     card = ParsedCard(model_id=model_id)
     try:
         _fill(card, readme, card_data)
+    except MemoryError:  # past the worker's memory bound (stage.py): this card, not the snapshot
+        card = ParsedCard(model_id=model_id, readme_given=readme is not None, problems=["memory_exceeded"])
     except Exception:  # the last guard: a bug must cost one model, not the snapshot
         card = ParsedCard(model_id=model_id, readme_given=readme is not None, problems=["internal_error"])
     card.problems = list(dict.fromkeys(card.problems))

@@ -84,21 +84,23 @@ _CANDIDATE = re.compile(
     r"|(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)"
     r"|(?P<underline>=+|-+)[ \t]*(?=\n|\Z))"
 )
-_CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+$")
 _UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*$")
 _NOT_PARAGRAPH = re.compile(
     r" {0,3}(?:[-*+](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|>|<|#{1,6}(?:[ \t]|$)|```|~~~)| {4}"
 )
 
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_TAG = re.compile(r"<[^>]*>")
+MAX_NORMALISED = 1000  # characters of a heading that are read: no section name is that long
+# Markdown links and HTML tags, without a bracket of their own kind inside: then a long run of
+# `[`, `(` or `<` is one scan, not one per opening bracket.
+LINK = re.compile(r"!?\[([^\[\]]*)\]\([^()\s]*\)")
+TAG = re.compile(r"<[^<>]*>")
 _NOISE = re.compile(r"[^\w&/\- ]+")
 _OPTIONAL = re.compile(r"\[optional\]", re.IGNORECASE)
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[ivx]+\.)\s+")
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _FILLER = re.compile(  # matched in lower-cased text
-    r"\{\{.*?\}\}|\[optional\]|\[?more information needed\]?|\bneeds? more information\b"
+    r"\{\{[^{}\n]*\}\}|\[optional\]|\[?more information needed\]?|\bneeds? more information\b"
     r"|\b(?:tbd|tba|todo|coming soon|to be (?:added|announced|updated|done)|n/a)\b"
 )
 # Substrings without which no filler can occur: most sections skip the filler regex altogether.
@@ -132,6 +134,12 @@ def _paragraph_before(body: str, start: int) -> tuple[int, str]:
     return position, " ".join(reversed(lines))
 
 
+def _without_closing_hashes(text: str) -> str:
+    # By string methods: a pattern `[ \t]+#+$` searched in a long run of spaces is quadratic.
+    kept = text.rstrip("#")
+    return kept.rstrip(" \t") if not kept or kept[-1] in " \t" else text
+
+
 def find_headings(body: str) -> list[Heading]:
     """Headings of a body with `\n` line breaks (see `normalise_newlines`), in order."""
     headings: list[Heading] = []
@@ -149,7 +157,7 @@ def find_headings(body: str) -> list[Heading]:
         elif atx:
             text = (match.group("text") or "").strip()
             if text.endswith("#"):
-                text = _CLOSING_HASHES.sub("", text)
+                text = _without_closing_hashes(text)
             headings.append(Heading(len(atx), text, start, end))
         else:
             first, text = _paragraph_before(body, start)
@@ -160,7 +168,7 @@ def find_headings(body: str) -> list[Heading]:
 
 @lru_cache(maxsize=65536)
 def normalise(text: str) -> str:
-    text = _TAG.sub(" ", _LINK.sub(r"\1", text))
+    text = TAG.sub(" ", LINK.sub(r"\1", text[:MAX_NORMALISED]))
     text = _NUMBERING.sub("", _OPTIONAL.sub(" ", text).lower().strip())
     return " ".join(_NOISE.sub(" ", text.replace("_", " ")).split())
 

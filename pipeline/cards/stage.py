@@ -15,7 +15,11 @@ files are first split by a hash of the model id into partitions of about that si
 joined one partition at a time.
 
 Parsing runs in a process pool (every core by default); results come back in order, with at most
-two batches per worker in flight, so memory stays bounded by the batch size.
+two batches per worker in flight, so memory stays bounded by the batch size. Each worker's address
+space is capped (`HUBMINE_PARSE_MAX_MEMORY`): a card that would pass it is a `memory_exceeded`
+problem on its row, and the other cards are parsed on. A snapshot of one batch is parsed in process,
+where starting a pool would cost more than the parsing; there the per-card budgets (the README cap,
+YAML expansion, rows per card) bound the work.
 
 `card_status`: the cards row's status; without a cards row `no_readme` when siblings list no
 README.md, else `not_fetched` (a metadata-only crawl, or siblings unknown). `readme_listed`
@@ -48,6 +52,8 @@ import pyarrow.parquet as pq
 
 from pipeline.cards.eval_results import eval_result_claims
 from pipeline.cards.parse import parse_card
+from pipeline.children import MIB, limit_own_memory
+from pipeline.env import env_number
 from pipeline.errors import SnapshotError
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Section
@@ -64,6 +70,10 @@ README = "README.md"
 MODEL_COLUMNS = ["model_id", "card_data", "siblings"]
 CARD_COLUMNS = ["model_id", "status", "readme"]
 EVAL_RESULTS_COLUMNS = ["model_id", "status", "text"]
+PARSE_MAX_MEMORY = 4096 * MIB  # address space of one parsing worker
+MAX_EVAL_RESULTS_ROWS = 5000  # eval-results claims of one model, over all its files
+# Eval-results files read at once: each may hold up to 1 MiB of text and 1,000 claims.
+EVAL_RESULTS_BATCH = 64
 
 # (model_id, card_data, siblings, (status, readme) or None when the card was not asked for)
 Job = tuple[str, str | None, list[str] | None, tuple[str, str | None] | None]
@@ -92,14 +102,14 @@ def parse_batch(jobs: list[Job]) -> tuple[pa.Table, pa.Table]:
     return table_from_rows("parsed_cards", parsed), table_from_rows("claims", claims)
 
 
-def _arrow_batches(path: Path, columns: list[str]) -> Iterator[pa.RecordBatch]:
+def _arrow_batches(path: Path, columns: list[str], rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """`columns` of a crawl table in batches; a file damaged anywhere raises `DamagedFileError`."""
     with reading(path, table_remedy(path)):
-        yield from pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=columns)
+        yield from pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns)
 
 
-def _batches(path: Path, columns: list[str]) -> Iterator[list[tuple[Any, ...]]]:
-    for batch in _arrow_batches(path, columns):
+def _batches(path: Path, columns: list[str], rows: int = BATCH_ROWS) -> Iterator[list[tuple[Any, ...]]]:
+    for batch in _arrow_batches(path, columns, rows):
         yield list(zip(*(batch.column(name).to_pylist() for name in columns), strict=True))
 
 
@@ -124,14 +134,24 @@ def _eval_result_claims(snapshot: Snapshot) -> Iterator[tuple[pa.Table, Counter[
     """Claims of the fetched eval-results files, a batch of files at a time, with their problem codes."""
     if not snapshot.eval_results.exists():
         return
-    for batch in _batches(snapshot.eval_results, EVAL_RESULTS_COLUMNS):
+    per_model: Counter[str] = Counter()
+    for batch in _batches(snapshot.eval_results, EVAL_RESULTS_COLUMNS, EVAL_RESULTS_BATCH):
         claims: list[dict[str, Any]] = []
         problems: Counter[str] = Counter()
         for model_id, status, text in batch:
-            if status == "ok" and text is not None:
-                rows, found = eval_result_claims(model_id, text)
-                claims.extend(rows)
-                problems.update(found)
+            if status != "ok" or text is None:
+                continue
+            left = MAX_EVAL_RESULTS_ROWS - per_model[model_id]
+            if left <= 0:
+                problems["eval_results_model_capped"] += 1
+                continue
+            rows, found = eval_result_claims(model_id, text)
+            if len(rows) > left:
+                rows = rows[:left]
+                found.append("eval_results_model_capped")
+            per_model[model_id] += len(rows)
+            claims.extend(rows)
+            problems.update(found)
         yield table_from_rows("claims", claims), problems
 
 
@@ -211,7 +231,13 @@ def _ordered_map(
     batches = itertools.chain(head, batches)
     # forkserver: workers fork from a clean process, not from this one with Arrow's threads running.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    memory = env_number("HUBMINE_PARSE_MAX_MEMORY", PARSE_MAX_MEMORY, minimum=256 * MIB)
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=limit_own_memory,
+        initargs=(memory,),
+    ) as pool:
         in_flight: deque[Future[tuple[pa.Table, pa.Table]]] = deque()
         for batch in batches:
             in_flight.append(pool.submit(function, batch))

@@ -46,7 +46,7 @@ from typing import NamedTuple
 
 from pipeline.cards.claims import parse_value
 from pipeline.cards.metrics import metric_id
-from pipeline.cards.sections import Heading, canonical_sections, normalise
+from pipeline.cards.sections import LINK, TAG, Heading, canonical_sections, normalise
 
 MAX_TABLES = 30  # tables read from one card
 MAX_TABLE_ROWS = 50  # a longer table is a data listing, not results
@@ -112,11 +112,8 @@ QUALIFIERS = frozenset({"overall", "final", "exact", "total"})  # words that nam
 _PIPE = re.compile(r"(?<!\\)\|")
 _DELIMITER = re.compile(r"\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_TAG = re.compile(r"<[^>]*>")
 _MARKUP = re.compile(r"[*`↑↓]|\(\s*%\s*\)|%|&#?\w{1,10};")
 _PARENTHESIS = re.compile(r"(.*?)\s*\(([^()]*)\)")
-_PLUS_MINUS = re.compile(r"(.+?)\s*\(?\s*(?:±|\+/-|\+-)\s*[\d.]+\s*%?\s*\)?")
 _WORD = re.compile(r"[\w+-]+")
 _TOP_K = re.compile(r"top[ -]?(?:[02-9]|\d\d)", re.IGNORECASE)  # top-5 accuracy is no accuracy
 
@@ -202,7 +199,7 @@ def _is_delimiter(line: str) -> bool:
 
 def plain(cell: str) -> str:
     """A cell's text without links, HTML tags, emphasis, backticks, arrows and `%` marks."""
-    text = _MARKUP.sub(" ", _TAG.sub(" ", _LINK.sub(r"\1", cell[:MAX_CELL])))
+    text = _MARKUP.sub(" ", TAG.sub(" ", LINK.sub(r"\1", cell[:MAX_CELL])))
     return " ".join(text.split())
 
 
@@ -213,10 +210,25 @@ def _key(cell: str) -> str:
 def number(cell: str) -> tuple[float | None, bool]:
     """(value, is_percent) of a cell that is one number (bold, `%` and a `±` part allowed)."""
     text = cell.strip()[:MAX_CELL].strip("*_`\\ ")  # bold, and a footnote star
-    spread = _PLUS_MINUS.fullmatch(text)
-    if spread:
-        text = spread.group(1)
-    return parse_value(text)
+    return parse_value(_without_spread(text))
+
+
+_SPREAD_SIGNS = ("±", "+/-", "+-")
+
+
+def _without_spread(text: str) -> str:
+    """`text` without a trailing `± 0.5` part (in brackets, with `%`, too).
+
+    By string methods: a regex with a lazy value before optional spaces is cubic in a run of spaces.
+    """
+    at, sign = max((text.rfind(sign), sign) for sign in _SPREAD_SIGNS)
+    if at < 0:
+        return text
+    spread = text[at + len(sign) :].strip().removesuffix(")").rstrip().removesuffix("%").rstrip()
+    value = text[:at].rstrip().removesuffix("(").rstrip()
+    if not value or not spread or spread.strip("0123456789."):
+        return text
+    return value
 
 
 def _split_words(words: list[str]) -> tuple[list[str], str | None]:

@@ -16,8 +16,6 @@ from typing import Any
 
 from pipeline.cards.sections import Heading, canonical_sections, normalise, own_text
 
-_PARAM = re.compile(r"^[ \t]*[-*+][ \t]+\**([^:*\n]+?)\**[ \t]*:[ \t]*\**[ \t]*(.*?)[ \t]*$", re.MULTILINE)
-_VERSION = re.compile(r"^[ \t]*[-*+][ \t]+\**([^\n]+?)\**[ \t]+v?(\d\S*)[ \t]*$", re.MULTILINE)
 _INT = re.compile(r"[-+]?\d+")
 _FLOAT = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 _FRAMEWORKS = re.compile(r"^framework versions?$")
@@ -34,15 +32,51 @@ def _value(text: str) -> Any:
     return text
 
 
+def _bullet(line: str) -> str | None:
+    """The text of a `- item` line after the bullet and any opening `**`; None for other lines."""
+    text = line.strip(" \t")
+    if len(text) < 2 or text[0] not in "-*+" or text[1] not in " \t":
+        return None
+    return text[1:].lstrip(" \t").lstrip("*")
+
+
+# Bullets are split by string search, not by regex: a pattern with a lazy key before optional
+# spaces backtracks quadratically on a long line of spaces.
+def _param(line: str) -> tuple[str, str] | None:
+    """(key, value) of a `- key: value` bullet, bold key (`- **key:** value`) included."""
+    text = _bullet(line)
+    if not text:
+        return None
+    cut = min(i for i in (text.find(":"), text.find("*"), len(text)) if i >= 0)
+    key, rest = text[:cut], text[cut:].lstrip("*").lstrip(" \t")
+    if not key or not rest.startswith(":"):
+        return None
+    return key, rest[1:].lstrip(" \t").lstrip("*").strip(" \t")
+
+
+def _version(line: str) -> tuple[str, str] | None:
+    """(name, version) of a `- Name 1.2.3` bullet (`v1.2.3` too)."""
+    text = _bullet(line)
+    cut = max(text.rfind(" "), text.rfind("\t")) if text else -1
+    if cut < 0:
+        return None
+    name, version = text[:cut].rstrip(" \t").rstrip("*"), text[cut + 1 :].removeprefix("v")
+    if not name or not version[:1].isdecimal():
+        return None
+    return name, version
+
+
 def trainer_lists(body: str, headings: list[Heading]) -> tuple[dict[str, Any], dict[str, str]]:
     """(hyperparameters, framework versions) from the card's bullet lists; empty when absent."""
     params: dict[str, Any] = {}
     versions: dict[str, str] = {}
     for position, heading in enumerate(headings):
         if "hyperparameters" in canonical_sections(heading.text):
-            for match in _PARAM.finditer(own_text(body, headings, position)):
-                params.setdefault(match.group(1).strip(), _value(match.group(2)))
+            for line in own_text(body, headings, position).split("\n"):
+                if param := _param(line):
+                    params.setdefault(param[0].strip(), _value(param[1]))
         elif _FRAMEWORKS.match(normalise(heading.text)):
-            for match in _VERSION.finditer(own_text(body, headings, position)):
-                versions.setdefault(match.group(1).strip().lower(), match.group(2))
+            for line in own_text(body, headings, position).split("\n"):
+                if version := _version(line):
+                    versions.setdefault(version[0].strip().lower(), version[1])
     return params, versions

@@ -19,8 +19,10 @@ Guards, each raising `CardError` with a one-word code:
 - `yaml_too_large`: more than `MAX_CHARS` characters, checked before parsing;
 - `yaml_too_deep`: nesting deeper than `MAX_DEPTH` (libyaml itself stops at 1,000);
 - `yaml_alias_bomb`: aliases that would expand the document by more than `MAX_ALIAS_EXPANSION`
-  nodes, or a recursive alias. The builder walks the distinct nodes once and shares an aliased
-  node's value, as PyYAML does; sizes are counted, never expanded ("billion laughs" stays cheap);
+  nodes, or to more than `MAX_CHARS` characters (each scalar counting its length, each
+  collection one: the metadata is written out as JSON with every alias expanded), or a
+  recursive alias. The builder walks the distinct nodes once and shares an aliased node's
+  value, as PyYAML does; sizes are counted, never expanded ("billion laughs" stays cheap);
 - `yaml_error`: anything the parser rejects, an unhashable mapping key, a bad merge.
 """
 
@@ -122,35 +124,37 @@ def _scalar(node: ScalarNode) -> Any:
     return node.value if build is None else build(node.value)
 
 
-Measured = tuple[Any, int, int]  # (value, expanded size, depth)
+Measured = tuple[Any, int, int, int]  # (value, expanded nodes, expanded characters, depth)
 
 
 def _child(child: Node, values: dict[int, Measured]) -> Measured:
     if isinstance(child, ScalarNode):
-        return _scalar(child), 1, 1
+        return _scalar(child), 1, max(1, len(child.value)), 1
     return values[id(child)]
 
 
 def _sequence(node: SequenceNode, values: dict[int, Measured]) -> Measured:
     items: list[Any] = []
-    size = depth = 1
+    size = chars = depth = 1
     for child in node.value:
-        value, child_size, child_depth = _child(child, values)
+        value, child_size, child_chars, child_depth = _child(child, values)
         items.append(value)
         size += child_size
+        chars += child_chars
         depth = max(depth, child_depth + 1)
-    return items, size, depth
+    return items, size, chars, depth
 
 
 def _mapping(node: MappingNode, values: dict[int, Measured]) -> Measured:
     result: dict[Any, Any] = {}
     merged: list[dict[Any, Any]] = []
-    size = depth = 1
+    size = chars = depth = 1
     for key_node, value_node in node.value:
         if not isinstance(key_node, ScalarNode):
             raise CardError("yaml_error", "a mapping key is a list or a mapping")
-        value, child_size, child_depth = _child(value_node, values)
+        value, child_size, child_chars, child_depth = _child(value_node, values)
         size += 1 + child_size
+        chars += max(1, len(key_node.value)) + child_chars
         depth = max(depth, child_depth + 1)
         if key_node.tag == _MERGE:
             sources = value if isinstance(value_node, SequenceNode) else [value]
@@ -166,7 +170,7 @@ def _mapping(node: MappingNode, values: dict[int, Measured]) -> Measured:
             combined.update(source)
         combined.update(result)
         result = combined
-    return result, size, depth
+    return result, size, chars, depth
 
 
 def _build(root: Node) -> Any:
@@ -201,13 +205,15 @@ def _build(root: Node) -> Any:
                 stack.extend(pending)
                 continue
         built = _sequence(node, values) if isinstance(node, SequenceNode) else _mapping(node, values)
-        if built[2] > MAX_DEPTH:
+        if built[3] > MAX_DEPTH:
             raise CardError("yaml_too_deep", f"nesting deeper than {MAX_DEPTH}")
         values[key] = built
         stack.pop()
-    value, size, _ = values[id(root)]
+    value, size, chars, _ = values[id(root)]
     if size - written > MAX_ALIAS_EXPANSION:
         raise CardError("yaml_alias_bomb", f"aliases expand to {size} nodes")
+    if chars > MAX_CHARS:  # without aliases, about the text's own length: a scalar is no longer than written
+        raise CardError("yaml_alias_bomb", f"aliases expand to {chars} characters, over {MAX_CHARS}")
     return value
 
 

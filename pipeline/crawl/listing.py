@@ -59,6 +59,9 @@ def first_page_url(endpoint: str, params: CrawlParams) -> str:
     return f"{endpoint}/api/models?{urlencode(query)}"
 
 
+SKIPPED_ENTRIES = "skipped.listing_entries"  # the client's tally of listing entries that are no model
+
+
 def with_limit(url: str, limit: int) -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "limit"]
@@ -188,6 +191,8 @@ def crawl_listing(context: CrawlContext) -> None:
             raise_for_listing(response, context.has_token)
             entries = response.json
             listed = [model_row(e, response.fetched_at) for e in entries if model_id_of(e) is not None]
+            # Entries that are no model record (not an object, or without an id) are counted, not kept.
+            client.stats.add(*[SKIPPED_ENTRIES] * (len(entries) - len(listed)))
             rows = guard.new_rows(listed)[: remaining()]
             url = next_page_url(response, first_url) if entries else None
             guard.page_read(len(entries), len(rows), url)

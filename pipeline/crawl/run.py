@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from pipeline.crawl.context import CrawlContext
+from pipeline.crawl.listing import SKIPPED_ENTRIES
 from pipeline.crawl.params import POPULATION_PARAMS, CrawlParams
 from pipeline.crawl.phases import Phase, enabled_phases, part_tables
 from pipeline.crawl.state import CrawlState, versions, write_manifest
@@ -164,6 +165,7 @@ def _tally(context: CrawlContext, phases: tuple[Phase, ...], requests: dict[str,
             "retries": requests.get("retries", 0),
         },
         "failures": {k.split(".", 1)[1]: v for k, v in requests.items() if k.startswith("failures.")},
+        "listing_entries_skipped": requests.get(SKIPPED_ENTRIES, 0),
         "api_requests_per_model": round(requests.get("requests.api", 0) / models, 6) if models else None,
         "failed_models": 0,
     }

@@ -3,7 +3,9 @@
 Retried: 429 (after `Retry-After`), 5xx, timeouts, connection resets, truncated bodies, bodies past
 their cap (`BodyCap`) and bodies the caller's `check` rejects (malformed JSON). Everything else is
 returned for the caller to judge. Nothing waits without end: each try has a deadline, each request a
-deadline over all its tries, every wait a server asks for is capped, and long waits are said on stderr.
+deadline over all its tries, and long waits are said on stderr. A stall ends a try early (no byte for
+the read timeout, or a body slower than the stall rule) and a request is given up after a few stalled
+tries; a wait a server asks for beyond the cap fails the request at once.
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ from requests.structures import CaseInsensitiveDict
 
 from pipeline import __version__
 from pipeline.env import env_number
-from pipeline.errors import HubResponseError, HubUnreachable
+from pipeline.errors import HubResponseError, HubUnreachable, one_line
 from pipeline.hub.caps import BodyCap, BodyCaps
 from pipeline.hub.endpoint import DEFAULT_ENDPOINT, checked_endpoint
 from pipeline.hub.notices import NOTICE_AFTER_S, notice
 from pipeline.hub.ratelimit import Pacer, parse_rate_limit
 from pipeline.hub.responses import ResponseSink, public_url, record_body, response_record
-from pipeline.hub.transport import AttemptDeadline, BodyTooLarge, fetch
+from pipeline.hub.transport import AttemptDeadline, BodyTooLarge, Stalled, StallRule, fetch
 from pipeline.hub.waits import DEFAULT_MAX_SERVER_WAIT_S, ServerWaits
 from pipeline.hub.watchdog import Watchdog
 
@@ -53,17 +55,24 @@ class RetryPolicy:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 60.0
     connect_timeout_s: float = 10.0
-    read_timeout_s: float = 60.0
+    # The longest wait for any byte, the first of the answer included (time to first byte).
+    read_timeout_s: float = 30.0
     # One try, from sending to the last byte: a server trickling bytes never trips the read timeout.
     attempt_deadline_s: float = 300.0
     # One request over all its tries and the waits between them.
     request_deadline_s: float = 1800.0
     max_server_wait_s: float = DEFAULT_MAX_SERVER_WAIT_S
+    # A body slower than this on average over a window has stalled; 10 KB/s is slow but working.
+    stall_s: float = 30.0
+    stall_bytes_per_s: float = 1000.0
+    # Stalled tries (read timeout, stall, connect timeout) after which a request is given up.
+    stall_tries: int = 3
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
         """Defaults, overridable with HUBMINE_MAX_ATTEMPTS, HUBMINE_BACKOFF_S, HUBMINE_TIMEOUT_S,
-        HUBMINE_ATTEMPT_DEADLINE_S, HUBMINE_REQUEST_DEADLINE_S and HUBMINE_MAX_SERVER_WAIT_S."""
+        HUBMINE_ATTEMPT_DEADLINE_S, HUBMINE_REQUEST_DEADLINE_S, HUBMINE_MAX_SERVER_WAIT_S,
+        HUBMINE_STALL_S, HUBMINE_STALL_BYTES_PER_S and HUBMINE_STALL_TRIES."""
         return cls(
             max_attempts=env_number("HUBMINE_MAX_ATTEMPTS", cls.max_attempts, minimum=1),
             backoff_base_s=env_number("HUBMINE_BACKOFF_S", cls.backoff_base_s, minimum=0.0),
@@ -75,7 +84,14 @@ class RetryPolicy:
                 "HUBMINE_REQUEST_DEADLINE_S", cls.request_deadline_s, minimum=0.001
             ),
             max_server_wait_s=env_number("HUBMINE_MAX_SERVER_WAIT_S", cls.max_server_wait_s, minimum=0.0),
+            stall_s=env_number("HUBMINE_STALL_S", cls.stall_s, minimum=0.001),
+            stall_bytes_per_s=env_number("HUBMINE_STALL_BYTES_PER_S", cls.stall_bytes_per_s, minimum=0.0),
+            stall_tries=env_number("HUBMINE_STALL_TRIES", cls.stall_tries, minimum=1),
         )
+
+    @property
+    def stall_rule(self) -> StallRule:
+        return StallRule(self.stall_s, self.stall_bytes_per_s)
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff before try `attempt + 1`."""
@@ -209,7 +225,7 @@ class HubClient:
         paths-info API asks; it is only for reads, so it is retried like a GET.
         """
         started = self._clock()
-        attempt = 0
+        attempt = stalls = 0
         while True:
             attempt += 1
             target = url() if callable(url) else url
@@ -233,6 +249,7 @@ class HubClient:
                         read_timeout_s=self.retry.read_timeout_s,
                         deadline=deadline,
                         clock=self._clock,
+                        stall=self.retry.stall_rule,
                         sink=sink,
                         form=form,
                     )
@@ -243,13 +260,25 @@ class HubClient:
                 if not self._reached.is_set() and isinstance(exc, requests.ConnectionError) and attempt >= 2:
                     raise HubUnreachable(f"cannot reach {self.endpoint}: {_connection_cause(exc)}") from None
                 message = self._failure(exc, reason, target)
+                if isinstance(exc, (Stalled, requests.ReadTimeout, requests.ConnectTimeout)):
+                    stalls += 1
+                    if stalls >= self.retry.stall_tries:
+                        raise HubResponseError(
+                            f"{message}; the server stalled on {stalls} tries of this request "
+                            "(HUBMINE_STALL_TRIES): try again later"
+                        ) from None
                 self._retry_or_raise(started, attempt, reason, message, None, on_retry)
                 continue
             response = Response(
                 answer.url, answer.status, answer.headers, answer.body, utc_now(), answer.truncated
             )
             # The response tells about the quota this request counted against, whatever its name.
-            pacer.done(ticket, self._waits.rate_limit(parse_rate_limit(response.headers)))
+            try:
+                quota = self._waits.rate_limit(parse_rate_limit(response.headers))
+            except HubResponseError:
+                pacer.done(ticket, None)
+                raise
+            pacer.done(ticket, quota)
             self._reached.set()
             if archive is not None:
                 archive.write(
@@ -291,6 +320,12 @@ class HubClient:
                 f"no complete answer from {public_url(url)} within {self.retry.attempt_deadline_s:g} s "
                 "(HUBMINE_ATTEMPT_DEADLINE_S)"
             )
+        if isinstance(exc, Stalled):
+            return f"{exc} for {self.retry.stall_s:g} s (HUBMINE_STALL_S, HUBMINE_STALL_BYTES_PER_S)"
+        if isinstance(exc, requests.exceptions.ContentDecodingError):
+            return f"the answer from {public_url(url)} could not be decoded ({one_line(str(exc))[:200]})"
+        if isinstance(exc, requests.ReadTimeout):
+            return f"no byte from {public_url(url)} in {self.retry.read_timeout_s:g} s (HUBMINE_TIMEOUT_S)"
         return f"{reason} on {public_url(url)}"
 
     def _retry_after(self, headers: Mapping[str, str]) -> float | None:
@@ -298,7 +333,7 @@ class HubClient:
             seconds = float(headers.get("Retry-After", ""))
         except ValueError:
             return None
-        return self._waits.seconds(seconds, "Retry-After")
+        return self._waits.required(seconds, "Retry-After")
 
     def _retry_or_raise(
         self,
@@ -335,7 +370,9 @@ def _transport_reason(exc: requests.RequestException) -> str:
         return "too_large"
     if isinstance(exc, requests.Timeout):
         return "timeout"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "undecodable"  # a broken compressed stream, or more stacked encodings than are read
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "truncated"
     return "connection"
 

@@ -16,6 +16,7 @@ from pipeline.errors import HubmineError
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 # The Hub caps new names at 96 characters; older ones run to about 130, so allow some room.
 MAX_REPO_ID_LENGTH = 256
+MAX_NEW_NAME_LENGTH = 96
 
 
 class InvalidHubName(HubmineError):
@@ -41,6 +42,36 @@ def _path(text: str, what: str, max_parts: int) -> str:
 def repo_path(model_id: str) -> str:
     """`model_id` as URL path segments (`namespace/name` or `name`); InvalidHubName if it is no Hub id."""
     return _path(model_id, "model id", max_parts=2)
+
+
+def new_repo_path(name: str) -> str:
+    """A repository id hubmine creates, as URL path segments: a Hub id (`repo_path`) that also meets
+    the Hub's rules for new names (huggingface_hub's `validate_repo_id`): each part at most 96
+    characters, not starting or ending with `-` or `.`, without `--` or `..`. So an option given
+    where a name belongs (`--repo --help`) is refused, not created."""
+    path = repo_path(name)
+    for part in name.split("/"):
+        if (
+            len(part) > MAX_NEW_NAME_LENGTH
+            or part[0] in "-."
+            or part[-1] in "-."
+            or "--" in part
+            or ".." in part
+        ):
+            raise InvalidHubName(
+                f"{name[:120]!r} is not a name the Hub gives a new repository (at most {MAX_NEW_NAME_LENGTH} "
+                "characters a part, no '-' or '.' first or last, no '--' or '..'); pass --repo namespace/name"
+            )
+    return path
+
+
+def is_repo_id(name: str) -> bool:
+    """Whether `name` is a Hub repository id (what `repo_path` accepts)."""
+    try:
+        repo_path(name)
+    except InvalidHubName:
+        return False
+    return True
 
 
 def namespace_segment(name: str) -> str:

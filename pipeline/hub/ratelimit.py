@@ -19,6 +19,10 @@ from pipeline.hub.notices import NOTICE_AFTER_S, notice
 _PARAM = re.compile(r'"?([A-Za-z_-]+)"?\s*(?:=\s*"?([^;",]*)"?)?')
 
 
+# Requests a pacer keeps back from a window's count: at this many left, the quota counts as spent.
+RESERVE = 2
+
+
 @dataclass(frozen=True)
 class RateLimitInfo:
     bucket: str
@@ -93,7 +97,7 @@ class Pacer:
 
     def __init__(
         self,
-        reserve: int = 2,
+        reserve: int = RESERVE,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

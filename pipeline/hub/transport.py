@@ -2,8 +2,9 @@
 
 `requests` would read the whole body of every redirect it follows (an endless one never ends) and
 send the token on to wherever a redirect points; a trickling server never trips a read timeout, which
-bounds each wait for a byte, not the whole answer. Here every byte read counts against the cap, and
-the deadline is checked after every read.
+bounds each wait for a byte, not the whole answer. Here every byte read counts against the cap, the
+deadline is checked after every read, and so is the pace: fewer bytes than the stall rule asks for in
+one window is a stall, ended at once rather than at the deadline.
 """
 
 from __future__ import annotations
@@ -32,6 +33,18 @@ class AttemptDeadline(requests.Timeout):
     """One try took longer than its deadline, however steadily the bytes came."""
 
 
+class Stalled(requests.Timeout):
+    """The body came slower than the stall rule allows: a trickle, not a slow but working server."""
+
+
+@dataclass(frozen=True)
+class StallRule:
+    """At least `min_bytes_per_s` on average over every `window_s` of a body, else the try stalled."""
+
+    window_s: float
+    min_bytes_per_s: float
+
+
 @dataclass(frozen=True)
 class Answer:
     url: str
@@ -51,6 +64,7 @@ def fetch(
     read_timeout_s: float,
     deadline: float,
     clock: Callable[[], float],
+    stall: StallRule | None = None,
     sink: BinaryIO | None = None,
     form: Mapping[str, Any] | None = None,
 ) -> Answer:
@@ -80,7 +94,7 @@ def fetch(
                 if raw.status_code not in (307, 308):
                     form = None  # only 307 and 308 repeat a POST; the others answer with a GET
                 continue
-            body, truncated = _read_body(raw, cap, deadline, clock, sink)
+            body, truncated = _read_body(raw, cap, deadline, clock, stall, sink)
             return Answer(raw.url, raw.status_code, raw.headers, body, truncated)
     raise requests.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects from {public_url(url)}")
 
@@ -97,6 +111,7 @@ def _read_body(
     cap: BodyCap,
     deadline: float,
     clock: Callable[[], float],
+    stall: StallRule | None = None,
     sink: BinaryIO | None = None,
 ) -> tuple[bytes, bool]:
     """The body, at most `cap.limit` bytes: (body, whether it was cut); BodyTooLarge when it may not be.
@@ -107,12 +122,21 @@ def _read_body(
         raise BodyTooLarge(cap.exceeded(public_url(raw.url)))
     body = bytearray()
     size = 0
+    window_start, window_size = clock(), 0
     while True:
         if clock() > deadline:
             raise AttemptDeadline(f"the answer from {public_url(raw.url)} came too slowly")
         chunk = _read_some(raw)
         if not chunk:
             return bytes(body), False
+        window_size += len(chunk)
+        if stall is not None and clock() - window_start >= stall.window_s:
+            if window_size < stall.min_bytes_per_s * stall.window_s:
+                raise Stalled(
+                    f"{public_url(raw.url)} sent {window_size} bytes in {clock() - window_start:.0f} s, "
+                    f"slower than {stall.min_bytes_per_s:g} bytes/s"
+                )
+            window_start, window_size = clock(), 0
         cut = size + len(chunk) > cap.limit
         if cut:
             if not cap.keep_cut:

@@ -1,4 +1,10 @@
-"""Every wait a server asks for, capped: a hostile or broken one could ask for days, or for infinity."""
+"""Every wait a server asks for, bounded: a hostile or broken one could ask for days, or for infinity.
+
+A wait the client must honour (`Retry-After`, or `RateLimit` `t` once the quota is spent) beyond the cap
+fails the request at once, with one line: waiting out the cap, only to be told the same again, would
+hold a run for the cap over and over. Other times (a window's length, a reset while quota is left)
+are only capped.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,9 @@ import math
 import threading
 from dataclasses import replace
 
+from pipeline.errors import HubResponseError
 from pipeline.hub.notices import notice
-from pipeline.hub.ratelimit import RateLimitInfo
+from pipeline.hub.ratelimit import RESERVE, RateLimitInfo
 
 # The Hub's rate-limit windows last 5 minutes; no honest answer asks for a longer wait.
 DEFAULT_MAX_SERVER_WAIT_S = 300.0
@@ -40,11 +47,23 @@ class ServerWaits:
             )
         return self.cap_s
 
+    def required(self, value: float, source: str) -> float | None:
+        """A wait the client must honour: `value` within [0, cap], None for NaN; beyond the cap,
+        HubResponseError at once."""
+        if value > self.cap_s:
+            raise HubResponseError(
+                f"the server asked to wait {value:g} s ({source}), longer than HUBMINE_MAX_SERVER_WAIT_S="
+                f"{self.cap_s:g}; try again later, or raise HUBMINE_MAX_SERVER_WAIT_S if the wait is real"
+            )
+        return self.seconds(value, source)
+
     def rate_limit(self, info: RateLimitInfo | None) -> RateLimitInfo | None:
-        """`info` with its times capped; None when its reset time is no number."""
+        """`info` with its times bounded (a spent quota's reset is required); None when its reset
+        time is no number."""
         if info is None:
             return None
-        reset_s = self.seconds(info.reset_s, "RateLimit t")
+        bounded = self.required if info.remaining <= RESERVE else self.seconds
+        reset_s = bounded(info.reset_s, "RateLimit t")
         if reset_s is None:
             return None
         window_s = None if info.window_s is None else self.seconds(info.window_s, "RateLimit-Policy w")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from pipeline.store.files import write_json, write_parquet
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
 from pipeline.store.partition import write_partitions
+from pipeline.store.removal import real_folder, remove_path
 from pipeline.store.snapshot import resolve_snapshot
 
 CHANGES = ("added", "removed", "renamed", "card_changed", "metadata_changed")
@@ -133,7 +133,7 @@ def _pairs(old: Snapshot, new: Snapshot, scratch: Path) -> Iterator[tuple[pa.Tab
     per_part = env_number(PART_MODELS_VARIABLE, PART_MODELS, minimum=1)
     parts = math.ceil(max(_rows(old), _rows(new)) / per_part)
     for leftover in scratch.glob(f"{PARTS_PREFIX}*"):  # of a diff killed midway; the lock is ours
-        shutil.rmtree(leftover, ignore_errors=True)
+        remove_path(leftover, scratch, ignore_errors=True)
     if parts <= 1:
         yield (
             _fingerprint(list(_model_chunks(old)), list(_readme_chunks(old))),
@@ -309,7 +309,7 @@ def run_diff(data_dir: Path, old_id: str, new_id: str) -> DiffResult:
     data = DataDir(Path(data_dir))
     with holding_lock(data, "diff"):
         old, new = resolve_snapshot(data, old_id), resolve_snapshot(data, new_id)
-        rows = changes(old, new, data.diffs)
+        rows = changes(old, new, real_folder(data.diffs, data.root))
         counts = Counter(r["change"] for r in rows)
         ordered = {c: counts.get(c, 0) for c in CHANGES}
         write_parquet(data.diff_changes(old.id, new.id), table_from_rows("changes", rows))

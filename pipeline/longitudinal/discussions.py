@@ -4,6 +4,10 @@
 "numItemsPerPage"}`, each discussion with `num`, `title`, `status`, `author.name`, `createdAt`,
 `isPullRequest` and `numComments` (what huggingface_hub's `get_repo_discussions` reads). A status
 changes over time, so every run lists a model's discussions whole and its rows replace the ones held.
+Each discussion's details (`/discussions/{num}`) give its status-change events, from which its exact
+open intervals follow, reopenings included. The list shows nothing of a discussion closed and reopened
+between two runs, so the details of every discussion are read again on every run (bounded per model);
+one whose details cannot be read keeps the events held, with the time they were read.
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ from pipeline.store.layout import DataDir
 TABLE = "discussions"
 STATUSES = ("open", "closed", "merged", "draft")
 CLOSED = ("closed", "merged")
+OPEN = ("open", "draft")
+# Status changes kept per discussion: a thread closed and reopened more often than this is hostile.
+MAX_CHANGES = 1000
 
 
 def _is_page(response: Response) -> None:
@@ -73,21 +80,45 @@ def discussion_row(model_id: str, item: object, fetched_at: datetime) -> Row | N
         "created_at": parse_time(item.get("createdAt")),
         "num_comments": int64(item.get("numComments")),
         "closed_at": None,
+        "changed_at": None,
+        "changed_to": None,
+        "events_read_at": None,
         "fetched_at": fetched_at,
     }
+
+
+def status_changes(events: list[object]) -> list[tuple[datetime, str]]:
+    """The status changes among a discussion's events, in the order given: (when, new status). An event
+    without a known status or a usable date is passed over."""
+    changes: list[tuple[datetime, str]] = []
+    for event in events:
+        if not isinstance(event, dict) or event.get("type") != "status-change":
+            continue
+        data = event.get("data")
+        status = data.get("status") if isinstance(data, dict) else None
+        when = parse_time(event.get("createdAt"))
+        if status in STATUSES and when is not None and len(changes) < MAX_CHANGES:
+            changes.append((when, status))
+    return changes
 
 
 def closed_at(events: list[object]) -> datetime | None:
     """When a discussion was last closed or merged, from its events; None when it was reopened since or
     no closing is recorded."""
     found = None
-    for event in events:
-        if not isinstance(event, dict) or event.get("type") != "status-change":
-            continue
-        data = event.get("data")
-        status = data.get("status") if isinstance(data, dict) else None
-        found = parse_time(event.get("createdAt")) if status in CLOSED else None
+    for when, status in status_changes(events):
+        found = when if status in CLOSED else None
     return found
+
+
+@dataclass(frozen=True)
+class HeldEvents:
+    """What the table holds of one discussion's details."""
+
+    closed_at: datetime | None
+    changed_at: list[datetime] | None
+    changed_to: list[str] | None
+    read_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -101,12 +132,12 @@ def fetch_discussions(
     model_id: str,
     cap: BodyCap,
     max_pages: int,
-    held: dict[int, tuple[str, datetime]],
+    held: dict[int, HeldEvents],
     details: DetailsBounds,
 ) -> tuple[list[Row], int]:
-    """Every discussion of the model (at most `max_pages` pages) with the closing date of those closed or
-    merged (`held`: number to the status and closing date already known), and the requests made; a model
-    whose discussions cannot be listed is one `error` row."""
+    """Every discussion of the model (at most `max_pages` pages) with its status changes read from its
+    details (`held`: number to what is already known, kept for one whose details are not read this time),
+    and the requests made; a model whose discussions cannot be listed is one `error` row."""
     rows: list[Row] = []
     seen: set[int] = set()
     pages = 0
@@ -132,45 +163,57 @@ def fetch_discussions(
     except (InvalidHubName, HubResponseError) as exc:
         return [{"model_id": model_id, "error": str(exc)}], pages
     asked = 0
+    # Newest first, as listed: past the bound, the oldest keep what is held.
     for row in rows:
-        if row["status"] not in CLOSED:
-            continue
-        known = held.get(row["num"])
-        if known is not None and known[0] == row["status"]:
-            row["closed_at"] = known[1]
-        elif asked < details.per_model:
+        events = None
+        if asked < details.per_model:
             asked += 1
-            row["closed_at"] = _closing(client, f"{url}/{row['num']}", details.cap)
+            events = _events(client, f"{url}/{row['num']}", details.cap)
+        if events is not None:
+            changes = status_changes(events)
+            row["changed_at"] = [when for when, _ in changes]
+            row["changed_to"] = [status for _, status in changes]
+            row["events_read_at"] = datetime.now(timezone.utc)
+            row["closed_at"] = closed_at(events) if row["status"] in CLOSED else None
+        elif (known := held.get(row["num"])) is not None:
+            row["changed_at"], row["changed_to"] = known.changed_at, known.changed_to
+            row["events_read_at"] = known.read_at
+            row["closed_at"] = known.closed_at if row["status"] in CLOSED else None
     return rows, pages + asked
 
 
-def _closing(client: HubClient, url: str, cap: BodyCap) -> datetime | None:
-    """The closing date from one discussion's details; None when they cannot be read (asked again on the
-    next run, since no date is held)."""
+def _events(client: HubClient, url: str, cap: BodyCap) -> list[object] | None:
+    """One discussion's events; None when its details cannot be read (asked again on the next run)."""
     try:
         response = client.get(url, bucket="api", cap=cap, check=_is_details)
     except HubResponseError:
         return None
-    return closed_at(response.json["events"]) if response.status == 200 else None
+    return response.json["events"] if response.status == 200 else None
 
 
-def held_closings(path: Path, models: Sequence[str]) -> dict[str, dict[int, tuple[str, datetime]]]:
-    """The closing dates `path` holds for `models`: model to number to (status, closed_at)."""
+EVENT_COLUMNS = ("closed_at", "changed_at", "changed_to", "events_read_at")
+
+
+def held_events(path: Path, models: Sequence[str]) -> dict[str, dict[int, HeldEvents]]:
+    """What `path` holds of the details of `models`' discussions: model to number to its events; a table
+    written before a column existed reads it as null."""
     if not path.exists():
         return {}
     with reading(path, remedy(path)):
         dataset = ds.dataset(path, format="parquet")
-        if "closed_at" not in dataset.schema.names:
+        columns = [c for c in EVENT_COLUMNS if c in dataset.schema.names]
+        if not columns:
             return {}
         table = dataset.to_table(
-            columns=["model_id", "num", "status", "closed_at"],
-            filter=pc.field("model_id").isin(list(models)) & pc.field("closed_at").is_valid(),
+            columns=["model_id", "num", *columns],
+            filter=pc.field("model_id").isin(list(models)) & pc.field("num").is_valid(),
         )
-    held: dict[str, dict[int, tuple[str, datetime]]] = defaultdict(dict)
-    for model_id, num, status, when in zip(
-        *(table.column(c).to_pylist() for c in ("model_id", "num", "status", "closed_at")), strict=True
-    ):
-        held[model_id][num] = (status, when)
+    held: dict[str, dict[int, HeldEvents]] = defaultdict(dict)
+    for row in table.to_pylist():
+        known = HeldEvents(
+            row.get("closed_at"), row.get("changed_at"), row.get("changed_to"), row.get("events_read_at")
+        )
+        held[row["model_id"]][row["num"]] = known
     return held
 
 
@@ -185,7 +228,7 @@ def update_discussions(data: DataDir, client: HubClient, models: Sequence[str], 
         env_number("HUBMINE_HISTORY_MAX_DISCUSSION_DETAILS", 500, minimum=0),
     )
     path = data.history_table(TABLE)
-    held = held_closings(path, models)
+    held = held_events(path, models)
     done, count = per_model(
         models,
         lambda model_id: fetch_discussions(client, model_id, cap, max_pages, held.get(model_id, {}), details),

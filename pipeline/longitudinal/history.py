@@ -2,10 +2,12 @@
 
 Commits come from the commits API on `main` (`/api/models/{id}/commits/main`, newest first, pages read
 through the same helper as `hubmine risks --maintainers`). A run asks only for what is new: it stops
-paging a model at the first commit `commits.parquet` already holds, so a model without new commits
-costs one request. Discussions are listed whole on every run (their status changes), see
-`pipeline.longitudinal.discussions`; process metrics are then computed from both tables, see
-`pipeline.longitudinal.process`.
+paging a model once it has met a commit `commits.parquet` already holds and the commits held and new
+together reach the listing's total, so a model without new commits costs one request, and a merge that
+brings older-dated commits onto `main` is paged through until they are found. Discussions are listed
+whole on every run (their status changes), see `pipeline.longitudinal.discussions`; with `--git`, the
+lines each commit changed come from a clone, see `pipeline.longitudinal.lines`; process metrics are then
+computed from these tables, see `pipeline.longitudinal.process`.
 """
 
 from __future__ import annotations
@@ -83,11 +85,16 @@ def commit_row(model_id: str, commit: Row, fetched_at: datetime) -> Row | None:
 def fetch_commits(
     client: HubClient, model_id: str, held: set[str], cap: BodyCap, max_pages: int
 ) -> tuple[list[Row], int]:
-    """The model's commits newer than every one in `held` (all of them when `held` is empty), and the pages
-    asked; a model whose history cannot be listed is one `error` row."""
+    """The model's commits not in `held` (all of them when `held` is empty), and the pages asked; a model
+    whose history cannot be listed is one `error` row.
+
+    Paging stops at a held commit only once the held and the new commits together reach the listing's
+    total: a merge may have brought older-dated commits in below the newest held one. Without a total the
+    listing is read whole."""
     rows: list[Row] = []
     seen: set[str] = set()
     pages = 0
+    met_held = False
     try:
         for page in commit_pages(client, model_id, "main", cap, max_pages):
             pages += 1
@@ -96,10 +103,13 @@ def fetch_commits(
                 row = commit_row(model_id, commit, fetched_at)
                 if row is None or row["commit_id"] in seen:
                     continue  # no usable id, or repeated by a page that shifted
-                if row["commit_id"] in held:
-                    return rows, pages
                 seen.add(row["commit_id"])
-                rows.append(row)
+                if row["commit_id"] in held:
+                    met_held = True
+                else:
+                    rows.append(row)
+                if met_held and page.total is not None and len(rows) + len(held) >= page.total:
+                    return rows, pages
     except InvalidHubName as exc:
         return [{"model_id": model_id, "error": str(exc)}], pages
     except HubResponseError as exc:
@@ -201,8 +211,11 @@ def per_model(
     return done, count
 
 
-def update_commits(data: DataDir, client: HubClient, models: Sequence[str], workers: int) -> StepCount:
-    """Fetch the commits of `models` newer than those held and merge them into `commits.parquet`."""
+def update_commits(
+    data: DataDir, client: HubClient, models: Sequence[str], workers: int
+) -> tuple[StepCount, set[str]]:
+    """Fetch the commits of `models` not held yet and merge them into `commits.parquet`; also returns the
+    models with new commits."""
     path = data.history_table(TABLE)
     held = held_ids(path, models, "commit_id")
     cap, max_pages = commit_bounds()
@@ -219,7 +232,8 @@ def update_commits(data: DataDir, client: HubClient, models: Sequence[str], work
         [[row for rows in done.values() for row in rows]],
         lambda held_rows: pc.and_(in_models(held_rows, done), held_rows.column("error").is_valid()),
     )
-    return count
+    with_new = {m for m, rows in done.items() if m not in count.errored and rows}
+    return count, with_new
 
 
 @dataclass
@@ -229,22 +243,28 @@ class HistoryResult:
     period: str
     commits: StepCount
     discussions: StepCount
+    lines: StepCount | None
     process_rows: int
     folder: Path
     requests: dict[str, int]
     seconds: float
 
     @property
+    def errored(self) -> set[str]:
+        return self.commits.errored | self.discussions.errored | (self.lines.errored if self.lines else set())
+
+    @property
     def exit_code(self) -> int:
-        return 3 if self.commits.errored | self.discussions.errored else 0
+        return 3 if self.errored else 0
 
     def summary_line(self) -> str:
-        errored = len(self.commits.errored | self.discussions.errored)
+        git = f", {self.lines.requests} git clones" if self.lines is not None else ""
         return (
             f"history of {self.models} models of snapshot {self.snapshot.id}: "
             f"{self.commits.rows} new commits, "
-            f"{self.discussions.rows} discussions, {self.process_rows} process rows by {self.period}; "
-            f"{errored} models with error rows; {self.requests.get('requests.api', 0)} API requests, "
+            f"{self.discussions.rows} discussions{git}, {self.process_rows} process rows by {self.period}; "
+            f"{len(self.errored)} models with error rows; "
+            f"{self.requests.get('requests.api', 0)} API requests, "
             f"{self.seconds:.1f}s -> {self.folder}"
         )
 
@@ -258,13 +278,17 @@ def run_history(
     period: str = "month",
     workers: int = 4,
     endpoint: str | None = None,
+    git: bool = False,
 ) -> HistoryResult:
-    """Update the commits and discussions of the chosen models of the snapshot, then the process metrics."""
+    """Update the commits and discussions of the chosen models of the snapshot (with `git`, also the lines
+    their commits changed, from a clone), then the process metrics of every period held and `period`."""
     from pipeline.crawl import resolve_token
     from pipeline.longitudinal.discussions import update_discussions
-    from pipeline.longitudinal.process import PERIODS, write_process
+    from pipeline.longitudinal.lines import needing_clone, update_lines
+    from pipeline.longitudinal.process import PERIODS, held_periods, write_process
 
     started = time.monotonic()
+    computed_at = datetime.now(timezone.utc)
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}")
     endpoint = check_settings(endpoint)
@@ -272,10 +296,16 @@ def run_history(
     with holding_lock(data, "history"):
         snapshot = resolve_snapshot(data, snapshot_id)  # under the lock: a prune cannot take it away
         chosen = [target.model_id for target in choose_targets(snapshot, top, models)]
-        client = HubClient(endpoint, resolve_token(), concurrency=workers)
+        token = resolve_token()
+        client = HubClient(endpoint, token, concurrency=workers)
+        lines = None
         try:
-            commits = update_commits(data, client, chosen, workers)
+            commits, with_new = update_commits(data, client, chosen, workers)
             discussions = update_discussions(data, client, chosen, workers)
+            if git:
+                listed_ok = [m for m in chosen if m not in commits.errored]
+                cloned = needing_clone(data, listed_ok, with_new)
+                lines = update_lines(data, client, endpoint, token, cloned, workers)
         finally:
             client.close()
         manifest = read_manifest(snapshot) or {}
@@ -295,13 +325,16 @@ def run_history(
             [rows],
             lambda held: in_models(held, [r["model_id"] for r in rows]),
         )
-        process_rows = write_process(data, period, until)
+        # Every period held is computed again, so a series of another period is never left behind.
+        periods = sorted(held_periods(data) | {period}, key=PERIODS.index)
+        process_rows = write_process(data, periods, until, snapshot.id, computed_at)
     return HistoryResult(
         snapshot,
         len(chosen),
         period,
         commits,
         discussions,
+        lines,
         process_rows,
         data.history,
         client.stats.snapshot(),

@@ -8,7 +8,8 @@ and `card` (the README, front matter included). It is read from a Hub dataset (s
 `BATCH_ROWS` rows at a time, and written batch by batch, one row group per batch, so memory holds one
 batch and 8 bytes per id seen (to keep the first row of a model listed twice), however long the dump.
 
-What a dump cannot say stays null: `sha` (so reuse goes by `last_modified`, `pipeline.crawl.reuse`),
+What a dump cannot say stays null: `sha` (so reuse goes by `last_modified`, `pipeline.crawl.reuse`;
+a `last_modified` after the import itself is no time to trust, and is stored null and counted),
 `siblings` (the file list is unknown, which the analyses count as unknown) and `card_data` (the
 analyses read a card's metadata from its front matter when the card is there). Each models row names
 where it came from (`imported_from`: the file, or the dataset at its revision); the manifest's
@@ -17,7 +18,6 @@ where it came from (`imported_from`: the file, or the dataset at its revision); 
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -44,6 +44,7 @@ from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.files import atomic_path, remove_leftovers, storage_errors
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
+from pipeline.store.removal import remove_path
 
 BATCH_ROWS = 5000
 # The dump's columns the snapshot uses; any other column is never read.
@@ -76,6 +77,7 @@ class ImportCounts:
     cards: Counter[str] = field(default_factory=Counter)
     malformed_cards: int = 0
     truncated_cards: int = 0
+    future_last_modified: int = 0
     nulls: Counter[str] = field(default_factory=Counter)
     batches: int = 0
 
@@ -90,6 +92,7 @@ class ImportCounts:
             "cards": {s: self.cards.get(s, 0) for s in ("ok", "missing", "error")},
             "malformed_cards": self.malformed_cards,
             "truncated_cards": self.truncated_cards,
+            "future_last_modified": self.future_last_modified,
             "nulls": dict(sorted(self.nulls.items())),
             "batches": self.batches,
         }
@@ -227,8 +230,8 @@ def _iso(value: Any) -> Any:
 def card_row(
     model_id: str, card: Any, imported_at: datetime, cap: BodyCap, counts: ImportCounts
 ) -> dict[str, Any]:
-    """The cards row of one dump row: `ok` with the README, `missing` without one, `error` when the
-    dump's value is not text."""
+    """The cards row of one dump row: `ok` with the README (an empty one too, as a crawl stores it),
+    `missing` without one, `error` when the dump's value is not text."""
     row: dict[str, Any] = {
         "model_id": model_id,
         "sha": None,
@@ -236,7 +239,7 @@ def card_row(
         "reused": False,
         "truncated": False,
     }
-    if card is None or card == "":
+    if card is None:
         row.update(status="missing", error="no card in the dump")
         return row
     if isinstance(card, str):
@@ -300,6 +303,10 @@ def rows_of(
             "pipeline_tag": get["pipeline_tag"][i],
         }
         row = model_row(record, imported_at)
+        if row["last_modified"] is not None and row["last_modified"] > imported_at:
+            # Reuse trusts a card as long as its model's time is unchanged: a time to come would be forever.
+            row["last_modified"] = None
+            counts.future_last_modified += 1
         row["listed_at"] = None  # no listing page was fetched
         row[PROVENANCE_COLUMN] = batch.origin
         models.append(row)
@@ -385,7 +392,7 @@ def _import_holding_lock(data: DataDir, source: str, snapshot_id: str | None) ->
         counts = write_tables(snapshot, batches, imported_at)
     except BaseException:
         # An import is not resumable: a half-made snapshot is removed, never left for a crawl to meet.
-        shutil.rmtree(snapshot.dir, ignore_errors=True)
+        remove_path(snapshot.dir, data.root, ignore_errors=True)
         raise
     if folder.exists():
         described["files"] = [p.relative_to(folder).as_posix() for p in files]

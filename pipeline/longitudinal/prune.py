@@ -3,12 +3,12 @@
 Never deleted: the newest complete snapshot (whatever N), snapshots that are not complete (a crawl to
 resume), and, unless forced, snapshots a diff (`diffs/<OLD>..<NEW>/`) or a trend table still names.
 Each snapshot goes by a rename out of `snapshots/` (atomic: it is never seen half-deleted) and is then
-removed; what a killed prune left under `pruning/` is removed by the next one.
+removed; what a killed prune left under `pruning/` is removed by the next one. A `pruning/` that is a
+link is refused: deletion never follows a link out of the data directory (`store.removal`).
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from pipeline.store.files import storage_errors
 from pipeline.store.layout import DataDir
 from pipeline.store.lock import holding_lock
+from pipeline.store.removal import real_folder, remove_path
 from pipeline.store.snapshot import list_snapshots
 
 
@@ -82,21 +83,23 @@ def named_snapshots(data: DataDir, candidates: set[str]) -> dict[str, list[str]]
 def _delete(data: DataDir, snapshot_id: str) -> None:
     snapshot = data.snapshot(snapshot_id)
     with storage_errors(snapshot.dir):
-        data.pruning.mkdir(parents=True, exist_ok=True)
-        target, published = data.pruning / snapshot_id, data.pruning / f"{snapshot_id}.publish"
+        pruning = real_folder(data.pruning, data.root)
+        pruning.mkdir(parents=True, exist_ok=True)
+        target, published = pruning / snapshot_id, pruning / f"{snapshot_id}.publish"
         for leftover in (target, published):
-            shutil.rmtree(leftover, ignore_errors=True)
+            remove_path(leftover, data.root, ignore_errors=True)
         # The publish folder goes first: a prune killed after either rename leaves it all under pruning/.
         if data.published(snapshot_id).dir.is_dir():
             data.published(snapshot_id).dir.rename(published)
         snapshot.dir.rename(target)
-        shutil.rmtree(target)
-        shutil.rmtree(published, ignore_errors=True)
+        remove_path(target, data.root)
+        remove_path(published, data.root, ignore_errors=True)
 
 
 def _finish_earlier(data: DataDir) -> None:
     """Remove what an earlier prune, killed while deleting, left under `pruning/`."""
-    if data.pruning.is_dir():
-        with storage_errors(data.pruning):
-            for leftover in data.pruning.iterdir():
-                shutil.rmtree(leftover, ignore_errors=True)
+    pruning = real_folder(data.pruning, data.root)
+    if pruning.is_dir():
+        with storage_errors(pruning):
+            for leftover in pruning.iterdir():
+                remove_path(leftover, data.root, ignore_errors=True)

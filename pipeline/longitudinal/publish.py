@@ -21,11 +21,12 @@ import pyarrow.parquet as pq
 import yaml
 
 from pipeline.errors import HubError
-from pipeline.hub.ids import repo_path
+from pipeline.hub.ids import new_repo_path
 from pipeline.schemas import SCHEMA_PACKAGE
 from pipeline.store.files import storage_errors
 from pipeline.store.layout import SNAPSHOT_TABLES, DataDir, Published, Snapshot
 from pipeline.store.lock import holding_lock
+from pipeline.store.removal import remove_path
 from pipeline.store.snapshot import read_manifest, resolve_snapshot
 
 
@@ -49,12 +50,12 @@ def run_publish(
     data_dir: Path, snapshot_id: str | None, repo: str, *, private: bool = False, dry_run: bool = False
 ) -> PublishResult:
     """Lay out the snapshot as a dataset folder and, unless `dry_run`, upload it to the dataset `repo`."""
-    repo_path(repo)  # a name that is no Hub id never becomes a URL
+    new_repo_path(repo)  # a name the Hub would refuse (or an option, `--help`) never becomes a URL
     data = DataDir(data_dir)
     with holding_lock(data, "publish"):
         snapshot = resolve_snapshot(data, snapshot_id)
         published = data.published(snapshot.id)
-        tables = build_folder(snapshot, published, repo)
+        tables = build_folder(snapshot, published, repo, data.root)
         if dry_run:
             return PublishResult(snapshot.id, published.dir, tables)
         repo_id, commit = upload(published, repo, private=private)
@@ -69,11 +70,12 @@ def tables_of(snapshot: Snapshot) -> list[tuple[str, Path]]:
     return found
 
 
-def build_folder(snapshot: Snapshot, published: Published, repo: str) -> dict[str, int]:
-    """Write the dataset folder afresh (built aside, then put in place); rows per table."""
+def build_folder(snapshot: Snapshot, published: Published, repo: str, root: Path) -> dict[str, int]:
+    """Write the dataset folder afresh (built aside, then put in place); rows per table. What it
+    replaces is deleted only inside the data directory `root`."""
     building = published.building
     with storage_errors(published.dir):
-        shutil.rmtree(building.dir, ignore_errors=True)
+        remove_path(building.dir, root, ignore_errors=True)
         rows: dict[str, int] = {}
         for name, source in tables_of(snapshot):
             target = building.table(name)
@@ -81,7 +83,7 @@ def build_folder(snapshot: Snapshot, published: Published, repo: str) -> dict[st
             _link_or_copy(source, target)
             rows[name] = pq.ParquetFile(target).metadata.num_rows
         building.card.write_text(dataset_card(snapshot, repo, rows), encoding="utf-8")
-        shutil.rmtree(published.dir, ignore_errors=True)
+        remove_path(published.dir, root, ignore_errors=True)
         building.dir.rename(published.dir)
     return rows
 

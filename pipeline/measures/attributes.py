@@ -117,6 +117,15 @@ def _model_facts(row: tuple[Any, ...]) -> tuple[Any, ...]:
     )
 
 
+def names_something(value: Any) -> bool:
+    """Whether a metadata value that holds names (`license`, `datasets`, `base_model`) holds one: a
+    string with a non-whitespace character, or a list with such a string. Numbers, booleans and
+    mappings name no license or dataset, in a list or not."""
+    if isinstance(value, list):
+        return any(isinstance(entry, str) and entry.strip() for entry in value)
+    return isinstance(value, str) and bool(value.strip())
+
+
 def metadata_flags(meta: Any) -> tuple[bool, ...]:
     """has_metadata, license, datasets, base_model, language, model-index from one metadata mapping."""
     if not isinstance(meta, dict) or not meta:
@@ -124,7 +133,7 @@ def metadata_flags(meta: Any) -> tuple[bool, ...]:
     model_index = meta.get("model-index")
     return (
         True,
-        *(non_empty(meta.get(key)) for key in _META_KEYS.values()),
+        *(names_something(meta.get(key)) for key in _META_KEYS.values()),
         non_empty(meta.get("language")),
         isinstance(model_index, list) and len(model_index) > 0,
     )

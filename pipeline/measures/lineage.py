@@ -5,7 +5,8 @@ Edges come from metadata `base_model` (a string or a list) and the Hub's tags: `
 is, first found: the relation in its tag; metadata `base_model_relation`; else inferred as the Hub
 does when a card names none: adapter files (adapter_config.json, or library peft) make an adapter,
 quantized weights (gguf and similar tags or files) a quantized model, more than one base a merge,
-anything else a finetune.
+anything else a finetune. A base that is no Hub repository id (`../../etc/passwd`, a sentence) is
+no edge.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.hub.ids import is_repo_id
 from pipeline.measures.graph import Graph, chain_depths, descendants
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import HeadlineItem, Section
@@ -187,7 +189,8 @@ def model_edges(
     adapter: bool,
     quantized: bool,
 ) -> list[tuple[str, str, str, str]]:
-    """(base, relation, relation_source, source) per base `model_id` declares; self-references dropped."""
+    """(base, relation, relation_source, source) per base `model_id` declares; self-references and
+    names that are no Hub repository id dropped."""
     explicit: dict[str, str] = {}
     sources: dict[str, set[str]] = defaultdict(set)
     for name, relation in tag_bases(tags):
@@ -198,6 +201,7 @@ def model_edges(
         if name:
             sources[name].add("metadata")
     sources.pop(model_id, None)
+    sources = {name: found for name, found in sources.items() if is_repo_id(name)}
     if adapter:
         inferred = "adapter"
     elif quantized:

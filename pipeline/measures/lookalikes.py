@@ -1,21 +1,44 @@
-"""Look-alike names: models named almost like a popular model of another author.
+"""Look-alike names: repositories a user could load by mistake for a popular model of another author.
 
-A model's name is its id after the author (the whole id for authorless legacy models). The popular
-models are the `POPULAR` most downloaded (30-day downloads above 0; ties by id). Names are compared
-folded (`fold`: NFKC, case, confusable characters, `rn`/`vv`, `_`/`-`); names shorter than
-`MIN_LENGTH` folded characters are never compared. A model is a candidate for a popular model of
-another author with more downloads when:
+A model's name is its id after the author (the whole id for authorless legacy ids). A **popular** model
+has at least `Settings.min_downloads` downloads in 30 days (an absolute floor, not a rank in the
+snapshot), or is among the `Settings.top` most downloaded when that is set. Names are compared folded
+(`fold`: NFKC, case, confusable characters, `rn`/`vv`, `_`/`-`); names shorter than `MIN_LENGTH`
+folded characters are never compared. A model less downloaded than a popular model of another author
+is a **suspect** when a character-level trick links their ids (`RULES`):
 
-- `same_name_other_author`: the names are equal;
-- `homoglyph`: the folded names are equal;
-- `edit`: the folded names are within Damerau-Levenshtein (optimal string alignment) distance 1, or
-  2 when the popular name has at least `LONG` folded characters, and differ in more than digits
-  (`llama-7b` and `llama-8b` are two sizes, not a look-alike).
+- `same_name_other_author`: the names are equal up to case and separators, the authors unrelated;
+- `author_homoglyph`, `author_typo`: the same name under an author that folds to the popular one's,
+  or is one edit from it (authors of at least `MIN_AUTHOR` characters);
+- `name_homoglyph`: the folded names are equal but the names differ in more than case and separators;
+- `name_typo`: the folded names are one edit apart (optimal string alignment) and differ in more than
+  digits;
+- `card_copy` (evidence): the suspect's card repeats the popular card's lines (`card_copied`).
 
-A candidate is excluded (kept in the table, with the reason) when its declared base models
-(findings/lineage.parquet, followed upwards) meet the popular model or its own bases
-(`declared_family`), or when it declares a base and its name is the popular one's with a
-quantization or fine-tune suffix swapped or added (`variant_of_declared_base`).
+A suspect is counted as a candidate for review unless an exclusion applies (`EXCLUSIONS`; every one
+that applies is kept in the table):
+
+- `no_weights`, `weights_unknown`: its files hold no weight file, or its file list is unknown;
+- `variant_<kind>`: the names are a systematic variant (`pipeline.measures.name_variants`: language,
+  number, size, task, architecture, casing, separator, format);
+- `declares_original`, `declares_own_base`: it declares a base (findings/lineage.parquet, followed
+  upwards, or the Trainer's "fine-tuned version of" sentence of its card) that is the popular model
+  or one of its bases, or another model;
+- `card_names_original`: its card names the popular model's id or author;
+- `named_by_popular`: the popular model's card names the suspect's id (the popular one is the copy);
+- `older_than_popular`: it was created before the popular model;
+- `legacy_name`: the popular id is an authorless legacy id and the suspect bears the same name;
+- `same_name_only`: the only trick is the same name under an unrelated author, and its card is no
+  copy of the popular card (nothing presents it as the popular model);
+- `tutorial_name`: its name or the popular one (up to case and separators) is held by
+  `Settings.tutorial_authors` or more (folded) authors among the suspects and popular models, authors
+  that look like the popular one's left out.
+
+When the suspect's card is a copy of the popular card, the card's front matter, base models and
+sentences are the popular model's: only the lines it adds are read for a declaration.
+
+One row per suspect: the popular model it is counted against (else the most downloaded it looks
+like), the others in `also_like`.
 
 Candidates are found by symmetric deletion (`PopularIndex`): popular names are indexed under the
 strings made by deleting up to their allowed distance of characters from each end of the name, and a
@@ -25,31 +48,65 @@ popular names.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.cards.finetuned import finetuned_from
+from pipeline.errors import SettingError
+from pipeline.measures.name_variants import tokens, variant_kind
 from pipeline.measures.registry import Context, Measure
-from pipeline.measures.section import HeadlineItem, Section
+from pipeline.measures.risks import classify
+from pipeline.measures.section import Section
 from pipeline.measures.tables import iter_columns, read_table, write_finding
 from pipeline.schemas import table_from_rows
 from pipeline.store.layout import Snapshot
 
-POPULAR = 1_000
+MIN_DOWNLOADS = 1_000
+TUTORIAL_AUTHORS = 3
 MIN_LENGTH = 6
-LONG = 12
+MIN_AUTHOR = 4
 TOP = 20
 # Characters of each end of a name that are indexed; ends looked up that are remembered.
 PREFIX = 10
 SEEN = 100_000
-KINDS = ("same_name_other_author", "homoglyph", "edit")
-EXCLUSIONS = ("declared_family", "variant_of_declared_base")
+# Card lines compared for a copy: long enough to be the author's own words, at most this many.
+COPY_LINE = 40
+COPY_LINES = 2_000
+COPY_SHARE = 0.8
+COPY_MIN_LINES = 5
+# Card text read per model when looking for the popular model's id or author.
+CARD_CHARS = 200_000
+LOOKALIKE_AUTHOR = ("author_homoglyph", "author_typo")
+RULES = (
+    "same_name_other_author",
+    "author_homoglyph",
+    "author_typo",
+    "name_homoglyph",
+    "name_typo",
+    "card_copy",
+)
+VARIANTS = ("language", "number", "size", "task", "architecture", "casing", "separator", "format")
+EXCLUSIONS = (
+    "no_weights",
+    "weights_unknown",
+    *(f"variant_{kind}" for kind in VARIANTS),
+    "declares_original",
+    "declares_own_base",
+    "card_names_original",
+    "named_by_popular",
+    "older_than_popular",
+    "legacy_name",
+    "same_name_only",
+    "tutorial_name",
+)
 
 # Characters that look alike, folded to one (Cyrillic and Greek letters, digits, separators).
 _CONFUSABLE = str.maketrans(
@@ -61,11 +118,13 @@ _CONFUSABLE = str.maketrans(
     }
 )  # fmt: skip
 _DIGITS = re.compile(r"\d")
-# Quantization and fine-tune suffixes that name a variant of a model (of a case-folded name).
-_VARIANT = re.compile(
-    r"(-(gguf|ggml|gptq|awq|exl2|mlx|onnx|bnb|\d+-?bits?|int[48]|fp(16|8|32)|bf16|q\d(-k)?(-[msl])?"
-    r"|ft|sft|dpo|lora|qlora|peft|finetuned.*|fine-tuned.*|merged|quantized|hf))+$"
+# Lines of the Trainer's card template, the same in every card it writes.
+_TEMPLATE_LINE = re.compile(
+    r"(this model card has been generated automatically|it achieves the following results"
+    r"|the following hyperparameters were used|more information needed)",
+    re.IGNORECASE,
 )
+_SPACES = re.compile(r"\s+")
 
 
 def fold(name: str) -> str:
@@ -75,8 +134,8 @@ def fold(name: str) -> str:
 
 
 def allowed(length: int) -> int:
-    """The edit distance allowed from a popular name of `length` folded characters."""
-    return 2 if length >= LONG else 1 if length >= MIN_LENGTH else 0
+    """The edit distance allowed from a popular name of `length` folded characters: one typo."""
+    return 1 if length >= MIN_LENGTH else 0
 
 
 def deletions(word: str, depth: int) -> set[str]:
@@ -121,8 +180,9 @@ def split_id(model_id: str) -> tuple[str, str]:
 
 
 def without_digits(name: str) -> str:
-    """`name` case-folded without its digits: names equal so differ only in version or size numbers."""
-    return _DIGITS.sub("", name.casefold())
+    """`name` case-folded, `_` as `-`, without its digits: names equal so differ only in seed, version
+    or size numbers."""
+    return _DIGITS.sub("", name.casefold().replace("_", "-"))
 
 
 @dataclass(frozen=True)
@@ -218,8 +278,8 @@ class PopularIndex:
         index.by_plain = {plain: frozenset(numbers) for plain, numbers in by_plain.items()}
         return index
 
-    def matches(self, model: Named, work: Work) -> list[tuple[int, str, int]]:
-        """(popular number, kind, distance) of each popular name `model`'s name looks like."""
+    def matches(self, model: Named, work: Work) -> list[tuple[int, int]]:
+        """(popular number, distance of the folded names) of each popular name `model`'s name looks like."""
         folded = model.folded
         depth = self.depth_by_length[len(folded)]
         if not depth:
@@ -236,57 +296,258 @@ class PopularIndex:
             popular = self.popular[number].named
             limit = allowed(len(popular.folded))
             if popular.folded == folded:
-                kind = "same_name_other_author" if popular.name == model.name else "homoglyph"
-                found.append((number, kind, 0))
+                found.append((number, 0))
             elif popular.plain != model.plain and abs(len(popular.folded) - len(folded)) <= limit:
                 work.distance_checks += 1
                 distance = osa_distance(folded, popular.folded, limit)
                 if distance <= limit:
-                    found.append((number, "edit", distance))
+                    found.append((number, distance))
         return found
 
 
-def popular_models(snapshot: Snapshot, k: int = POPULAR) -> list[Popular]:
-    """The `k` most downloaded models (more than 0 downloads), ties by id."""
+@dataclass(frozen=True)
+class Settings:
+    """What makes a model popular, and a name a tutorial's.
+
+    `min_downloads`: 30-day downloads from which a model is popular (None: no floor). `top`: the most
+    downloaded models of the snapshot are popular too (None: none by rank); the snapshot's top is the
+    registry's only for a full crawl. `tutorial_authors`: a name held by this many authors is shared.
+    """
+
+    min_downloads: int | None = MIN_DOWNLOADS
+    top: int | None = None
+    tutorial_authors: int = TUTORIAL_AUTHORS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """HUBMINE_LOOKALIKE_MIN_DOWNLOADS (`none` for no floor), HUBMINE_LOOKALIKE_TOP and
+        HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS, else the defaults."""
+        return cls(
+            _setting(environ, "HUBMINE_LOOKALIKE_MIN_DOWNLOADS", MIN_DOWNLOADS),
+            _setting(environ, "HUBMINE_LOOKALIKE_TOP", None),
+            _setting(environ, "HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS", TUTORIAL_AUTHORS) or TUTORIAL_AUTHORS,
+        )
+
+
+def _setting(environ: Mapping[str, str], name: str, default: int | None) -> int | None:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    if text.lower() == "none":
+        return None
+    if not text.isdigit() or len(text) > 12:
+        raise SettingError(f"{name}={text[:40]!r} must be a whole number of at least 0, or none; fix it")
+    return int(text)
+
+
+def popular_models(snapshot: Snapshot, settings: Settings) -> list[Popular]:
+    """Models with at least `settings.min_downloads` downloads, and the `settings.top` most downloaded
+    (more than 0 downloads); most downloaded first, ties by id."""
     models = read_table(snapshot.models, ["model_id", "downloads"])
     models = models.filter(pc.greater(pc.fill_null(models.column("downloads"), 0), 0))
     order = pc.sort_indices(models, sort_keys=[("downloads", "descending"), ("model_id", "ascending")])
-    top = models.take(order[:k]).to_pylist()
-    return [Popular(Named.of(row["model_id"]), row["downloads"]) for row in top]
+    ranked = models.take(order).to_pylist()
+    floor = settings.min_downloads
+    return [
+        Popular(Named.of(row["model_id"]), row["downloads"])
+        for rank, row in enumerate(ranked)
+        if (floor is not None and row["downloads"] >= floor)
+        or (settings.top is not None and rank < settings.top)
+    ]
 
 
-COLUMNS = (
-    "model_id",
-    "downloads",
-    "popular_model",
-    "popular_downloads",
-    "kind",
-    "distance",
-    "excluded",
-)
+def name_rule(model: Named, popular: Named, distance: int) -> str:
+    """The trick that links two ids the index paired (names folded equal, or one edit apart)."""
+    if name_key(model.name) == name_key(popular.name):
+        folded_author, popular_author = fold(model.author), fold(popular.author)
+        if popular.author and folded_author == popular_author:
+            return "author_homoglyph"
+        long_enough = min(len(model.author), len(popular.author)) >= MIN_AUTHOR
+        if long_enough and osa_distance(folded_author, popular_author, 1) <= 1:
+            return "author_typo"
+        return "same_name_other_author"
+    return "name_typo" if distance else "name_homoglyph"
 
 
-def candidates(snapshot: Snapshot, index: PopularIndex, work: Work) -> list[dict[str, Any]]:
-    """Every (model, popular model of another author with more downloads) pair that looks alike, before
-    exclusions."""
+def name_key(name: str) -> str:
+    """A name up to case and separators."""
+    return "-".join(tokens(name))
+
+
+def _lines(text: str) -> set[str]:
+    """A card's long lines, spaces collapsed and case-folded, without the Trainer template's."""
+    found = set()
+    for line in text.splitlines()[:COPY_LINES]:
+        line = _SPACES.sub(" ", line).strip().casefold()
+        if len(line) >= COPY_LINE and not _TEMPLATE_LINE.search(line):
+            found.add(line)
+    return found
+
+
+def card_copied(card: str | None, popular_card: str | None) -> bool:
+    """`card` repeats at least `COPY_SHARE` of the popular card's long lines (it has `COPY_MIN_LINES`)."""
+    if not card or not popular_card:
+        return False
+    theirs = _lines(popular_card)
+    return len(theirs) >= COPY_MIN_LINES and len(theirs & _lines(card)) >= COPY_SHARE * len(theirs)
+
+
+def own_words(card: str | None, popular_card: str | None) -> str | None:
+    """The lines of `card` that the popular card does not have: what the suspect's author wrote."""
+    if not card or not popular_card:
+        return card
+    theirs = {_SPACES.sub(" ", line).strip().casefold() for line in popular_card.splitlines()[:COPY_LINES]}
+    kept = [line for line in card.splitlines() if _SPACES.sub(" ", line).strip().casefold() not in theirs]
+    return "\n".join(kept)
+
+
+def names_original(card: str | None, model: Named, popular: Named, by_author: bool = True) -> bool:
+    """`model`'s card names the popular model's id, or (`by_author`) its author as a word; the model's
+    own id and author are taken out first (an authorless popular id is the model's name, which its
+    card names anyway)."""
+    if not card:
+        return False
+    text = card[:CARD_CHARS].casefold().replace(model.model_id.casefold(), " ")
+    if model.author:
+        text = text.replace(model.author, " ")
+    for word in (popular.model_id.casefold(), popular.author if by_author else ""):
+        if len(word) >= 3 and re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text):
+            return True
+    return False
+
+
+def declared_base(card: str | None) -> str | None:
+    """The base model the Trainer's sentence of `card` names."""
+    found = finetuned_from(card[:CARD_CHARS]) if card else None
+    return found.base_model if found else None
+
+
+def is_popular_base(base: str, popular: Named) -> bool:
+    """`base` (as a card writes it, with or without the author) is the popular model."""
+    author, name = split_id(base.strip().casefold())
+    return name == popular.name.casefold() and (not author or author == popular.author)
+
+
+def exclusions(pair: Pair, facts: Facts, copied: bool, settings: Settings) -> list[str]:
+    """Every reason the pair is not a candidate for review, in `EXCLUSIONS` order."""
+    model, popular = pair.model, pair.popular.named
+    popular_card = facts.cards.get(popular.model_id)
+    card = facts.cards.get(model.model_id)
+    if copied:
+        card = own_words(card, popular_card)
+    bases = facts.bases.get(model.model_id, set())
+    found: set[str] = set()
+    formats = facts.weight_formats(model.model_id)
+    if formats is None:
+        found.add("weights_unknown")
+    elif not formats:
+        found.add("no_weights")
+    if tokens(model.name) != tokens(popular.name):
+        variant = variant_kind(popular.name, model.name)
+        if variant:
+            found.add(f"variant_{variant}")
+    if not copied:
+        # A copied card's front matter, and the base_model tags made from it, are the popular model's.
+        popular_bases = facts.bases.get(popular.model_id, set())
+        if bases & (popular_bases | {popular.model_id}) or model.model_id in popular_bases:
+            found.add("declares_original")
+        elif bases:
+            found.add("declares_own_base")
+    base = declared_base(card)
+    if base:
+        found.add("declares_original" if is_popular_base(base, popular) else "declares_own_base")
+    if names_original(card, model, popular):
+        found.add("card_names_original")
+    if names_original(popular_card, popular, model, by_author=False):
+        found.add("named_by_popular")
+    created, popular_created = facts.created.get(model.model_id), facts.created.get(popular.model_id)
+    if created is not None and popular_created is not None and created < popular_created:
+        found.add("older_than_popular")
+    if not popular.author and pair.rule == "same_name_other_author":
+        found.add("legacy_name")
+    if pair.rule == "same_name_other_author" and not copied:
+        found.add("same_name_only")
+    if facts.authors_sharing(model, popular) >= settings.tutorial_authors:
+        found.add("tutorial_name")
+    return [why for why in EXCLUSIONS if why in found]
+
+
+@dataclass
+class Facts:
+    """Cards, declared bases and folded-name authors of the suspects and the popular models they
+    look like."""
+
+    cards: dict[str, str] = field(default_factory=dict)
+    bases: dict[str, set[str]] = field(default_factory=dict)
+    siblings: dict[str, list[str] | None] = field(default_factory=dict)
+    created: dict[str, Any] = field(default_factory=dict)
+    # Folded authors of each name (`name_key`) of the pairs.
+    name_authors: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def authors_sharing(self, model: Named, popular: Named) -> int:
+        """Authors holding the suspect's name or the popular one's, whichever more hold."""
+        return max(len(self.name_authors[name_key(n.name)]) for n in (model, popular))
+
+    def weight_formats(self, model_id: str) -> list[str] | None:
+        """The weight formats of a suspect's files; None when its file list is unknown."""
+        files = self.siblings.get(model_id)
+        return None if files is None else classify(files).formats
+
+
+def gather(snapshot: Snapshot, pairs: list[Pair]) -> Facts:
+    """What the rules read of the models in `pairs`: one more pass over models.parquet and cards.parquet,
+    keeping only those models' rows."""
+    suspects = {pair.model.model_id for pair in pairs}
+    wanted = suspects | {pair.popular.named.model_id for pair in pairs}
+    facts = Facts()
+    for pair in pairs:
+        popular = pair.popular.named
+        facts.name_authors[name_key(popular.name)].add(fold(popular.author))
+        # A look-alike author is no learner sharing a course's name.
+        if pair.rule not in LOOKALIKE_AUTHOR:
+            facts.name_authors[name_key(pair.model.name)].add(fold(pair.model.author))
+    columns = ["model_id", "siblings", "created_at"]
+    for model_ids, siblings, created in iter_columns(snapshot.models, columns):
+        for model_id, files, when in zip(model_ids, siblings, created, strict=True):
+            if model_id in wanted:
+                facts.created[model_id] = when
+            if model_id in suspects:
+                facts.siblings[model_id] = files
+    for model_ids, readmes in iter_columns(snapshot.cards, ["model_id", "readme"]):
+        for model_id, readme in zip(model_ids, readmes, strict=True):
+            if model_id in wanted and readme:
+                facts.cards[model_id] = readme
+    lineage_path = snapshot.finding("lineage")
+    lineage = (
+        read_table(lineage_path, ["model_id", "base_model"])
+        if lineage_path.exists()
+        else pa.table({"model_id": pa.array([], pa.string()), "base_model": pa.array([], pa.string())})
+    )
+    facts.bases = ancestors(lineage, wanted)
+    return facts
+
+
+@dataclass(frozen=True)
+class Pair:
+    model: Named
+    downloads: int | None
+    popular: Popular
+    distance: int
+    rule: str
+
+
+def pairs_of(snapshot: Snapshot, index: PopularIndex, work: Work) -> list[Pair]:
+    """Every (model, popular model of another author with more downloads) pair whose names the index
+    pairs."""
     found = []
     for model_ids, downloads in iter_columns(snapshot.models, ["model_id", "downloads"]):
         for model_id, count in zip(model_ids, downloads, strict=True):
             model = Named.of(model_id)
-            for number, kind, distance in index.matches(model, work):
+            for number, distance in index.matches(model, work):
                 popular = index.popular[number]
-                if model.author == popular.named.author or (count or 0) >= popular.downloads:
-                    continue
-                found.append(
-                    {
-                        "model_id": model_id,
-                        "downloads": count,
-                        "popular_model": popular.named.model_id,
-                        "popular_downloads": popular.downloads,
-                        "kind": kind,
-                        "distance": distance,
-                    }
-                )
+                if model.author != popular.named.author and (count or 0) < popular.downloads:
+                    rule = name_rule(model, popular.named, distance)
+                    found.append(Pair(model, count, popular, distance, rule))
     return found
 
 
@@ -315,83 +576,135 @@ def ancestors(lineage: pa.Table, ids: set[str]) -> dict[str, set[str]]:
     return found
 
 
-def variant_stem(name: str) -> str:
-    """`name` case-folded without its quantization and fine-tune suffixes."""
-    return _VARIANT.sub("", name.casefold().replace("_", "-"))
+COLUMNS = (
+    "model_id",
+    "downloads",
+    "popular_model",
+    "popular_downloads",
+    "kind",
+    "distance",
+    "excluded",
+    "rules",
+    "exclusions",
+    "counted",
+    "also_like",
+    "weight_formats",
+    "declared_base",
+    "name_authors",
+)
 
 
-def exclusion(row: dict[str, Any], bases: dict[str, set[str]]) -> str | None:
-    """Why a candidate pair is a declared family rather than a look-alike; None when it is not."""
-    model, popular = row["model_id"], row["popular_model"]
-    if bases[model] & (bases[popular] | {popular}) or model in bases[popular]:
-        return "declared_family"
-    if bases[model] and variant_stem(split_id(model)[1]) == variant_stem(split_id(popular)[1]):
-        return "variant_of_declared_base"
-    return None
+def suspect_rows(pairs: list[Pair], facts: Facts, settings: Settings) -> list[dict[str, Any]]:
+    """One row per suspect: its pair counted for review, else its most downloaded popular model."""
+    by_model: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    for pair in pairs:
+        model, popular = pair.model, pair.popular.named
+        copied = card_copied(facts.cards.get(model.model_id), facts.cards.get(popular.model_id))
+        rules = [pair.rule, *(["card_copy"] if copied else [])]
+        excluded = exclusions(pair, facts, copied, settings)
+        by_model[model.model_id].append(
+            {
+                "model_id": model.model_id,
+                "downloads": pair.downloads,
+                "popular_model": popular.model_id,
+                "popular_downloads": pair.popular.downloads,
+                "kind": rules[0],
+                "distance": pair.distance,
+                "excluded": excluded[0] if excluded else None,
+                "rules": rules,
+                "exclusions": excluded,
+                "counted": not excluded,
+                "weight_formats": facts.weight_formats(model.model_id),
+                "declared_base": declared_base(facts.cards.get(model.model_id)),
+                "name_authors": facts.authors_sharing(model, popular),
+            }
+        )
+    rows = []
+    for found in by_model.values():
+        found.sort(key=lambda r: (not r["counted"], -r["popular_downloads"], r["popular_model"]))
+        chosen = found[0]
+        chosen["also_like"] = [r["popular_model"] for r in found[1:]]
+        rows.append(chosen)
+    rows.sort(key=lambda r: (not r["counted"], -r["popular_downloads"], r["popular_model"], r["model_id"]))
+    return rows
 
 
 @dataclass(frozen=True)
 class Lookalike(Section):
+    """A candidate for review and its evidence."""
+
     model_id: str
     downloads: int | None
     popular_model: str
     popular_downloads: int
-    kind: str
-    distance: int
+    rules: list[str]
+    weight_formats: list[str]
+    name_authors: int
 
 
 @dataclass(frozen=True)
 class LookalikesSection(Section):
-    """summary.json `lookalikes`."""
+    """summary.json `lookalikes`: suspects, the candidates for review among them, and why the others
+    are not. No headline: the candidates are unreviewed."""
 
     popular: int
     popular_min_downloads: int | None
+    min_downloads: int | None
+    top_popular: int | None
+    tutorial_authors: int
     names_looked_up: int
     distance_checks: int
+    suspects: int
     candidates: int
-    models: int
-    by_kind: dict[str, int]
+    by_rule: dict[str, int]
     excluded: dict[str, int]
     top: list[Lookalike]
 
-    def headline(self) -> list[HeadlineItem]:
-        return [HeadlineItem("lookalike_models", self.models, "models named like a popular model", "count")]
 
-
-def build(snapshot: Snapshot, k: int = POPULAR) -> tuple[pa.Table, LookalikesSection, Work]:
-    popular = popular_models(snapshot, k)
+def build(snapshot: Snapshot, settings: Settings | None = None) -> tuple[pa.Table, LookalikesSection, Work]:
+    settings = settings or Settings()
+    popular = popular_models(snapshot, settings)
     index = PopularIndex.of(popular)
     work = Work()
-    rows = candidates(snapshot, index, work)
-    lineage_path = snapshot.finding("lineage")
-    lineage = (
-        read_table(lineage_path, ["model_id", "base_model"])
-        if lineage_path.exists()
-        else pa.table({"model_id": pa.array([], pa.string()), "base_model": pa.array([], pa.string())})
-    )
-    ids = {r["model_id"] for r in rows} | {r["popular_model"] for r in rows}
-    bases = ancestors(lineage, ids)
-    for row in rows:
-        row["excluded"] = exclusion(row, bases)
-    rows.sort(key=lambda r: (-r["popular_downloads"], r["popular_model"], r["model_id"]))
-    flagged = [r for r in rows if r["excluded"] is None]
+    pairs = pairs_of(snapshot, index, work)
+    rows = suspect_rows(pairs, gather(snapshot, pairs), settings)
+    counted = [r for r in rows if r["counted"]]
     section = LookalikesSection(
         popular=len(popular),
         popular_min_downloads=popular[-1].downloads if popular else None,
+        min_downloads=settings.min_downloads,
+        top_popular=settings.top,
+        tutorial_authors=settings.tutorial_authors,
         names_looked_up=work.names,
         distance_checks=work.distance_checks,
-        candidates=len(flagged),
-        models=len({r["model_id"] for r in flagged}),
-        by_kind={kind: n for kind in KINDS if (n := sum(r["kind"] == kind for r in flagged))},
-        excluded={why: n for why in EXCLUSIONS if (n := sum(r["excluded"] == why for r in rows))},
-        top=[Lookalike(**{k: r[k] for k in COLUMNS if k != "excluded"}) for r in flagged[:TOP]],
+        suspects=len(rows),
+        candidates=len(counted),
+        by_rule={rule: n for rule in RULES if (n := sum(rule in r["rules"] for r in counted))},
+        excluded={why: n for why in EXCLUSIONS if (n := sum(why in r["exclusions"] for r in rows))},
+        top=[
+            Lookalike(
+                **{
+                    k: r[k]
+                    for k in (
+                        "model_id",
+                        "downloads",
+                        "popular_model",
+                        "popular_downloads",
+                        "rules",
+                        "weight_formats",
+                        "name_authors",
+                    )
+                }
+            )
+            for r in counted[:TOP]
+        ],
     )
     return table_from_rows("lookalikes", rows), section, work
 
 
 def run(context: Context) -> LookalikesSection:
-    """Write `findings/lookalikes.parquet`; return the candidates' counts and the first of them."""
-    table, section, _ = build(context.snapshot)
+    """Write `findings/lookalikes.parquet`; return the counts and the first candidates for review."""
+    table, section, _ = build(context.snapshot, Settings.from_env())
     write_finding(context.snapshot, "lookalikes", table)
     return section
 
@@ -401,6 +714,6 @@ MEASURE = Measure(
     run=run,
     summary_key="lookalikes",
     section=LookalikesSection,
-    reads=("models", "lineage"),
+    reads=("models", "cards", "lineage"),
     writes=("lookalikes",),
 )

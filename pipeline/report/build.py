@@ -24,6 +24,9 @@ from pipeline.measures.tables import read_table
 from pipeline.report import figures
 from pipeline.report.claimed_vs_measured import read_evaluations
 from pipeline.report.claimed_vs_measured import report_blocks as claimed_vs_measured
+from pipeline.report.history import figure_makers as history_figures
+from pipeline.report.history import read_process
+from pipeline.report.history import report_blocks as history_blocks
 from pipeline.report.provenance import population_warning, provenance_blocks
 from pipeline.report.render import Block, Heading, Image, Para, Table, image_path, to_html, to_markdown
 from pipeline.report.risks import report_blocks as risks
@@ -319,7 +322,12 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None, comman
     images: dict[str, bytes] = {}
     evaluations = read_evaluations(snapshot)
     trends = read_trends(data)
-    makers = {**_figures(summary, breakdowns, scores, evaluations), **trend_figures(trends)}
+    process = read_process(data)
+    makers = {
+        **_figures(summary, breakdowns, scores, evaluations),
+        **trend_figures(trends),
+        **history_figures(process, snapshot),
+    }
     empty: dict[str, str] = {}
     for name, draw in makers.items():
         figure = draw()
@@ -348,6 +356,7 @@ def run_report(data_dir: Path, snapshot_id: str | None, out: Path | None, comman
         *_lineage(summary),
         *risks(snapshot, summary),
         *trends_blocks(trends, population_warning(data, trends.snapshots) if trends else None),
+        *history_blocks(process, snapshot),
     ]
     blocks = without_empty_figures(blocks, empty)
     with atomic_open(out / "report.md") as handle:

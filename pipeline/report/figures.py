@@ -433,3 +433,67 @@ def trend_growth(growth: pd.DataFrame | None) -> Figure:
     _integer_ticks(ax.yaxis)
     _legend_outside(ax, fontsize=8)
     return fig
+
+
+NO_HISTORY = "no repository history yet: run hubmine history"
+# PRIME's four metrics, as `history/process.parquet` names them, with their axis labels.
+PRIME_METRICS = {
+    "productivity": "lines changed per day of age",
+    "bus_factor": "authors over 80% of lines",
+    "issue_density": "open issues per KLOC",
+    "issue_spoilage": "issues open per day",
+}
+
+
+def _history_axis(ax: Axes, rows: pd.DataFrame, column: str, label: str) -> None:
+    """One series over time; the last, partial period drawn hollow."""
+    rows = rows.sort_values("period_start")
+    line = ax.plot(rows["period_start"], rows[column], marker="o", markersize=3, label=label)[0]
+    cut = rows[rows["partial"].fillna(False).astype(bool)]
+    ax.plot(cut["period_start"], cut[column], "o", markerfacecolor="white", color=line.get_color())
+    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+
+
+def history_registry(process: pd.DataFrame | None, period: str) -> Figure:
+    """The registry-wide series (`*`) of one period: commits and authors, open threads, PRIME's four."""
+    fig = _figure(10, 6)
+    rows = None if process is None else process[(process["model_id"] == "*") & (process["period"] == period)]
+    if rows is None or rows.empty:
+        _no_data(fig.add_subplot(), NO_HISTORY)
+        return fig
+    axes = fig.subplots(2, 3)
+    panels = [
+        (("commits", "commits"), ("authors", "active authors")),
+        (("open_discussions", "open discussions"), ("open_pull_requests", "open pull requests")),
+        *(((name, meaning),) for name, meaning in PRIME_METRICS.items()),
+    ]
+    for ax, series in zip(axes.flat, panels, strict=True):
+        for column, name in series:
+            _history_axis(ax, rows, column, name)
+        ax.set_title(", ".join(name for _, name in series), fontsize=8)
+    fig.suptitle(f"The registry's series by {period} (hollow: the partial last {period})", fontsize=10)
+    return fig
+
+
+def prime_metrics(process: pd.DataFrame | None, model_ids: list[str], period: str) -> Figure:
+    """PRIME's four metrics over time, one line per model: one repository's, or several compared."""
+    fig = _figure(10, 6)
+    rows = None if process is None else process[process["period"] == period]
+    rows = None if rows is None else rows[rows["model_id"].isin(model_ids)]
+    if rows is None or rows.empty:
+        _no_data(fig.add_subplot(), NO_HISTORY)
+        return fig
+    axes = fig.subplots(2, 2)
+    for ax, (column, meaning) in zip(axes.flat, PRIME_METRICS.items(), strict=True):
+        for model_id in model_ids:
+            mine = rows[rows["model_id"] == model_id]
+            if not mine.empty:
+                _history_axis(ax, mine, column, model_id)
+        ax.set_title(f"{column}: {meaning}", fontsize=8)
+        if rows[column].isna().all():
+            ax.text(
+                0.5, 0.5, "unknown: see the reason columns", ha="center", transform=ax.transAxes, fontsize=7
+            )
+    axes.flat[0].legend(fontsize=6)
+    fig.suptitle(f"PRIME's metrics by {period} (hollow: the partial last {period})", fontsize=10)
+    return fig

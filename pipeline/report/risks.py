@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipeline.measures import paper
 from pipeline.measures.comparison import Side, side
-from pipeline.measures.lookalikes import LookalikesSection
+from pipeline.measures.lookalikes import Lookalike, LookalikesSection
 from pipeline.measures.risks import ExposureSection
 from pipeline.measures.summary import Summary
 from pipeline.measures.tables import read_table
@@ -170,40 +170,70 @@ def _exposure(exposure: ExposureSection) -> list[Block]:
     ]
 
 
+# How each rule reads in the report's evidence column.
+EVIDENCE = {
+    "same_name_other_author": "same name, other author",
+    "author_homoglyph": "author spelled with look-alike characters",
+    "author_typo": "author one letter off",
+    "name_homoglyph": "name spelled with look-alike characters",
+    "name_typo": "name one letter off",
+    "card_copy": "card copied from the popular model",
+}
+
+
+def _popular_rule(lookalikes: LookalikesSection) -> str:
+    parts = []
+    if lookalikes.min_downloads is not None:
+        parts.append(f"at least {lookalikes.min_downloads:,} downloads in 30 days")
+    if lookalikes.top_popular is not None:
+        parts.append(f"among the {lookalikes.top_popular:,} most downloaded")
+    return " or ".join(parts) or "no popularity rule set"
+
+
+def evidence(entry: Lookalike) -> str:
+    """A candidate's evidence: the rules that fired and the weights it holds."""
+    rules = [EVIDENCE.get(rule, rule) for rule in entry.rules]
+    return "; ".join([*rules, "weights: " + ", ".join(entry.weight_formats)])
+
+
 def _lookalikes(lookalikes: LookalikesSection) -> list[Block]:
-    blocks: list[Block] = [Heading(3, "Look-alike names")]
-    intro = (
-        f"Names compared with the {lookalikes.popular:,} most downloaded models"
-        f" (the least downloaded of them: {lookalikes.popular_min_downloads:,})"
-        if lookalikes.popular_min_downloads is not None
-        else "No model of this snapshot has downloads, so no name is compared"
-    )
-    if not lookalikes.candidates:
-        return [*blocks, Para(f"{intro}: no model is named like a popular model of another author.")]
-    kinds = ", ".join(f"{kind} {n:,}" for kind, n in lookalikes.by_kind.items())
+    blocks: list[Block] = [
+        Heading(3, "Look-alike names: candidates for review"),
+        Para(
+            "The list holds models with loadable weights whose id differs from a popular model's "
+            f"({_popular_rule(lookalikes)}; {lookalikes.popular:,} models here) of another author by one "
+            "character-level trick (look-alike characters or a one-letter typo in the author or the name, "
+            "or the same name under another author), and that are not a systematic variant of it "
+            "(language, size, task, architecture, number, casing, separator, format), do not declare their "
+            "relation to it, and do not bear a name that "
+            f"{lookalikes.tutorial_authors:,} or more authors share; nobody has reviewed them, so they are "
+            "candidates, not attacks."
+        ),
+    ]
     excluded = ", ".join(f"{why} {n:,}" for why, n in lookalikes.excluded.items()) or "none"
     blocks.append(
         Para(
-            f"{intro}: {lookalikes.models:,} models are named like a popular model of another author "
-            f"({lookalikes.candidates:,} pairs: {kinds}); pairs left out as declared families: {excluded}."
+            f"{lookalikes.suspects:,} models look like a popular model by name; {lookalikes.candidates:,} "
+            f"remain for review. Why the others were left out (a model may have several reasons): "
+            f"{excluded}."
         )
     )
-    blocks.append(
-        Table(
-            ["model", "downloads", "named like", "its downloads", "kind", "distance"],
-            [
+    if lookalikes.top:
+        blocks.append(
+            Table(
+                ["candidate", "downloads", "looks like", "its downloads", "evidence"],
                 [
-                    e.model_id,
-                    f"{e.downloads or 0:,}",
-                    e.popular_model,
-                    f"{e.popular_downloads:,}",
-                    e.kind,
-                    str(e.distance),
-                ]
-                for e in lookalikes.top
-            ],
+                    [
+                        e.model_id,
+                        f"{e.downloads or 0:,}",
+                        e.popular_model,
+                        f"{e.popular_downloads:,}",
+                        evidence(e),
+                    ]
+                    for e in lookalikes.top
+                ],
+            )
         )
-    )
     return blocks
 
 

@@ -72,10 +72,12 @@ def _is_list(response: Response) -> None:
 
 @dataclass(frozen=True)
 class CommitPage:
-    """One page of a commits listing, newest first; `last` when no page follows it."""
+    """One page of a commits listing, newest first; `last` when no page follows it; `total`: the commits
+    the listing holds, as its `X-Total-Count` header says (None without one)."""
 
     commits: list[Row]
     last: bool
+    total: int | None = None
 
 
 def commit_pages(
@@ -94,8 +96,9 @@ def commit_pages(
         items = [item for item in response.json if isinstance(item, dict)]
         seen += len(items)
         total = response.headers.get("X-Total-Count", "")
-        last = len(response.json) < PAGE or (total.isdigit() and seen >= int(total))
-        yield CommitPage(items, last)
+        count = int(total) if total.isdigit() and len(total) <= 18 else None
+        last = len(response.json) < PAGE or (count is not None and seen >= count)
+        yield CommitPage(items, last, count)
         if last:
             return
 

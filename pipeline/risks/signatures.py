@@ -6,7 +6,9 @@ clone; `git log` then tells which commits carry a signature header. A signed com
 not the signature verifies (the keyring is a throwaway one, so git's `%G?` reads most as `E`, key
 unknown); gpg, when present, only names the signing keys. Nothing of the user's git or GnuPG setup is
 read or touched, the token travels only in the environment of git (never in argv, a URL or a file),
-and every clone is bounded in time and bytes and removed afterwards.
+and every git is bounded: in time (a deadline, and a transfer slower than 1 KB/s for the stall window
+of the HTTP client ends it), in memory (`RLIMIT_AS`, which bounds the ref advertisement git holds while
+reading it), on disk (the clone) and in what it prints; every clone is removed afterwards.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pipeline.children import memory_limited
 from pipeline.env import env_number
 from pipeline.errors import HubmineError, one_line
 from pipeline.hub.caps import MIB
+from pipeline.hub.client import HubClient, RetryPolicy
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
 from pipeline.risks.findings import Row, measure
 from pipeline.risks.registry import RiskContext, RiskStep, Target
@@ -38,6 +42,12 @@ FILTER_IGNORED = "filtering not recognized by server"
 SIGNATURE_HEADERS = (b"gpgsig ", b"gpgsig-sha256 ")
 # Signed commits whose key ids are asked of gpg: each costs one gpg run.
 MAX_KEYED_COMMITS = 1000
+# What git may print (its progress and error messages, and a server's `remote:` lines) before it is stopped.
+MAX_MESSAGE_BYTES = 1 * MIB
+# A line of `git log` read at once: longer message lines are read in pieces (only headers matter).
+MAX_LOG_LINE = 64 * 1024
+# A transfer slower than this, for the client's stall window, is stalled (curl's low-speed limit).
+LOW_SPEED_BYTES_PER_S = 1000
 _POLL_S = 0.2
 
 
@@ -47,15 +57,20 @@ class Limits:
     max_bytes: int
     max_commits: int
     full_clone: bool
+    max_memory: int = 1024 * MIB
+    stall_s: float = RetryPolicy.stall_s
 
     @classmethod
     def from_env(cls) -> Limits:
         """HUBMINE_GIT_TIMEOUT_S (one clone), HUBMINE_GIT_MAX_BYTES (one clone on disk),
-        HUBMINE_GIT_MAX_COMMITS (commits read per repository) and HUBMINE_SIGNATURES_FULL_CLONE=1 (also
-        clone each repository in full, to record what the blobless clone saved)."""
+        HUBMINE_GIT_MAX_MEMORY (address space of each git process), HUBMINE_GIT_MAX_COMMITS (commits
+        read per repository) and HUBMINE_SIGNATURES_FULL_CLONE=1 (also clone each repository in full,
+        to record what the blobless clone saved); the stall window is the HTTP client's."""
         return cls(
             timeout_s=env_number("HUBMINE_GIT_TIMEOUT_S", 600.0, minimum=1.0),
             max_bytes=env_number("HUBMINE_GIT_MAX_BYTES", 2048 * MIB, minimum=1),
+            max_memory=env_number("HUBMINE_GIT_MAX_MEMORY", cls.max_memory, minimum=64 * MIB),
+            stall_s=RetryPolicy.from_env().stall_s,
             max_commits=env_number("HUBMINE_GIT_MAX_COMMITS", 100_000, minimum=1),
             full_clone=os.environ.get("HUBMINE_SIGNATURES_FULL_CLONE", "") == "1",
         )
@@ -89,6 +104,10 @@ class GitRunner:
             "core.askPass": "",
             "init.templateDir": "",
             "log.showSignature": "false",
+            # One thread each: glibc gives every thread its own malloc arena, which counts against RLIMIT_AS.
+            "pack.threads": "1",
+            "http.lowSpeedLimit": str(LOW_SPEED_BYTES_PER_S),
+            "http.lowSpeedTime": str(max(1, round(limits.stall_s))),
         }
         if token:
             # Scoped to the endpoint's URL: a redirect to another host never carries it.
@@ -104,6 +123,7 @@ class GitRunner:
             GIT_CONFIG_NOSYSTEM="1",
             GIT_CONFIG_GLOBAL=os.devnull,
             GIT_CONFIG_COUNT=str(len(config)),
+            MALLOC_ARENA_MAX="2",
         )
         for k, (key, value) in enumerate(config.items()):
             self.env[f"GIT_CONFIG_KEY_{k}"] = key
@@ -129,7 +149,9 @@ class GitRunner:
     def _bounded(self, args: list[str], watched: Path) -> tuple[str, int, str]:
         """git's stderr (its start), exit status, and the bound that stopped it ("" when none did)."""
         with tempfile.TemporaryFile() as err:
-            proc = subprocess.Popen(args, env=self.env, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+            proc = subprocess.Popen(
+                self._limited(args), env=self.env, stdin=subprocess.DEVNULL, stdout=err, stderr=err
+            )
             deadline = time.monotonic() + self.limits.timeout_s
             problem = ""
             # Checked once more after git ends: a clone that finished between two looks is bounded too.
@@ -142,6 +164,8 @@ class GitRunner:
                         f"the clone passed {self.limits.max_bytes} bytes; if that is real, raise "
                         "HUBMINE_GIT_MAX_BYTES"
                     )
+                elif os.fstat(err.fileno()).st_size > MAX_MESSAGE_BYTES:
+                    problem = f"git printed more than {MAX_MESSAGE_BYTES} bytes of messages"
                 if problem:
                     proc.kill()
                     proc.wait()
@@ -153,12 +177,19 @@ class GitRunner:
             text = err.read(64 * 1024).decode("utf-8", "replace")
         return text, proc.returncode, problem
 
+    def _limited(self, args: list[str]) -> list[str]:
+        return memory_limited(args, self.limits.max_memory)
+
     def commits(self, repo: Path, rev: str) -> tuple[int, list[str]]:
         """How many commits are reachable from `rev` (at most HUBMINE_GIT_MAX_COMMITS), and the shas of
         those carrying a signature: a `gpgsig` header in the commit itself, seen without gpg or a key."""
         args = ["git", "log", "--no-decorate", "--format=raw", f"--max-count={self.limits.max_commits}"]
         proc = subprocess.Popen(
-            [*args, rev, "--"], cwd=repo, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            self._limited([*args, rev, "--"]),
+            cwd=repo,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
         timer = threading.Timer(self.limits.timeout_s, proc.kill)
         timer.start()
@@ -167,7 +198,12 @@ class GitRunner:
         assert stdout is not None  # asked for with PIPE
         try:
             # Streamed: the messages may be long, and only the headers matter; message lines are indented.
-            for line in stdout:
+            # A line longer than MAX_LOG_LINE comes in pieces, and only its first piece starts a line.
+            at_line_start = True
+            while line := stdout.readline(MAX_LOG_LINE):
+                starts_line, at_line_start = at_line_start, line.endswith(b"\n")
+                if not starts_line:
+                    continue
                 if line.startswith(b"commit "):
                     count, sha, in_header = count + 1, line.split()[1].decode("ascii", "replace"), True
                 elif in_header and line.startswith(SIGNATURE_HEADERS):
@@ -191,7 +227,12 @@ class GitRunner:
         args = ["git", "show", "-s", "--no-walk", "--format=%GK", *shas[:MAX_KEYED_COMMITS]]
         try:
             done = subprocess.run(
-                args, cwd=repo, env=self.env, capture_output=True, text=True, timeout=self.limits.timeout_s
+                self._limited(args),
+                cwd=repo,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=self.limits.timeout_s,
             )
         except subprocess.TimeoutExpired:
             return []
@@ -200,7 +241,7 @@ class GitRunner:
     def has_commit(self, repo: Path, sha: str) -> bool:
         args = ["git", "cat-file", "-e", f"{sha}^{{commit}}"]
         done = subprocess.run(
-            args, cwd=repo, env=self.env, capture_output=True, timeout=self.limits.timeout_s
+            self._limited(args), cwd=repo, env=self.env, capture_output=True, timeout=self.limits.timeout_s
         )
         return done.returncode == 0
 
@@ -226,11 +267,11 @@ def git_error(stderr: str) -> str:
     return one_line((fatal or lines or ["git failed"])[-1])[:300]
 
 
-def paced_clone(runner: GitRunner, context: RiskContext, model_id: str, dest: Path, blobless: bool) -> Clone:
+def paced_clone(runner: GitRunner, client: HubClient, model_id: str, dest: Path, blobless: bool) -> Clone:
     """One clone, sent when the client's `git` bucket allows it and counted in its requests."""
-    pacer = context.client.pacer("git")
+    pacer = client.pacer("git")
     ticket = pacer.wait()
-    context.client.stats.add("requests.git")
+    client.stats.add("requests.git")
     try:
         return runner.clone(model_id, dest, blobless)
     finally:
@@ -251,10 +292,10 @@ def measure_one(runner: GitRunner, context: RiskContext, target: Target) -> Row:
     except InvalidHubName as exc:
         return {**row, "error": str(exc)}
     with tempfile.TemporaryDirectory(prefix="hubmine-git-") as tmp:
-        clone = paced_clone(runner, context, target.model_id, Path(tmp) / "blobless", blobless=True)
+        clone = paced_clone(runner, context.client, target.model_id, Path(tmp) / "blobless", blobless=True)
         # A filtered clone that failed otherwise than by a refusal or a bound: clone everything.
         if not clone.ok and not clone.final:
-            clone = paced_clone(runner, context, target.model_id, Path(tmp) / "full", blobless=False)
+            clone = paced_clone(runner, context.client, target.model_id, Path(tmp) / "full", blobless=False)
         if not clone.ok:
             return {**row, "error": clone.error}
         repo = clone.path
@@ -272,7 +313,7 @@ def measure_one(runner: GitRunner, context: RiskContext, target: Target) -> Row:
             sha_found=rev != "--all",
         )
         if runner.limits.full_clone:
-            full = paced_clone(runner, context, target.model_id, Path(tmp) / "compare", blobless=False)
+            full = paced_clone(runner, context.client, target.model_id, Path(tmp) / "compare", blobless=False)
             row["full_clone_bytes"] = full.bytes if full.ok else None
     return row
 

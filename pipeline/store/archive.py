@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.store.files import atomic_path
 from pipeline.store.layout import Snapshot
+from pipeline.store.removal import remove_path
 
 
 def write_raw_part(snapshot: Snapshot, kind: str, part: int, records: Iterable[Mapping[str, Any]]) -> None:
@@ -23,7 +24,7 @@ def write_raw_part(snapshot: Snapshot, kind: str, part: int, records: Iterable[M
     records = iter(records)
     first = next(records, None)
     if first is None:
-        path.unlink(missing_ok=True)
+        remove_path(path, snapshot.dir)
         return
     with atomic_path(path) as tmp, gzip.open(tmp, "wt", encoding="utf-8", compresslevel=5) as handle:
         for record in chain([first], records):
@@ -35,7 +36,7 @@ def drop_raw_beyond(snapshot: Snapshot, kind: str, count: int) -> None:
     keep = {snapshot.raw_part(kind, part) for part in range(count)}
     for path in snapshot.raw_parts(kind):
         if path not in keep:
-            path.unlink()
+            remove_path(path, snapshot.dir)
 
 
 def read_archive(snapshot: Snapshot, kind: str) -> Iterator[dict[str, Any]]:

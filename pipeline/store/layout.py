@@ -9,7 +9,8 @@ DIR/
     raw/<kind>-<part>.jsonl.gz      raw/journal-<kind>.jsonl.gz
     parts/<table>/part-<n>.parquet
     findings/<table>.parquet        findings/summary.json
-  history/commits.parquet  history/discussions.parquet  history/process.parquet
+  history/commits.parquet  history/discussions.parquet  history/lines.parquet  history/listed.parquet
+  history/process.parquet
   diffs/<OLD>..<NEW>/changes.parquet  diffs/<OLD>..<NEW>/summary.json
   trends/rates.parquet  trends/formats.parquet  trends/growth.parquet  trends/concentration.parquet
   publish/<ID>/     README.md  data/<table>/train-00000-of-00001.parquet   (a snapshot as a Hub dataset)
@@ -32,7 +33,7 @@ SNAPSHOT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 # Tables a crawl writes at the top of a snapshot, by table (schema) name.
 SNAPSHOT_TABLES = ("models", "cards", "eval_results", "authors")
 # Tables `hubmine history` writes under `history/`, across snapshots, by table (schema) name.
-HISTORY_TABLES = ("commits", "discussions", "process")
+HISTORY_TABLES = ("commits", "discussions", "lines", "listed", "process")
 # Tables `hubmine trends` writes under `trends/`, by table name (schema `trend_<name>`).
 TREND_TABLES = ("rates", "formats", "growth", "concentration")
 
@@ -194,7 +195,7 @@ class DataDir:
         return self.root / "history"
 
     def history_table(self, table: str) -> Path:
-        """A repository-history table (`HISTORY_TABLES`): commits, discussions, process metrics."""
+        """A repository-history table (`HISTORY_TABLES`): commits, discussions, lines, process metrics."""
         return self.history / f"{table}.parquet"
 
     def published(self, snapshot_id: str) -> Published:

@@ -8,7 +8,6 @@ again on resume, and so is a committed part whose bytes changed since, with ever
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pyarrow.parquet as pq
 from pipeline.schemas import load_schema, validate
 from pipeline.store.files import atomic_path, write_parquet
 from pipeline.store.layout import Snapshot
+from pipeline.store.removal import remove_path
 
 
 class PartSet:
@@ -42,7 +42,7 @@ class PartSet:
         keep = {p.name for p in self.paths(count)}
         for child in self.directory.iterdir():
             if child.name not in keep:
-                child.unlink()
+                remove_path(child, self.snapshot.dir)
 
     def checksums(self, start: int, count: int) -> list[str]:
         """Checksums of parts start..count-1, as the checkpoint records them once they are committed."""
@@ -79,7 +79,7 @@ class PartSet:
         return rows
 
     def remove(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        remove_path(self.directory, self.snapshot.dir, ignore_errors=True)
 
 
 def checksum(path: Path) -> str:
