@@ -63,7 +63,7 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> Waits:
 
 def failed_crawl(url: str, data_dir: Path, *, answered: bool = True, **params: object) -> str:
     """The one-line message of a crawl that must fail; the manifest records the same line. A crawl that
-    was never `answered` (no response came whole) leaves no snapshot."""
+    was never `answered` (no response it could record) leaves no snapshot."""
     with pytest.raises(HubResponseError) as err:
         crawl(url, data_dir, snapshot="s", **params)
     message = str(err.value)
@@ -120,7 +120,7 @@ def test_a_trickle_is_a_stall_long_before_the_deadline_of_its_try(
     monkeypatch.setenv("HUBMINE_STALL_BYTES_PER_S", "200")
     monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "8")
     with HostileHub("trickle", trickle_s=0.05) as hub:
-        message = failed_crawl(hub.url, tmp_path, cards=False)
+        message = failed_crawl(hub.url, tmp_path, cards=False, answered=False)
         sent, asked = hub.bytes_sent, len(hub.requests)
     assert "slower than 200 bytes/s" in message and "HUBMINE_STALL_S" in message
     assert asked == RetryPolicy.stall_tries
@@ -233,7 +233,7 @@ def test_a_required_wait_past_the_cap_fails_the_request_at_once(
 ) -> None:
     monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "8")
     with HostileHub("rate_limit", rate_limit=rate_limit, retry_after=retry_after) as hub:
-        message = failed_crawl(hub.url, tmp_path, cards=False)
+        message = failed_crawl(hub.url, tmp_path, cards=False, answered=False)
         requests = len(hub.requests)
     assert f"({source}), longer than HUBMINE_MAX_SERVER_WAIT_S=300" in message
     assert requests == asked and waits.asked == []  # no wait at all, let alone the cap again and again
@@ -241,7 +241,7 @@ def test_a_required_wait_past_the_cap_fails_the_request_at_once(
 
 def test_stacked_encodings_are_reported_as_such_not_as_a_cut_body(tmp_path: Path) -> None:
     with HostileHub("stacked_gzip") as hub:
-        message = failed_crawl(hub.url, tmp_path, cards=False)
+        message = failed_crawl(hub.url, tmp_path, cards=False, answered=False)
     assert "could not be decoded" in message and "content encodings" in message
     assert "truncated" not in message
 
