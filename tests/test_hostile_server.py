@@ -213,13 +213,15 @@ def test_server_times_with_quota_left_are_capped(
     assert ("RateLimit t" in " ".join(told)) == ("t=100000" in rate_limit)
 
 
+# `answered`: the 429 was recorded before its wait was refused (Retry-After), or the wait was refused as
+# the response came in (RateLimit), leaving nothing recorded and so no snapshot.
 @pytest.mark.parametrize(
-    ("rate_limit", "retry_after", "source", "asked"),
+    ("rate_limit", "retry_after", "source", "asked", "answered"),
     [
-        ("", "1e9", "Retry-After", 1),
-        ("", "inf", "Retry-After", 1),
-        ('"api";r=0;t=100000', "", "RateLimit t", 1),
-        ('"api";r=0;t=inf', "", "RateLimit t", 1),
+        ("", "1e9", "Retry-After", 1, True),
+        ("", "inf", "Retry-After", 1, True),
+        ('"api";r=0;t=100000', "", "RateLimit t", 1, False),
+        ('"api";r=0;t=inf', "", "RateLimit t", 1, False),
     ],
 )
 def test_a_required_wait_past_the_cap_fails_the_request_at_once(
@@ -230,10 +232,11 @@ def test_a_required_wait_past_the_cap_fails_the_request_at_once(
     retry_after: str,
     source: str,
     asked: int,
+    answered: bool,
 ) -> None:
     monkeypatch.setenv("HUBMINE_MAX_ATTEMPTS", "8")
     with HostileHub("rate_limit", rate_limit=rate_limit, retry_after=retry_after) as hub:
-        message = failed_crawl(hub.url, tmp_path, cards=False, answered=False)
+        message = failed_crawl(hub.url, tmp_path, cards=False, answered=answered)
         requests = len(hub.requests)
     assert f"({source}), longer than HUBMINE_MAX_SERVER_WAIT_S=300" in message
     assert requests == asked and waits.asked == []  # no wait at all, let alone the cap again and again
