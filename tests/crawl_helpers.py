@@ -11,7 +11,8 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from pipeline.crawl import CrawlParams, CrawlResult, run_crawl
-from pipeline.store.layout import Snapshot
+from pipeline.crawl.state import write_manifest
+from pipeline.store.layout import DataDir, Snapshot
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +24,17 @@ def crawl(url: str, data_dir: Path, **params: Any) -> CrawlResult:
     snapshot = params.pop("snapshot", None)
     since = params.pop("since", None)
     return run_crawl(data_dir, CrawlParams(**params), snapshot_id=snapshot, since=since, endpoint=url)
+
+
+def unfinished_snapshot(data_dir: Path, snapshot_id: str, endpoint: str) -> Snapshot:
+    """A snapshot as a crawl of `endpoint` killed before its first checkpoint leaves it: a manifest and
+    nothing else."""
+    snapshot = DataDir(data_dir).snapshot(snapshot_id)
+    snapshot.dir.mkdir(parents=True)
+    write_manifest(
+        snapshot, snapshot_id=snapshot_id, status="running", endpoint=endpoint, params=CrawlParams().to_json()
+    )
+    return snapshot
 
 
 def rows(path: Path, drop: set[str] | None = None) -> list[dict[str, Any]]:

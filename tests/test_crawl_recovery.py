@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crawl_helpers import assert_same_tables, cli_crawl, crawl, files_asked
+from crawl_helpers import assert_same_tables, cli_crawl, crawl, files_asked, unfinished_snapshot
 from typer.testing import CliRunner
 
 from hubsim import HubSimulator, Registry
@@ -19,7 +19,7 @@ from pipeline.cli import app
 from pipeline.crawl import CrawlParams, CrawlResult, run_crawl
 from pipeline.crawl import fetch as fetch_module
 from pipeline.crawl.fetch import PART_ROWS
-from pipeline.crawl.state import CrawlState, write_manifest
+from pipeline.crawl.state import CrawlState
 from pipeline.errors import StorageError
 from pipeline.store import files
 from pipeline.store.journal import Journal
@@ -212,12 +212,7 @@ def test_a_committed_part_garbled_inside_is_fetched_again(
 def test_a_finished_crawl_leaves_no_temporary_file_and_no_parts(tmp_path: Path) -> None:
     registry = Registry.synthetic(n=40, seed=16)
     with HubSimulator(registry) as sim:
-        snapshot = DataDir(tmp_path).snapshot("s1")
-        snapshot.dir.mkdir(parents=True)
-        # A crawl killed before its first checkpoint: a manifest and nothing else.
-        write_manifest(
-            snapshot, snapshot_id="s1", status="running", endpoint=sim.url, params=CrawlParams().to_json()
-        )
+        snapshot = unfinished_snapshot(tmp_path, "s1", sim.url)
         # What runs killed mid-write leave: a table and a raw archive file under their temporary names.
         (snapshot.dir / f".{snapshot.models.name}.tmp-99999").write_bytes(b"PAR1")
         snapshot.raw.mkdir(exist_ok=True)

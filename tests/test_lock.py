@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from crawl_helpers import REPO_ROOT, assert_same_tables, crawl
+from crawl_helpers import REPO_ROOT, assert_same_tables, crawl, unfinished_snapshot
 from typer.testing import CliRunner
 
 from hubsim import HubSimulator, Registry
 from pipeline.cli import app
-from pipeline.errors import HubUnreachable
 from pipeline.store.layout import DataDir
 from pipeline.store.lock import holding_lock
 from pipeline.store.snapshot import read_manifest
@@ -56,8 +55,7 @@ def test_a_second_resume_is_refused_and_the_first_completes(
     with HubSimulator(registry) as sim:
         monkeypatch.setenv("HF_ENDPOINT", sim.url)
         clean = crawl(sim.url, tmp_path / "clean")
-        with pytest.raises(HubUnreachable):
-            crawl("http://127.0.0.1:9", tmp_path / "data", snapshot="s1")
+        unfinished_snapshot(tmp_path / "data", "s1", sim.url)
         with holding_lock(DataDir(tmp_path / "data"), "crawl"):
             second = runner.invoke(app, ["crawl", "--data-dir", str(tmp_path / "data"), "--resume"])
         assert second.exit_code == 1 and "is being crawled by PID" in second.stderr
