@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 
 from pipeline.measures import paper
 from pipeline.measures.architectures import ArchitecturesSection, TypeCount
-from pipeline.measures.attributes import ALL_COLUMNS, AttributesSection
+from pipeline.measures.attributes import ALL_COLUMNS, SECTION_COLUMNS, AttributesSection, label
 from pipeline.measures.datasets import DatasetEntries, DatasetsSection, DatasetUse
 from pipeline.measures.section import Section, Share, share
 from pipeline.measures.tables import read_table
@@ -128,6 +128,11 @@ def verified_organizations(snapshot: Snapshot) -> Side | None:
     return side(sum(1 for row in organizations if row["verified"]), len(organizations))
 
 
+def _missing_words(column: str) -> str:
+    """`has_license` -> `license missing`; `has_sec_citation` -> `citation section missing`."""
+    return f"{label(column)} section missing" if column in SECTION_COLUMNS else f"{label(column)} missing"
+
+
 def compare(
     snapshot: Snapshot,
     attributes: AttributesSection,
@@ -158,7 +163,7 @@ def compare(
         ),
     ]
     documentation += [
-        ComparisonRow(f"{name} missing", None, side(total - present[name].count, total))
+        ComparisonRow(_missing_words(name), None, side(total - present[name].count, total))
         for name in ALL_COLUMNS
         if name not in ("has_eval_claims", "has_architecture")
     ]
