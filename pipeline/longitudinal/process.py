@@ -487,7 +487,9 @@ def _read_threads(data: DataDir, chosen: list[str], inputs: dict[str, ModelInput
         inputs[model_id].threads.known_until = min(created)
         inputs[
             model_id
-        ].threads.unknown = f"the status changes of {len(created)} discussions could not be read"
+        ].threads.unknown = (
+            f"the status changes of {len(created)} discussions are not known (unread, or changed since read)"
+        )
 
 
 def _models(data: DataDir) -> list[str]:
