@@ -247,6 +247,7 @@ def test_popular_is_absolute_not_a_rank(tmp_path: Path) -> None:
         ({}, Settings(1_000, None, 3)),
         ({"HUBMINE_LOOKALIKE_MIN_DOWNLOADS": "none", "HUBMINE_LOOKALIKE_TOP": "500"}, Settings(None, 500, 3)),
         ({"HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS": "5"}, Settings(1_000, None, 5)),
+        ({"HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS": "None"}, Settings(1_000, None, None)),
     ],
 )
 def test_settings_from_env(environ: dict[str, str], expected: Settings) -> None:

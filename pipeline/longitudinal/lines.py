@@ -210,13 +210,17 @@ def needing_clone(data: DataDir, models: Sequence[str], with_new_commits: set[st
     return [m for m in models if m in with_new_commits or m not in ids or m in failed or m in stale]
 
 
+def require_git() -> None:
+    """Stop before any request when git is missing: --git could not finish."""
+    if shutil.which("git") is None:
+        raise HubmineError("git is not installed; install git 2.31 or later to use hubmine history --git")
+
+
 def update_lines(
     data: DataDir, client: HubClient, endpoint: str, token: str | None, models: Sequence[str], workers: int
 ) -> StepCount:
-    """Clone the models that need it (`models`: those with new commits) and put their lines in
-    `lines.parquet` in place of those held; a model that fails keeps its old lines beside its error row."""
-    if shutil.which("git") is None:
-        raise HubmineError("git is not installed; install git 2.31 or later to use hubmine history --git")
+    """Clone `models` and put their lines in `lines.parquet` in place of those held; a model that fails
+    keeps its old lines beside its error row."""
     path = data.history_table(TABLE)
     with tempfile.TemporaryDirectory(prefix="hubmine-git-home-") as home:
         runner = GitRunner(endpoint, token, Path(home), Limits.from_env())

@@ -142,8 +142,9 @@ def open_spans(
             opened = max(when, created)
     if opened is not None:
         spans.append((opened, None))
-    if status in CLOSED and spans and spans[-1][1] is None:
-        return None  # listed as closed, yet no closing event: the events are not the whole story
+    still_open = bool(spans) and spans[-1][1] is None
+    if (status in CLOSED and still_open) or (status in OPEN and not still_open):
+        return None  # the list and the events disagree on its status now: the events held are stale
     return tuple(spans)
 
 
@@ -486,7 +487,9 @@ def _read_threads(data: DataDir, chosen: list[str], inputs: dict[str, ModelInput
         inputs[model_id].threads.known_until = min(created)
         inputs[
             model_id
-        ].threads.unknown = f"the status changes of {len(created)} discussions could not be read"
+        ].threads.unknown = (
+            f"the status changes of {len(created)} discussions are not known (unread, or changed since read)"
+        )
 
 
 def _models(data: DataDir) -> list[str]:

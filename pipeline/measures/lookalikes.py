@@ -311,12 +311,13 @@ class Settings:
 
     `min_downloads`: 30-day downloads from which a model is popular (None: no floor). `top`: the most
     downloaded models of the snapshot are popular too (None: none by rank); the snapshot's top is the
-    registry's only for a full crawl. `tutorial_authors`: a name held by this many authors is shared.
+    registry's only for a full crawl. `tutorial_authors`: a name held by this many authors is a
+    tutorial's (None: no name is).
     """
 
     min_downloads: int | None = MIN_DOWNLOADS
     top: int | None = None
-    tutorial_authors: int = TUTORIAL_AUTHORS
+    tutorial_authors: int | None = TUTORIAL_AUTHORS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -325,7 +326,7 @@ class Settings:
         return cls(
             _setting(environ, "HUBMINE_LOOKALIKE_MIN_DOWNLOADS", MIN_DOWNLOADS),
             _setting(environ, "HUBMINE_LOOKALIKE_TOP", None),
-            _setting(environ, "HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS", TUTORIAL_AUTHORS) or TUTORIAL_AUTHORS,
+            _setting(environ, "HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS", TUTORIAL_AUTHORS),
         )
 
 
@@ -374,11 +375,15 @@ def name_key(name: str) -> str:
     return "-".join(tokens(name))
 
 
+def _normal(line: str) -> str:
+    return _SPACES.sub(" ", line).strip().casefold()
+
+
 def _lines(text: str) -> set[str]:
-    """A card's long lines, spaces collapsed and case-folded, without the Trainer template's."""
+    """A card's long lines, normalised, without the Trainer template's."""
     found = set()
     for line in text.splitlines()[:COPY_LINES]:
-        line = _SPACES.sub(" ", line).strip().casefold()
+        line = _normal(line)
         if len(line) >= COPY_LINE and not _TEMPLATE_LINE.search(line):
             found.add(line)
     return found
@@ -396,8 +401,8 @@ def own_words(card: str | None, popular_card: str | None) -> str | None:
     """The lines of `card` that the popular card does not have: what the suspect's author wrote."""
     if not card or not popular_card:
         return card
-    theirs = {_SPACES.sub(" ", line).strip().casefold() for line in popular_card.splitlines()[:COPY_LINES]}
-    kept = [line for line in card.splitlines() if _SPACES.sub(" ", line).strip().casefold() not in theirs]
+    theirs = {_normal(line) for line in popular_card.splitlines()[:COPY_LINES]}
+    kept = [line for line in card.splitlines() if _normal(line) not in theirs]
     return "\n".join(kept)
 
 
@@ -467,7 +472,8 @@ def exclusions(pair: Pair, facts: Facts, copied: bool, settings: Settings) -> li
         found.add("legacy_name")
     if pair.rule == "same_name_other_author" and not copied:
         found.add("same_name_only")
-    if facts.authors_sharing(model, popular) >= settings.tutorial_authors:
+    shared_by = settings.tutorial_authors
+    if shared_by is not None and facts.authors_sharing(model, popular) >= shared_by:
         found.add("tutorial_name")
     return [why for why in EXCLUSIONS if why in found]
 
@@ -651,7 +657,7 @@ class LookalikesSection(Section):
     popular_min_downloads: int | None
     min_downloads: int | None
     top_popular: int | None
-    tutorial_authors: int
+    tutorial_authors: int | None
     names_looked_up: int
     distance_checks: int
     suspects: int
