@@ -1,5 +1,6 @@
 """Card text is read in linear time: hostile inputs that once made a pattern backtrack are cut before
-matching or read by string methods. Work is bounded by the characters handed to patterns, never timed."""
+matching or read by string methods. Work is bounded by the characters handed to patterns and by the steps a
+backtracking matcher takes (`regex_steps.py`), never timed."""
 
 from __future__ import annotations
 
