@@ -5,7 +5,8 @@ shell's `ulimit -v` before it starts, and passes it on to everything it starts (
 `git-remote-http`, `index-pack`); `preexec_fn` is not used, as it may deadlock a child forked from a
 process with threads. A Python worker of a process pool sets its own (`limit_own_memory`, its
 initializer). Where there is no such limit (Windows; macOS does not enforce it) nothing is set, and
-the child is bounded by its deadline and its input caps only.
+the child is bounded by its deadline and its input caps only. A command started in a session of its
+own is stopped with everything it started (`kill_group`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ try:
     import resource
 except ImportError:  # Windows
     resource = None  # type: ignore[assignment]
-
-MIB = 1024 * 1024
 
 
 def memory_limited(args: list[str], max_bytes: int) -> list[str]:
