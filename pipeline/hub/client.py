@@ -321,7 +321,7 @@ class HubClient:
                 "(HUBMINE_ATTEMPT_DEADLINE_S)"
             )
         if isinstance(exc, Stalled):
-            return f"{exc} for {self.retry.stall_s:g} s (HUBMINE_STALL_S, HUBMINE_STALL_BYTES_PER_S)"
+            return f"{exc} (HUBMINE_STALL_S, HUBMINE_STALL_BYTES_PER_S)"
         if isinstance(exc, requests.exceptions.ContentDecodingError):
             return f"the answer from {public_url(url)} could not be decoded ({one_line(str(exc))[:200]})"
         if isinstance(exc, requests.ReadTimeout):
