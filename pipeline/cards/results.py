@@ -1,14 +1,24 @@
-"""Claims from the evaluation results the transformers Trainer writes into a generated card's body.
+"""Claims from the evaluation results the transformers Trainer (or Keras callback) writes into a card's body.
 
-Two structures, read only in the Trainer's own form:
+Two structures:
 
-- `trainer-results`: the line `It achieves the following results on the evaluation set:` and the
-  `- Name: value` items right under it (the first such line of the card), one row per item;
-- `trainer-table`: under a "Training results" heading, the first Markdown table whose header starts
-  `| Training Loss | Epoch | Step |`, followed by a delimiter row; its last row, one row per column
-  after Step. `Training Loss`, `Epoch` and `Step` are skipped (the list reports the evaluation loss
-  as `Loss`; the table's `Validation Loss` is that same number), so both sources name the same
-  metrics and their values should be equal; where they differ the card was edited by hand.
+- `trainer-results`: a line holding `achieves the following results` and ending in `:` (the
+  Trainer's `It achieves the following results on the evaluation set:` and its variants), then,
+  after blank lines or a fenced code block, the `- Name: value` items (bold allowed) right under
+  it: the first such list of the card, one row per item;
+- `trainer-table`: the first training log table of the card: a Markdown table with an Epoch or Step
+  column (the Trainer's `| Training Loss | Epoch | Step | ... |`, Keras's `| Train Loss | Validation
+  Loss | Epoch |`, a pandas log); its last row, one row per evaluation column.
+
+Only evaluation numbers are claims: items and columns naming a training metric (`Train Loss`,
+`Training Accuracy`, `train/loss`, a log table's bare `loss`), the epoch, the step, the learning
+rate or a time are skipped. The list's `Loss` is the evaluation loss, the table's `Validation Loss`.
+
+Both take the dataset the Trainer's template names in its first sentence (`finetuned.py`), and the
+split the lead-in names: `evaluation set` (the Trainer's) and validation/dev words give
+`validation`, `test` gives `test`; a lead-in naming no set gives none. The list is compared with
+every row of the table (`list_vs_table`), so a reader can tell a best checkpoint or a table that
+stops early from a hand edit (docs/definitions.md, "Claim checks").
 
 A third source, `card-table`, reads results tables written by hand (`tables.py`); its rows carry the
 canonical metric as `metric_type`, the header as `metric_name`, and the row's model, dataset and split.
@@ -17,97 +27,252 @@ Values are parsed as model-index values (`claims.parse_value`); a non-numeric it
 `{'f1': 0.9}`) keeps a null `value`. The rows never count for has_eval_claims (`not_counted`
 `not_model_index`). At most `MAX_ROWS` rows are read from one card; beyond them the problem
 `body_claims_capped` is recorded. Reading goes line by line, without backtracking, and never raises.
+
+Each row also carries private keys (a leading `_`, never written) for the steps after extraction:
+`_block` (`("list", 0)`, `("table", index)`), `_group` (rows that share one scale) and, for log
+table rows, `_column` (the column's earlier values, evidence of its scale).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
 
 from pipeline.cards.claims import parse_value, to_json
-from pipeline.cards.sections import Heading, normalise, own_text
-from pipeline.cards.tables import card_table_claims, number
+from pipeline.cards.finetuned import finetuned_from
+from pipeline.cards.sections import Heading, normalise
+from pipeline.cards.tables import Table, claims_of, find_tables, heading_labels, number, plain
 
 MAX_ROWS = 200  # claim rows read from one card body
 RESULTS_LINE = "It achieves the following results on the evaluation set:"
-TABLE_LEAD = ("Training Loss", "Epoch", "Step")
-_ITEM = re.compile(r"- ([^:\n]{1,100}): ([^\n]{0,200})")
-_DELIMITER = re.compile(r"\|(?:[ \t]*:?-+:?[ \t]*\|)+")
+LEAD_PHRASE = "achieves the following results"
+MAX_LEAD = 600  # characters: a longer line is prose, not a lead-in
+MAX_SKIPPED = 40  # blank and code lines looked past between a lead-in and its list
+TRAINER_GROUP = "trainer"  # the list and the log table come from one compute_metrics: one scale
+LOG_COLUMNS = frozenset({"epoch", "epochs", "step", "steps"})
+# Names of numbers that are no evaluation result.
+NOT_EVALUATION = LOG_COLUMNS | {"learning rate", "lr"}
+_TRAINING = re.compile(r"^(?:train|training)\b|time\b|runtime|per second|samples|learning rate")
+_ITEM = re.compile(r"[-*+] +\**([^:\n*]{1,100}?)\**: *\**([^\n]{0,200})")
+_LEADING_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?")
+_FENCE = re.compile(r" {0,3}(?:`{3,}|~{3,})")
+SPLIT_WORDS = (
+    ("test", "test"),
+    ("evaluation", "validation"),
+    ("validation", "validation"),
+    ("dev", "validation"),
+)
 
 
-def _results_items(body: str) -> Iterator[tuple[str, str]]:
-    start = body.find(RESULTS_LINE + "\n")
-    if start < 0 or (start > 0 and body[start - 1] != "\n"):
-        return
-    for line in body[start + len(RESULTS_LINE) + 1 :].split("\n"):
+class Lead(NamedTuple):
+    split: str | None
+    items: list[tuple[str, str]]  # (name, value as written)
+
+
+def _lead_split(rest: str) -> str | None:
+    words = normalise(rest).split()
+    return next((split for word, split in SPLIT_WORDS if word in words), None)
+
+
+def _item_value(text: str) -> str:
+    """The value of an item as written, less bold marks and a trailing remark (`0.12** (0.15)`)."""
+    text = text.replace("*", "").strip()
+    leading = _LEADING_NUMBER.match(text)
+    return leading.group(0) if leading and text[leading.end() :].lstrip()[:1] in ("", "(") else text
+
+
+def results_list(body: str) -> Lead | None:
+    """The first lead-in of the card followed by `- Name: value` items, or None."""
+    lines = body.split("\n")
+    for index, line in enumerate(lines):
+        at = line.find(LEAD_PHRASE)
+        if at < 0 or len(line) > MAX_LEAD or not line.rstrip().endswith(":"):
+            continue
+        items = list(_items(lines, index + 1))
+        if items:
+            return Lead(_lead_split(line[at + len(LEAD_PHRASE) :]), items)
+    return None
+
+
+def _items(lines: list[str], start: int) -> Iterator[tuple[str, str]]:
+    position, fenced = start, False
+    while position < len(lines) and position - start < MAX_SKIPPED:
+        line = lines[position].strip()
+        if _FENCE.match(lines[position]):
+            fenced = not fenced
+        elif not fenced and line:
+            break
+        position += 1
+    for line in lines[position:]:
         match = _ITEM.fullmatch(line.rstrip())
         if match is None:
             return
-        yield match.group(1).strip(), match.group(2).strip()
+        yield match.group(1).strip(), _item_value(match.group(2))
 
 
-def _cells(line: str) -> list[str] | None:
-    line = line.strip()
-    if len(line) < 2 or not (line.startswith("|") and line.endswith("|")):
+def is_evaluation(name: str, log_table: bool = False) -> bool:
+    """Whether a list item or log column names an evaluation number (not a training one, not the epoch)."""
+    key = normalise(name)
+    if key in NOT_EVALUATION or _TRAINING.search(key):
+        return False
+    return not (log_table and key == "loss")  # a log's bare loss is the training loss
+
+
+def _log_table(tables: list[Table]) -> Table | None:
+    for table in tables:
+        keys = [normalise(plain(cell)) for cell in table.header]
+        if not table.too_long and table.rows and LOG_COLUMNS & set(keys):
+            return table
+    return None
+
+
+class LogRow(NamedTuple):
+    columns: list[tuple[int, str]]  # (place, header) of the evaluation columns
+    table: Table
+
+
+def _log_columns(table: Table) -> list[tuple[int, str]]:
+    return [
+        (place, plain(cell)) for place, cell in enumerate(table.header) if is_evaluation(plain(cell), True)
+    ]
+
+
+def _progress(table: Table, name: str) -> float | None:
+    """The last row's epoch (`name` epoch) or step, when the table has that column."""
+    keys = [normalise(plain(cell)) for cell in table.header]
+    for place, key in enumerate(keys):
+        if key in (name, name + "s"):
+            return number(table.rows[-1][place].replace(",", ""))[0]
+    return None
+
+
+def _decimals(text: str) -> int:
+    digits = text.strip().rstrip("%").lower().split("e")[0]
+    return len(digits.partition(".")[2])
+
+
+def _same(a: str, b: str) -> bool:
+    """Two values as written are one number at the coarser one's decimals."""
+    x, y = number(a)[0], number(b)[0]
+    if x is None or y is None:
+        return False
+    places = min(_decimals(a), _decimals(b))
+    return abs(round(x, places) - round(y, places)) < 10**-places / 2 + 1e-12 or round(x - y, 12) == 0
+
+
+def _matching(name: str, columns: list[tuple[int, str]]) -> int | None:
+    key = normalise(name)
+    for place, header in columns:
+        header_key = normalise(header)
+        if header_key == key or (
+            key == "loss" and header_key in ("validation loss", "valid loss", "eval loss")
+        ):
+            return place
+    return None
+
+
+def list_vs_table(
+    items: list[tuple[str, str]], table: Table | None, hyperparameters: Mapping[str, Any], masked_lm: bool
+) -> str | None:
+    """How the results list relates to the log table: `last_row` (equal to it), `earlier_row` (equal
+    to an earlier row: the best checkpoint), `table_ends_early` (the table stops before the epochs or
+    steps trained), `masked_lm` (a masked-language model's numbers within `MASKED_LM_TOLERANCE`),
+    `differs`; None without a table or a shared column."""
+    if table is None:
         return None
-    return [cell.strip() for cell in line[1:-1].split("|")]
+    columns = _log_columns(table)
+    shared = [(raw, place) for name, raw in items if (place := _matching(name, columns)) is not None]
+    shared = [(raw, place) for raw, place in shared if number(raw)[0] is not None]
+    if not shared:
+        return None
+    equal = [all(_same(raw, row[place]) for raw, place in shared) for row in table.rows]
+    if equal[-1]:
+        return "last_row"
+    if any(equal):
+        return "earlier_row"
+    if _ends_early(table, hyperparameters):
+        return "table_ends_early"
+    if masked_lm and all(_close(raw, table.rows[-1][place]) for raw, place in shared):
+        return "masked_lm"
+    return "differs"
 
 
-def _table_items(text: str) -> Iterator[tuple[str, str]]:
-    """The last row of the first Trainer table in `text`, as (column, cell) after Step."""
-    lines = text.split("\n")
-    for index, line in enumerate(lines[:-1]):
-        header = _cells(line)
-        if header is None or tuple(header[:3]) != TABLE_LEAD:
-            continue
-        if not _DELIMITER.fullmatch(lines[index + 1].strip()):
-            continue
-        last = None
-        for row_line in lines[index + 2 :]:
-            cells = _cells(row_line)
-            if cells is None:
-                break
-            last = cells
-        if last is not None and len(last) == len(header):
-            yield from zip(header[3:], last[3:], strict=True)
-        return
+MASKED_LM_TOLERANCE = 0.05  # relative: random masking changes a masked-LM's loss between passes
 
 
-def _table_text(body: str, headings: list[Heading]) -> str:
-    for position, heading in enumerate(headings):
-        if normalise(heading.text) == "training results":
-            return own_text(body, headings, position)
-    return ""
+def _close(a: str, b: str) -> bool:
+    x, y = number(a)[0], number(b)[0]
+    return x is not None and y is not None and abs(x - y) <= MASKED_LM_TOLERANCE * max(abs(x), abs(y))
 
 
-def body_claims(model_id: str, body: str, headings: list[Heading]) -> tuple[list[dict[str, Any]], list[str]]:
+def _ends_early(table: Table, hyperparameters: Mapping[str, Any]) -> bool:
+    epochs, steps = hyperparameters.get("num_epochs"), hyperparameters.get("training_steps")
+    last_epoch, last_step = _progress(table, "epoch"), _progress(table, "step")
+    if isinstance(steps, (int, float)) and last_step is not None:
+        return last_step < steps
+    return isinstance(epochs, (int, float)) and last_epoch is not None and last_epoch < epochs - 0.01
+
+
+def body_claims(
+    model_id: str,
+    body: str,
+    headings: list[Heading],
+    hyperparameters: Mapping[str, Any] | None = None,
+    masked_lm: bool = False,
+) -> tuple[list[dict[str, Any]], list[str]]:
     """(claim rows, problem codes) from the Trainer's results and the results tables of a card body
-    (newlines normalised)."""
+    (newlines normalised); `hyperparameters` (`training.trainer_lists`) and `masked_lm` serve
+    `list_vs_table`."""
     rows: list[dict[str, Any]] = []
-    sources = (
-        ("trainer-results", _results_items(body)),
-        ("trainer-table", _table_items(_table_text(body, headings))),
-    )
-    for source, items in sources:
-        for name, raw in items:
+    tables, tables_capped = find_tables(body, headings)
+    lead = results_list(body)
+    log = _log_table(tables)
+    template = finetuned_from(body)
+    trainer = {
+        "dataset_name": template.dataset if template else None,
+        "dataset_config": template.dataset_config if template else None,
+        "_group": TRAINER_GROUP,
+    }
+    if lead is not None:
+        relation = list_vs_table(lead.items, log, hyperparameters or {}, masked_lm)
+        for name, raw in lead.items:
+            if not is_evaluation(name):
+                continue
             if len(rows) == MAX_ROWS:
                 return rows, ["body_claims_capped"]
             value, percent = parse_value(raw)
-            rows.append(_row(model_id, source, name, raw, value, percent))
-    table_claims, tables_capped = card_table_claims(body, headings)
+            extra = {"dataset_split": lead.split, "list_vs_table": relation, "_block": ("list", 0)}
+            rows.append(_row(model_id, "trainer-results", name, raw, value, percent) | trainer | extra)
+    if log is not None:
+        for place, header in _log_columns(log):
+            if len(rows) == MAX_ROWS:
+                return rows, ["body_claims_capped"]
+            raw = log.rows[-1][place]
+            value, percent = number(raw)
+            extra = {
+                "dataset_split": lead.split if lead else "validation",
+                "_block": ("table", log.index),
+                "_column": [number(row[place]) for row in log.rows],
+            }
+            rows.append(_row(model_id, "trainer-table", header, raw, value, percent) | trainer | extra)
     problems = ["card_tables_capped"] if tables_capped else []
-    for claim in table_claims:
+    for claim in claims_of(tables):
         if len(rows) == MAX_ROWS:
             return rows, [*problems, "body_claims_capped"]
         value, percent = number(claim.raw)
+        index = claim.table.index if claim.table else -1
+        heading_dataset, heading_split = heading_labels(claim.table.heading if claim.table else "")
         rows.append(
             _row(model_id, "card-table", claim.header, claim.raw, value, percent)
             | {
                 "metric_type": claim.metric,
                 "model_name": claim.model_name,
-                "dataset_name": claim.dataset_name,
-                "dataset_split": claim.dataset_split,
+                "dataset_name": claim.dataset_name or heading_dataset,
+                "dataset_split": claim.dataset_split or heading_split,
+                "_block": ("table", index),
+                "_group": f"table:{index}",
+                "_claim": claim,
             }
         )
     return rows, problems
@@ -135,4 +300,5 @@ def _row(
         "verified": False,
         "counts": False,
         "not_counted": "not_model_index",
+        "_group": source,
     }

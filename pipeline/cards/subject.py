@@ -1,0 +1,149 @@
+"""Whose number a claim is: `subject` `self` (the card's own model), `other` (another model, named in
+`subject_name` as written) or `unknown` (docs/definitions.md, "Claims").
+
+The model-index, eval-results files, the Trainer's list and its log table are the card's own. A
+results table is read by its structure:
+
+- a row that names a model (a model column, a "Task" column of model names, a model named before a
+  metric in a header) is `self` when the name is the card's model: its id, its name, a model-index
+  entry's name or the card's title, compared without case or punctuation, or marked "ours", "this
+  model", "this work" or "proposed";
+- otherwise, a row of a table that names two or more models, or that names the declared base
+  model, is `other`;
+- a table that names one model, or none, is the card's own, unless the heading or the paragraph
+  just above it names another model (a Hub id or the base model) and not this one: then `other`;
+  or speaks of baselines or a comparison: then `unknown`.
+
+Only `self` rows count (claims, checks, evaluation, report). Every pattern is bounded, so reading is
+linear in the card's length.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+from pipeline.cards.sections import Heading
+from pipeline.cards.tables import TableClaim, plain
+
+SELF, OTHER, UNKNOWN = "self", "other", "unknown"
+SUBJECTS = (SELF, OTHER, UNKNOWN)
+MIN_KEY = 3  # shorter names ("a", "v2") match too much to say whose a row is
+MIN_MENTION = 6  # a name found inside a sentence must be at least this long
+LEAD_LINES = 3  # lines of the paragraph above a table read for whose results it holds
+MAX_LEAD = 1000  # characters of that paragraph
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_OWN = re.compile(r"\b(?:ours|our model|our models|this model|this work|proposed|(?:the )?present model)\b")
+_COMPARISON = re.compile(r"\b(?:baselines?|compar\w{0,12}|versus|vs\.?|other models|benchmarks? of)\b")
+# A model named by a Hub link, or as `owner/name` whose name has a digit, `-` or `_` ("train/test" is none).
+_HUB_MODEL = re.compile(
+    r"huggingface\.co/([\w.-]{1,96}(?:/[\w.-]{1,96})?)"
+    r"|(?<![/\w.-])([\w.-]{2,96}/[\w.]{0,48}[\d_-][\w.-]{0,48})(?![/\w])"
+)
+
+
+class CardModel(NamedTuple):
+    keys: frozenset[str]  # the card's own model, each name as `_key`
+    bases: frozenset[str]  # the models it declares as its base, as `_key`
+    base_names: tuple[str, ...]  # the same, as written
+
+
+def _key(text: str) -> str:
+    return _NOT_ALNUM.sub("", text.lower()[:300])
+
+
+def _keys(names: Iterable[Any]) -> frozenset[str]:
+    return frozenset(key for name in names if isinstance(name, str) and len(key := _key(name)) >= MIN_KEY)
+
+
+def card_model(
+    model_id: str, metadata: Mapping[str, Any] | None, headings: list[Heading], base: str | None
+) -> CardModel:
+    """The names that mean this card's model, and those of its declared base models."""
+    names: list[Any] = [model_id, model_id.rsplit("/", 1)[-1]]
+    bases: list[Any] = [base] if base else []
+    if metadata:
+        index = metadata.get("model-index")
+        if isinstance(index, list):
+            names += [entry.get("name") for entry in index[:100] if isinstance(entry, Mapping)]
+        declared = metadata.get("base_model")
+        bases += declared[:20] if isinstance(declared, list) else [declared]
+    titles = [heading.text for heading in headings[:3] if heading.level == 1]
+    names += [plain(title) for title in titles[:1]]
+    base_names = tuple(b for b in bases if isinstance(b, str))
+    base_names += tuple(b.rsplit("/", 1)[-1] for b in base_names if "/" in b)
+    own = _keys(names)
+    return CardModel(own, _keys(base_names) - own, base_names)
+
+
+def names_self(name: str, card: CardModel) -> bool:
+    """Whether a row's model name is the card's own model."""
+    return _key(name) in card.keys or _OWN.search(name.lower()[:300]) is not None or _links_self(name, card)
+
+
+def _links_self(text: str, card: CardModel) -> bool:
+    return any(_key(found) in card.keys for found in _named_models(text))
+
+
+def _named_models(text: str) -> Iterator[str]:
+    for match in _HUB_MODEL.finditer(text[:MAX_LEAD]):
+        yield match.group(1) or match.group(2)
+
+
+def _mentions(text: str, keys: Iterable[str]) -> bool:
+    joined = _key(text[:MAX_LEAD])
+    return any(len(key) >= MIN_MENTION and key in joined for key in keys)
+
+
+def lead_text(body_lines: list[str], first_line: int) -> str:
+    """The paragraph just above a table (up to `LEAD_LINES` lines), blank lines between allowed."""
+    found: list[str] = []
+    position = first_line - 1
+    while position >= 0 and len(found) < LEAD_LINES and first_line - position <= 2 * LEAD_LINES:
+        line = body_lines[position].strip()
+        if line.startswith("#") or line.startswith("|"):
+            break
+        if line:
+            found.append(line)
+        elif found:
+            break
+        position -= 1
+    return " ".join(reversed(found))[:MAX_LEAD]
+
+
+def table_subject(claim: TableClaim, card: CardModel, lead: str) -> tuple[str, str | None]:
+    """(subject, subject_name) of a results-table claim; `lead` is the heading and paragraph above."""
+    name = claim.row_model
+    if name:
+        if names_self(name, card):
+            return SELF, name
+        if claim.model_name is not None or _key(name) in card.bases:
+            return OTHER, name
+    context = lead.lower()
+    if _OWN.search(context) or _links_self(lead, card) or _mentions(lead, card.keys):
+        return SELF, name
+    other = next((found for found in _named_models(lead) if _key(found) not in card.keys), None)
+    other = other or next((base for base in card.base_names if _mentions(lead, _keys([base]))), None)
+    if other is not None:
+        return OTHER, name or other
+    if _COMPARISON.search(context):
+        return UNKNOWN, name
+    return SELF, name
+
+
+def attribute(rows: list[dict[str, Any]], card: CardModel, body: str) -> None:
+    """Fill `subject` and `subject_name` of one card's claim rows."""
+    body_lines: list[str] | None = None
+    leads: dict[int, str] = {}
+    for row in rows:
+        claim = row.get("_claim")
+        if claim is None or claim.table is None:
+            row["subject"] = SELF
+            row["subject_name"] = row.get("model_name") if row["source"] == "model-index" else None
+            continue
+        table = claim.table
+        if table.index not in leads:
+            body_lines = body_lines or body.split("\n")
+            leads[table.index] = f"{table.heading}. {lead_text(body_lines, table.lines[0])}"
+        row["subject"], row["subject_name"] = table_subject(claim, card, leads[table.index])
