@@ -245,6 +245,35 @@ def test_unverifiable(checked: tuple[Snapshot, ClaimChecksSection]) -> None:
     assert details == ["evaluated on a training split", "no dataset; no split"]
 
 
+def test_ordinary_causes_are_labelled_and_other_models_are_not_checked(tmp_path: Path) -> None:
+    def trainer(model_id: str, relation: str) -> list[dict[str, Any]]:
+        return [
+            claim(model_id, "loss", 0.51, source="trainer-results", list_vs_table=relation, subject="self"),
+            claim(model_id, "loss", 0.5234, source="trainer-table", subject="self"),
+        ]
+
+    claims = [
+        *trainer("y/best", "earlier_row"),
+        *trainer("y/early", "table_ends_early"),
+        *trainer("y/mlm", "masked_lm"),
+        *trainer("y/edited", "differs"),
+        claim("y/compares", "accuracy", 0.9, subject="self"),
+        claim("y/compares", "accuracy", 0.5, source="card-table", subject="other", subject_name="bert"),
+        claim("y/compares", "accuracy", 150.0, unit=None, source="card-table", subject="other"),
+    ]
+    snapshot = write_snapshot(tmp_path, claims, [])
+    snapshot.findings.mkdir(parents=True, exist_ok=True)
+    section = claim_checks.run(_context(snapshot))
+    found = {check: sorted(models) for check, models in _findings(snapshot).items()}
+    assert found == {
+        "trainer_best_checkpoint": ["y/best"],
+        "trainer_table_ends_early": ["y/early"],
+        "masked_lm_variance": ["y/mlm"],
+        "cross_source_disagreement": ["y/edited"],
+    }
+    assert section.models_with_other_findings == 1
+
+
 def test_section_counts(checked: tuple[Snapshot, ClaimChecksSection]) -> None:
     _, section = checked
     counts = {name: (c.findings, c.models) for name, c in section.checks.items()}
@@ -255,6 +284,9 @@ def test_section_counts(checked: tuple[Snapshot, ClaimChecksSection]) -> None:
         "template_claims": (5, 5),
         "impossible_value": (4, 1),
         "unverifiable": (4, 2),
+        "trainer_best_checkpoint": (0, 0),
+        "trainer_table_ends_early": (0, 0),
+        "masked_lm_variance": (0, 0),
     }
     assert section.n_findings == 17
     assert section.models_with_claims == len({row["model_id"] for row in CLAIMS})

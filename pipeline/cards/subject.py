@@ -43,6 +43,11 @@ _HUB_MODEL = re.compile(
 )
 
 
+def is_self(subject: str | None) -> bool:
+    """Whether a claim row counts as the card's own: `self`, or null in a table older than the column."""
+    return subject is None or subject == SELF
+
+
 class CardModel(NamedTuple):
     keys: frozenset[str]  # the card's own model, each name as `_key`
     bases: frozenset[str]  # the models it declares as its base, as `_key`

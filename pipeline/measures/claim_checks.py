@@ -9,8 +9,16 @@ config is compared with any.
 Only claims with a numeric value are checked, except by impossible_value, which also reads the value
 as written.
 
+Only claims about the card's own model are checked (`subject` self, or null in an older table).
+
 - cross_source_disagreement: one card claims a key unverified in two sources, and no value of the one
-  agrees with a value of the other; the closest pair is recorded.
+  agrees with a value of the other, and no ordinary cause explains it; the closest pair is recorded.
+  The Trainer's results list against its log table has three ordinary causes, each its own labelled
+  status (claims `list_vs_table`): trainer_best_checkpoint (the list equals an earlier row: the
+  checkpoint kept at the end was the best, not the last), trainer_table_ends_early (the table stops
+  before the epochs or steps trained, so the list's final evaluation is not in it) and
+  masked_lm_variance (a masked-language model's numbers within `results.MASKED_LM_TOLERANCE`:
+  random masking changes them between evaluation passes).
 - self_vs_verified: one card claims a key unverified and in a `verified: true` row; each unverified
   claim is compared with the closest verified value, a finding where they do not agree.
 - inherited_from_base: a model's claim set (its distinct (dataset, config, split, metric, value)
@@ -41,6 +49,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.cards.subject import SELF
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Section, Share, share
 from pipeline.measures.tables import load_json, read_table, write_finding
@@ -56,7 +65,17 @@ CHECKS = {
     "template_claims": "the same claims on unrelated models of several authors",
     "impossible_value": "a value its metric cannot take",
     "unverifiable": "evaluated on a training split, or without dataset or split",
+    "trainer_best_checkpoint": "the Trainer's list is an earlier row of its table (the best checkpoint)",
+    "trainer_table_ends_early": "the Trainer's table stops before training does",
+    "masked_lm_variance": "a masked-language model's numbers vary between evaluation passes",
 }
+# A Trainer list against its table: the ordinary causes of a difference (claims `list_vs_table`).
+ARTEFACTS = {
+    "earlier_row": "trainer_best_checkpoint",
+    "table_ends_early": "trainer_table_ends_early",
+    "masked_lm": "masked_lm_variance",
+}
+NOT_CONTRADICTIONS = frozenset({"unverifiable", *ARTEFACTS.values()})
 BOUNDED = frozenset(
     {"accuracy", "f1", "f1_macro", "f1_micro", "f1_weighted", "precision", "recall", "exact_match"}
     | {"map", "bleu", "rouge1", "rouge2", "rougeL", "rougeLsum"}
@@ -87,6 +106,8 @@ _CLAIM_COLUMNS = (
     "value_unit",
     "value_raw",
     "verified",
+    "subject",
+    "list_vs_table",
 )
 
 
@@ -116,7 +137,7 @@ class ClaimChecksSection(Section):
     models_with_claims: int
     models_with_findings: int
     share_with_findings: Share | None
-    # The same without unverifiable, which most claims of generated cards meet (they name no split).
+    # The same without unverifiable and the Trainer's ordinary causes (ARTEFACTS): real contradictions.
     models_with_other_findings: int
     share_with_other_findings: Share | None
     checks: dict[str, CheckCount]
@@ -161,7 +182,9 @@ def _read_claims(snapshot: Snapshot) -> pa.Table:
     for field in wanted:
         if field.name not in present:
             table = table.append_column(field.name, pa.nulls(table.num_rows, field.type))
-    return table.select(list(_CLAIM_COLUMNS))
+    table = table.select(list(_CLAIM_COLUMNS))
+    own = pc.or_kleene(pc.is_null(table["subject"]), pc.equal(table["subject"], SELF))
+    return table.filter(own)
 
 
 def prepare(claims: pa.Table) -> pa.Table:
@@ -186,6 +209,7 @@ def prepare(claims: pa.Table) -> pa.Table:
             "value_unit": claims["value_unit"],
             "value_raw": claims["value_raw"],
             "verified": pc.fill_null(claims["verified"], False),
+            "list_vs_table": claims["list_vs_table"],
         }
     )
 
@@ -325,6 +349,15 @@ def _pair_row(check: str, pair: _Pair, detail: str) -> dict[str, Any]:
     }
 
 
+def _disagreement(pair: _Pair) -> str:
+    """The check a differing pair is: an ordinary cause's status, else cross_source_disagreement."""
+    sources = {pair.claim["source"], pair.other["source"]}
+    if sources == {"trainer-results", "trainer-table"}:
+        listed = pair.claim if pair.claim["source"] == "trainer-results" else pair.other
+        return ARTEFACTS.get(listed["list_vs_table"] or "", "cross_source_disagreement")
+    return "cross_source_disagreement"
+
+
 def compared(claims: pa.Table) -> tuple[list[dict[str, Any]], VerifiedComparison]:
     """cross_source_disagreement and self_vs_verified findings, and the verified comparisons."""
     numeric = claims.filter(pc.and_(pc.is_valid(claims["value"]), pc.not_equal(claims["metric_key"], "")))
@@ -357,7 +390,7 @@ def compared(claims: pa.Table) -> tuple[list[dict[str, Any]], VerifiedComparison
             pair = _closest(own[first], own[second])
             if pair is not None and not pair.agrees:
                 detail = f"{first} gives {_number(pair.value)}, {second} {_number(pair.other_value)}"
-                rows.append(_pair_row("cross_source_disagreement", pair, detail))
+                rows.append(_pair_row(_disagreement(pair), pair, detail))
         for claim in itertools.chain.from_iterable(own.values()):
             pair = _closest([claim], verified)
             if pair is None:
@@ -520,7 +553,8 @@ def summarize(
         by_source[row["check"]][row["source"] or "unknown"] = row["model_id_count"]
     with_findings = pc.count_distinct(findings["model_id"]).as_py()
     unverified = pc.equal(findings["check"], "unverifiable")
-    with_others = pc.count_distinct(findings.filter(pc.invert(unverified))["model_id"]).as_py()
+    ordinary = pc.is_in(findings["check"], value_set=pa.array(sorted(NOT_CONTRADICTIONS)))
+    with_others = pc.count_distinct(findings.filter(pc.invert(ordinary))["model_id"]).as_py()
     details = findings.filter(unverified)["detail"]
     return ClaimChecksSection(
         n_findings=findings.num_rows,
