@@ -40,14 +40,33 @@ def test_trainer_card_list_and_table_agree() -> None:
 
 
 def test_results_list_edges() -> None:
-    body = f"intro\n{RESULTS_LINE}\n- Loss: 0.1234\n- F1: 88.1%\n- Gen Len: n/a\n- Wer: 0.3 \n\n- Later: 1\n"
+    body = f"intro\n{RESULTS_LINE}\n- Loss: 0.1234\n- F1: 88.1%\n- Matthews: n/a\n- Wer: 0.3 \n\n- Later: 1\n"
     rows, problems = claims(body)
-    assert pairs(rows, "trainer-results") == [("Loss", 0.1234), ("F1", 88.1), ("Gen Len", None), ("Wer", 0.3)]
+    assert pairs(rows, "trainer-results") == [
+        ("Loss", 0.1234),
+        ("F1", 88.1),
+        ("Matthews", None),
+        ("Wer", 0.3),
+    ]
     assert rows[1]["is_percent"] and rows[2]["value_raw"] == '"n/a"'
     assert problems == []
     # A lead-in line ending in ":" and the items right under it (after blank lines or a code block).
     assert claims(f"{RESULTS_LINE} - Loss: 1\n")[0] == []
-    assert claims(f"{RESULTS_LINE}\nSome prose.\n- Loss: 1\n")[0] == []
+    # A list after prose is no Trainer list, but a metric list of the card's own.
+    assert [row["source"] for row in claims(f"{RESULTS_LINE}\nSome prose.\n- Loss: 1\n")[0]] == ["card-list"]
+
+
+def test_metric_lists_written_by_hand() -> None:
+    body = (
+        "## Validation Metrics\n\n- Loss: 0.67\n- Accuracy: 0.59\n- Macro F1: 0.37\n- Samples: 12\n\n"
+        "## Training hyperparameters\n\n- loss: 3\n\n```\n- accuracy: 0.1\n```\n"
+    )
+    rows = claims(body)[0]
+    assert [(row["source"], row["metric_name"], row["value"], row["dataset_split"]) for row in rows] == [
+        ("card-list", "Loss", 0.67, "validation"),
+        ("card-list", "Accuracy", 0.59, "validation"),
+        ("card-list", "Macro F1", 0.37, "validation"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,12 @@ split the lead-in names: `evaluation set` (the Trainer's) and validation/dev wor
 every row of the table (`list_vs_table`), so a reader can tell a best checkpoint or a table that
 stops early from a hand edit (docs/definitions.md, "Claim checks").
 
-A third source, `card-table`, reads results tables written by hand (`tables.py`); its rows carry the
-canonical metric as `metric_type`, the header as `metric_name`, and the row's model, dataset and split.
+Two more sources read what authors write by hand: `card-list`, every other bullet list of the body
+outside fenced code (and outside a hyperparameters section) with items named by a canonical metric
+(`- Accuracy: 0.91`, AutoNLP's "Validation Metrics", the Tatoeba "System Info"), one row per such
+item with a number, the split from the heading above it; and `card-table`, results tables
+(`tables.py`), whose rows carry the canonical metric as `metric_type`, the header as `metric_name`,
+and the row's model, dataset and split.
 
 Values are parsed as model-index values (`claims.parse_value`); a non-numeric item (`No log`,
 `{'f1': 0.9}`) keeps a null `value`. The rows never count for has_eval_claims (`not_counted`
@@ -29,19 +33,21 @@ Values are parsed as model-index values (`claims.parse_value`); a non-numeric it
 `body_claims_capped` is recorded. Reading goes line by line, without backtracking, and never raises.
 
 Each row also carries private keys (a leading `_`, never written) for the steps after extraction:
-`_block` (`("list", 0)`, `("table", index)`), `_group` (rows that share one scale) and, for log
+`_block` (`("list", first line)`, `("table", index)`), `_group` (rows that share one scale) and, for log
 table rows, `_column` (the column's earlier values, evidence of its scale).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from pipeline.cards.claims import parse_value, to_json
 from pipeline.cards.finetuned import finetuned_from
-from pipeline.cards.sections import Heading, normalise
+from pipeline.cards.metrics import metric_id
+from pipeline.cards.sections import Heading, canonical_sections, normalise
 from pipeline.cards.tables import Table, claims_of, find_tables, heading_labels, number, plain
 
 MAX_ROWS = 200  # claim rows read from one card body
@@ -52,11 +58,12 @@ MAX_SKIPPED = 40  # blank and code lines looked past between a lead-in and its l
 TRAINER_GROUP = "trainer"  # the list and the log table come from one compute_metrics: one scale
 LOG_COLUMNS = frozenset({"epoch", "epochs", "step", "steps"})
 # Names of numbers that are no evaluation result.
-NOT_EVALUATION = LOG_COLUMNS | {"learning rate", "lr"}
+NOT_EVALUATION = LOG_COLUMNS | {"learning rate", "lr", "gen len", "bp", "sys len", "ref len"}
 _TRAINING = re.compile(r"^(?:train|training)\b|time\b|runtime|per second|samples|learning rate")
 _ITEM = re.compile(r"[-*+] +\**([^:\n*]{1,100}?)\**: *\**([^\n]{0,200})")
 _LEADING_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?")
 _FENCE = re.compile(r" {0,3}(?:`{3,}|~{3,})")
+_BULLET = re.compile(r"[ \t]{0,12}[-*+] ")
 SPLIT_WORDS = (
     ("test", "test"),
     ("evaluation", "validation"),
@@ -68,6 +75,7 @@ SPLIT_WORDS = (
 class Lead(NamedTuple):
     split: str | None
     items: list[tuple[str, str]]  # (name, value as written)
+    line: int  # the list's first line in the body
 
 
 def _lead_split(rest: str) -> str | None:
@@ -89,13 +97,15 @@ def results_list(body: str) -> Lead | None:
         at = line.find(LEAD_PHRASE)
         if at < 0 or len(line) > MAX_LEAD or not line.rstrip().endswith(":"):
             continue
-        items = list(_items(lines, index + 1))
+        first = _list_start(lines, index + 1)
+        items = list(_items(lines, first))
         if items:
-            return Lead(_lead_split(line[at + len(LEAD_PHRASE) :]), items)
+            return Lead(_lead_split(line[at + len(LEAD_PHRASE) :]), items, first)
     return None
 
 
-def _items(lines: list[str], start: int) -> Iterator[tuple[str, str]]:
+def _list_start(lines: list[str], start: int) -> int:
+    """The first line after `start` that is neither blank nor in a fenced code block (within a bound)."""
     position, fenced = start, False
     while position < len(lines) and position - start < MAX_SKIPPED:
         line = lines[position].strip()
@@ -104,11 +114,52 @@ def _items(lines: list[str], start: int) -> Iterator[tuple[str, str]]:
         elif not fenced and line:
             break
         position += 1
+    return position
+
+
+def _items(lines: list[str], position: int) -> Iterator[tuple[str, str]]:
     for line in lines[position:]:
         match = _ITEM.fullmatch(line.rstrip())
         if match is None:
             return
         yield match.group(1).strip(), _item_value(match.group(2))
+
+
+def card_lists(
+    body: str, headings: list[Heading], skip: int
+) -> Iterator[tuple[int, str, list[tuple[str, str]]]]:
+    """(first line, heading, items) of each bullet list outside fenced code whose items name metrics
+    (`- Accuracy: 0.91`): only the items whose name is a canonical metric of an evaluation, with a
+    number; lists under a hyperparameters heading and the one starting at line `skip` are left out."""
+    lines = body.split("\n")
+    starts = [heading.start for heading in headings]
+    fence = False
+    offset = 0
+    run: list[tuple[str, str]] | None = None  # the metric items of the list being read
+    run_line = run_offset = 0
+    for number_, line in enumerate([*lines, ""]):
+        bullet = not fence and _BULLET.match(line) is not None
+        if run is not None and not bullet and (line.strip() or number_ == len(lines)):
+            heading = _heading_above(headings, starts, run_offset)
+            if run and run_line != skip and "hyperparameters" not in canonical_sections(heading):
+                yield run_line, heading, run
+            run = None
+        if _FENCE.match(line):
+            fence = not fence
+        elif bullet:
+            if run is None:
+                run, run_line, run_offset = [], number_, offset
+            item = _ITEM.fullmatch(line.strip())
+            if item and metric_id(item.group(1)) and is_evaluation(item.group(1)):
+                value = _item_value(item.group(2))
+                if parse_value(value)[0] is not None:
+                    run.append((item.group(1).strip(), value))
+        offset += len(line) + 1
+
+
+def _heading_above(headings: list[Heading], starts: list[int], offset: int) -> str:
+    place = bisect_right(starts, offset) - 1
+    return headings[place].text if place >= 0 else ""
 
 
 def is_evaluation(name: str, log_table: bool = False) -> bool:
@@ -242,8 +293,16 @@ def body_claims(
             if len(rows) == MAX_ROWS:
                 return rows, ["body_claims_capped"]
             value, percent = parse_value(raw)
-            extra = {"dataset_split": lead.split, "list_vs_table": relation, "_block": ("list", 0)}
+            extra = {"dataset_split": lead.split, "list_vs_table": relation, "_block": ("list", lead.line)}
             rows.append(_row(model_id, "trainer-results", name, raw, value, percent) | trainer | extra)
+    for line, heading, items in card_lists(body, headings, lead.line if lead else -1):
+        split = heading_labels(heading)[1]
+        for name, raw in items:
+            if len(rows) == MAX_ROWS:
+                return rows, ["body_claims_capped"]
+            value, percent = parse_value(raw)
+            extra = {"dataset_split": split, "_block": ("list", line), "_group": f"list:{line}"}
+            rows.append(_row(model_id, "card-list", name, raw, value, percent) | extra)
     if log is not None:
         for place, header in _log_columns(log):
             if len(rows) == MAX_ROWS:
