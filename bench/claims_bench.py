@@ -211,7 +211,8 @@ def score_claims(readmes: dict[str, str], labels_path: Path) -> dict[str, Any]:
 
     An extracted row matches a labelled claim of its block with the same value (as written) and, where
     the label names one, the same metric; each label is used once. A `self` row is correct when it
-    matches a `self` evaluation claim. Recall counts the labelled `self` evaluation claims of the
+    matches a `self` evaluation claim. Recall counts the labelled `self` evaluation claims with a
+    canonical metric (the extractors read no other; those without are counted apart) of the
     blocks each source reads (model-indexes; the metric list under the Trainer's lead-in for
     trainer-results, other metric lists for card-list; log tables with an Epoch or Step column for
     trainer-table; other tables for card-table) that a `self` row matches.
@@ -259,7 +260,8 @@ def _tally_block(
     wanted: list[dict[str, Any]],
     others: list[dict[str, Any]],
 ) -> None:
-    tally["expected"] += len(wanted)
+    tally["expected"] += sum(claim["metric"] is not None for claim in wanted)
+    tally["not_canonical"] += sum(claim["metric"] is None for claim in wanted)
     left = list(wanted)
     for row in mine:
         tally["extracted"] += 1
@@ -278,6 +280,7 @@ def _tally_block(
             continue
         left.remove(found)
         tally["correct"] += 1
+        tally["found"] += found["metric"] is not None
         if found["value_unit"] is not None:
             tally["scaled"] += 1
             tally["wrong_scale"] += not _same_number(row["value_unit"], found["value_unit"])
@@ -300,7 +303,7 @@ def _ratio(part: int, whole: int) -> float | None:
 def _figures(tally: Counter[str]) -> dict[str, Any]:
     return dict(tally) | {
         "precision": _ratio(tally["correct"], tally["extracted"]),
-        "recall": _ratio(tally["correct"], tally["expected"]),
+        "recall": _ratio(tally["found"], tally["expected"]),
         "wrong_scale_share": _ratio(tally["wrong_scale"], tally["scaled"]),
         "split_agrees": _ratio(tally["split_right"], tally["split_labelled"]),
         "dataset_agrees": _ratio(tally["dataset_right"], tally["dataset_labelled"]),
@@ -315,7 +318,8 @@ def print_claim_scores(scores: dict[str, Any]) -> None:
                 continue
             print(
                 f"claims labelled ({name}) {source}: {f['extracted']} self rows, {f['expected']} self "
-                f"claims; precision {f['precision']}, recall {f['recall']}, wrong scales "
+                f"claims (+{f.get('not_canonical', 0)} of other metrics); precision {f['precision']}, "
+                f"recall {f['recall']}, wrong scales "
                 f"{f.get('wrong_scale', 0)}/{f.get('scaled', 0)}, split agrees {f['split_agrees']}, "
                 f"dataset agrees {f['dataset_agrees']} (wrong subject {f.get('wrong_subject', 0)}, "
                 f"not evaluation {f.get('not_evaluation', 0)}, unmatched {f.get('unmatched', 0)})"

@@ -27,7 +27,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "top 1 acc",
         "acc@1",
     ),
-    "f1": ("f1", "f1 score", "f score", "f1score"),
+    "f1": ("f1", "f1 score", "f score", "f1score", "ents f"),
     "f1_macro": (
         "f1 macro",
         "macro f1",
@@ -52,14 +52,14 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "f1 weighted score",
         "weighted avg f1",
     ),
-    "precision": ("precision", "prec"),
-    "recall": ("recall",),
+    "precision": ("precision", "prec", "ents p"),
+    "recall": ("recall", "ents r"),
     "wer": ("wer", "word error rate"),
     "cer": ("cer", "character error rate", "char error rate"),
     "bleu": ("bleu", "sacrebleu", "bleu score"),
-    "rouge1": ("rouge1", "rouge 1"),
-    "rouge2": ("rouge2", "rouge 2"),
-    "rougeL": ("rougel", "rouge l"),
+    "rouge1": ("rouge1", "rouge 1", "rogue1", "rogue 1"),
+    "rouge2": ("rouge2", "rouge 2", "rogue2", "rogue 2"),
+    "rougeL": ("rougel", "rouge l", "rogue l", "roguel"),
     "rougeLsum": ("rougelsum", "rouge lsum", "rougel sum"),
     "exact_match": ("exact match", "exact", "em"),
     "map": ("map", "mean average precision"),
@@ -88,6 +88,13 @@ def metric_id(*names: Any) -> str | None:
 
 
 PERCENT, FRACTION = "percent", "fraction"
+# Sources whose rows come from different writers and datasets: a number there is put on the scale
+# nearest its group's other numbers of its metric; in any other group (one table, one list, the
+# Trainer's list with its log) a metric has one scale, and a percent number makes its column percent.
+MIXED_GROUPS = frozenset({"model-index", "eval-results"})
+# The Trainer's list and log table: its metrics (`evaluate`'s WER and CER among them) are fractions
+# unless its numbers say otherwise, so a WER of 1.3 there is a fraction above 1.
+TRAINER_GROUP = "trainer"
 MAX_REFERENCES = 20  # claims of one metric a scale is compared with: a card stays linear
 ERROR_RATE_PERCENT_ABOVE = 2.0  # a bare WER or CER above it is in percent: a fraction that high is no result
 
@@ -121,12 +128,14 @@ def card_scales(rows: list[dict[str, Any]]) -> list[str | None]:
     """Each row's scale, decided from all of a card's evidence (docs/definitions.md, "Scale of a claim").
 
     A number's own evidence decides first: a `%` sign, or a value above 1 (above 2 for an error rate,
-    which may pass 1 as a fraction). A number without it takes, in order: the scale that puts it
-    nearest the same metric's self-evident numbers in its group (one table, the Trainer's list with
-    its log table and the log column's earlier rows, the model-index); for an error rate, the scale
+    which may pass 1 as a fraction). A log table's last row takes its column's scale (percent when
+    an earlier row shows it, else fraction). Any other number takes, in order: percent when its group (one
+    table, one list, the Trainer's list with its log table and the log column's earlier rows) has a
+    self-evident number of its metric, or in the model-index and eval-results (`MIXED_GROUPS`) the
+    scale that puts it nearest those numbers; for an error rate, the scale
     of its group's other numbers (a bounded metric below 1 says fraction); the nearest of the same
-    metric's self-evident numbers elsewhere in the card; else a fraction when it is at most 1, and
-    no scale otherwise.
+    metric's self-evident numbers elsewhere in the card; else a fraction when it is at most 1 or in
+    the Trainer's group, and no scale otherwise.
     """
     own = [_own_scale(row["metric"], row["value"], row["is_percent"]) for row in rows]
     references: dict[str, list[tuple[Any, float]]] = {}  # self-evident units per metric, a few each
@@ -161,13 +170,19 @@ def card_scales(rows: list[dict[str, Any]]) -> list[str | None]:
             near = [unit for found_group, unit in references.get(metric, ()) if found_group == group]
             far = [unit for found_group, unit in references.get(metric, ()) if found_group != group]
             found = group_scales.get(group, set()) if metric in MAY_PASS_ONE else set()
-            if near:
+            column = row.get("_column")
+            if column is not None:  # a log column is its own evidence: its rows share one scale
+                percent = any(_own_scale(metric, cell, marked) for cell, marked in column)
+                scale = PERCENT if percent else FRACTION
+            elif near and row["source"] in MIXED_GROUPS:
                 scale = _nearest(value, near)
+            elif near:  # every self-evident number is a percent one
+                scale = PERCENT
             elif len(found) == 1:
                 scale = next(iter(found))
             elif far:
                 scale = _nearest(value, far)
-            elif value <= 1:
+            elif value <= 1 or group == TRAINER_GROUP:
                 scale = FRACTION
         scales.append(scale)
     return scales

@@ -15,6 +15,7 @@ from pipeline.cards.metrics import normalise_claims
 from pipeline.cards.results import body_claims
 from pipeline.cards.sections import find_headings, find_sections, normalise_newlines
 from pipeline.cards.subject import SELF, attribute, card_model
+from pipeline.cards.tables import split_in_text
 from pipeline.cards.training import trainer_lists
 from pipeline.cards.yaml_safe import load_yaml
 
@@ -125,8 +126,12 @@ def _fill(card: ParsedCard, readme: object, card_data: object) -> None:
         _read_card_data(card, card_data)
     if card.metadata is not None:
         index_claims, problems = extract_claims(card.model_id, card.metadata)
+        listed_split = next(
+            (r["dataset_split"] for r in card.claims if r["source"] == "trainer-results"), None
+        )
         for row in index_claims:
             row["subject"], row["subject_name"] = SELF, row["model_name"]
+            row["dataset_split"] = row["dataset_split"] or _metric_split(row) or listed_split
         card.claims = index_claims + card.claims
         card.problems += problems
     normalise_claims(card.claims)
@@ -178,6 +183,13 @@ def _read_readme(card: ParsedCard, text: str) -> None:
     )
     links = find_links(text)
     card.arxiv_ids, card.github_repos, card.dois = links.arxiv_ids, links.github_repos, links.dois
+
+
+def _metric_split(row: dict[str, Any]) -> str | None:
+    """The split a model-index metric's name says ("Test WER"); a model-index that names no split
+    in a card with the Trainer's results list is the Trainer's, measured on its evaluation set."""
+    names = " ".join(text for text in (row["metric_name"], row["metric_type"]) if isinstance(text, str))
+    return split_in_text(names)
 
 
 def _masked_lm(metadata: dict[str, Any] | None) -> bool:

@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 
 from pipeline.cards.claims import parse_value, to_json
 from pipeline.cards.finetuned import finetuned_from
-from pipeline.cards.metrics import metric_id
+from pipeline.cards.metrics import TRAINER_GROUP, metric_id
 from pipeline.cards.sections import Heading, canonical_sections, normalise
 from pipeline.cards.tables import Table, claims_of, find_tables, heading_labels, number, plain
 
@@ -55,7 +55,6 @@ RESULTS_LINE = "It achieves the following results on the evaluation set:"
 LEAD_PHRASE = "achieves the following results"
 MAX_LEAD = 600  # characters: a longer line is prose, not a lead-in
 MAX_SKIPPED = 40  # blank and code lines looked past between a lead-in and its list
-TRAINER_GROUP = "trainer"  # the list and the log table come from one compute_metrics: one scale
 LOG_COLUMNS = frozenset({"epoch", "epochs", "step", "steps"})
 # Names of numbers that are no evaluation result.
 NOT_EVALUATION = LOG_COLUMNS | {"learning rate", "lr", "gen len", "bp", "sys len", "ref len"}

@@ -25,13 +25,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from pipeline.cards.sections import Heading
-from pipeline.cards.tables import TableClaim, plain
+from pipeline.cards.tables import TableClaim, plain, split_in_text
 
 SELF, OTHER, UNKNOWN = "self", "other", "unknown"
 SUBJECTS = (SELF, OTHER, UNKNOWN)
 MIN_KEY = 3  # shorter names ("a", "v2") match too much to say whose a row is
 MIN_MENTION = 6  # a name found inside a sentence must be at least this long
-LEAD_LINES = 3  # lines of the paragraph above a table read for whose results it holds
+LEAD_LINES = 4  # lines above a table read for whose results it holds and the split they are on
 MAX_LEAD = 1000  # characters of that paragraph
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _OWN = re.compile(r"\b(?:ours|our model|our models|this model|this work|proposed|(?:the )?present model)\b")
@@ -101,46 +101,63 @@ def _mentions(text: str, keys: Iterable[str]) -> bool:
     return any(len(key) >= MIN_MENTION and key in joined for key in keys)
 
 
-def lead_text(body_lines: list[str], first_line: int) -> str:
-    """The paragraph just above a table (up to `LEAD_LINES` lines), blank lines between allowed."""
-    found: list[str] = []
+def lead_text(body_lines: list[str], first_line: int) -> list[str]:
+    """The paragraphs just above a table, nearest first: up to `LEAD_LINES` lines in at most two
+    paragraphs (a bold "**Test results**:" line and the sentence under it), stopping at a heading
+    or a table."""
+    paragraphs: list[list[str]] = []
+    lines = 0
+    gap = True
     position = first_line - 1
-    while position >= 0 and len(found) < LEAD_LINES and first_line - position <= 2 * LEAD_LINES:
+    while position >= 0 and lines < LEAD_LINES and first_line - position <= 3 * LEAD_LINES:
         line = body_lines[position].strip()
         if line.startswith("#") or line.startswith("|"):
             break
+        if line and gap:
+            if len(paragraphs) == 2:
+                break
+            paragraphs.append([])
         if line:
-            found.append(line)
-        elif found:
-            break
+            paragraphs[-1].insert(0, line)
+            lines += 1
+        gap = not line
         position -= 1
-    return " ".join(reversed(found))[:MAX_LEAD]
+    return [" ".join(paragraph)[:MAX_LEAD] for paragraph in paragraphs]
 
 
-def table_subject(claim: TableClaim, card: CardModel, lead: str) -> tuple[str, str | None]:
-    """(subject, subject_name) of a results-table claim; `lead` is the heading and paragraph above."""
+def table_subject(claim: TableClaim, card: CardModel, context: list[str]) -> tuple[str, str | None]:
+    """(subject, subject_name) of a results-table claim; `context` is the paragraphs above the table,
+    nearest first, then its heading."""
     name = claim.row_model
     if name:
         if names_self(name, card):
             return SELF, name
         if claim.model_name is not None or _key(name) in card.bases:
             return OTHER, name
-    context = lead.lower()
-    if _OWN.search(context) or _links_self(lead, card) or _mentions(lead, card.keys):
-        return SELF, name
-    other = next((found for found in _named_models(lead) if _key(found) not in card.keys), None)
-    other = other or next((base for base in card.base_names if _mentions(lead, _keys([base]))), None)
-    if other is not None:
-        return OTHER, name or other
-    if _COMPARISON.search(context):
+    for text in context:
+        found = _whose(text, card)
+        if found == SELF:
+            return SELF, name
+        if found is not None:
+            return OTHER, name or found
+    if any(_COMPARISON.search(text.lower()) for text in context):
         return UNKNOWN, name
     return SELF, name
 
 
+def _whose(text: str, card: CardModel) -> str | None:
+    """SELF when a sentence speaks of this model, another model's name when it names one, else None."""
+    if _OWN.search(text.lower()) or _links_self(text, card) or _mentions(text, card.keys):
+        return SELF
+    other = next((found for found in _named_models(text) if _key(found) not in card.keys), None)
+    return other or next((base for base in card.base_names if _mentions(text, _keys([base]))), None)
+
+
 def attribute(rows: list[dict[str, Any]], card: CardModel, body: str) -> None:
-    """Fill `subject` and `subject_name` of one card's claim rows."""
+    """Fill `subject` and `subject_name` of one card's claim rows, and a results table's missing
+    `dataset_split` from the one split its heading and the lines above it name."""
     body_lines: list[str] | None = None
-    leads: dict[int, str] = {}
+    leads: dict[int, list[str]] = {}
     for row in rows:
         claim = row.get("_claim")
         if claim is None or claim.table is None:
@@ -150,5 +167,7 @@ def attribute(rows: list[dict[str, Any]], card: CardModel, body: str) -> None:
         table = claim.table
         if table.index not in leads:
             body_lines = body_lines or body.split("\n")
-            leads[table.index] = f"{table.heading}. {lead_text(body_lines, table.lines[0])}"
-        row["subject"], row["subject_name"] = table_subject(claim, card, leads[table.index])
+            leads[table.index] = [*lead_text(body_lines, table.lines[0]), table.heading]
+        context = leads[table.index]
+        row["subject"], row["subject_name"] = table_subject(claim, card, context)
+        row["dataset_split"] = row["dataset_split"] or split_in_text(" ".join(context))

@@ -55,6 +55,7 @@ MAX_LINE = 4000  # characters: a longer line ends a table
 MAX_CELL = 300  # characters of a header or label cell that are looked at
 METRIC_WORDS = 5  # words a metric name may have (those of metrics.py have at most three)
 HEADING_WORDS = 8  # a longer heading is prose, not a metric's name
+MAX_LEAD_TEXT = 2000  # characters of a sentence read for the split it names
 HEADING_METRIC_COLUMNS = 4  # more value columns under a metric's heading are counts (ESPnet's Snt, Wrd, ...)
 
 MODEL_HEADERS = frozenset({"model", "models", "model name", "name", "checkpoint", "id", "model id", "system"})
@@ -75,6 +76,7 @@ DATASET_HEADERS = frozenset(
 )
 # Words that make a label a model's name rather than a dataset's ("Ours", "BERT-base", "mT5-large").
 MODEL_WORDS = frozenset({"ours", "baseline", "base", "large", "small", "tiny", "mini", "xl", "xxl", "distil"})
+TEST_SET_HEADERS = frozenset({"testset", "test set", "test corpus", "test sets", "testsets"})
 SPLITS_HEADERS = frozenset({"split", "set", "subset", "eval split"})
 VALUE_HEADERS = frozenset({"value", "values", "score", "scores", "result", "results"})
 # A report's summary rows, read in its F1 column (where scikit-learn also writes the accuracy).
@@ -326,12 +328,16 @@ def _labels(table: Table, roles: list[str]) -> tuple[list[Labels], list[str | No
         columns[:2] = columns[1], None  # a "Task" column that lists models
     labels: list[Labels] = []
     previous: Labels = (None, None, None)
+    # A "Testset" column names test sets: its rows are on a test split.
+    test_column = columns[1] is not None and _key(table.header[columns[1]]) in TEST_SET_HEADERS
     for row in table.rows:
         model, dataset, split = (None if column is None else plain(row[column]) or None for column in columns)
         dataset, split = dataset or previous[1], split or previous[2]
         previous = (model, dataset, split)
         if model and _split_name(model):  # "Test set" in a Name column
             model, split = None, split or _split_name(model)
+        if not split and test_column and dataset:
+            split = "test"
         labels.append((model, dataset, split and (_split_name(split) or split)))
     row_models = [model for model, _, _ in labels]
     if len(set(row_models)) < 2:  # one model: the card's own unless attribution says otherwise
@@ -418,6 +424,12 @@ def _metric_rows(table: Table) -> Iterator[TableClaim]:
         return
     for (metric, split), row in found:
         yield TableClaim(plain(row[0]), metric, row[column], None, None, split, None, table)
+
+
+def split_in_text(text: str) -> str | None:
+    """The one split a sentence names ("evaluated on the test data"), else None (none, or several)."""
+    found = {SPLITS.get(word) for word in _ALNUM.findall(text.lower()[:MAX_LEAD_TEXT])} - {None, ""}
+    return found.pop() if len(found) == 1 else None
 
 
 @lru_cache(maxsize=4096)
