@@ -4,8 +4,9 @@ DeiT experiment beside the same models measured here. Shared by the report and n
 Only claims about the card's own model are evaluated (`hubmine evaluate` plans `subject` self
 claims), so every gap here is a model's claim about itself. A gap is `claimed_unit - measured`, both
 on the 0-1 scale, for claims whose status is `measured` and whose metric has a unit scale (WER and
-CER included: for them a positive gap means the model does better than claimed). A claim is `overclaimed` when the card says better than measured by more than
-one point (0.01) on a higher-is-better metric, or lower than measured by as much on WER and CER.
+CER included: for them a positive gap means the model does better than claimed). A claim is
+`overclaimed` when the card says better than measured by more than one point (0.01) on a
+higher-is-better metric, or lower than measured by as much on WER and CER.
 """
 
 from __future__ import annotations
