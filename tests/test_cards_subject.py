@@ -141,3 +141,20 @@ def test_list_against_table(table: str, relation: str) -> None:
     )
     card = parse_card("org/m", body, None)
     assert {r["list_vs_table"] for r in card.claims if r["source"] == "trainer-results"} == {relation}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "- " + " " * 200_000 + "x: 1\n",
+        "- Accuracy: 0.9\n" * 20_000,
+        "It achieves the following results:\n" * 20_000,
+        "| Model | F1 |\n|---|---|\n| " + "a/" * 50_000 + " | 0.9 |\n",
+        "ours " * 50_000 + "\n\n| Model | F1 |\n|---|---|\n| a | 1 |\n| b | 2 |\n",
+        "## " + "WER " * 50_000 + "\n\n| x | y |\n|---|---|\n| 1 | 2 |\n",
+    ],
+)
+def test_hostile_bodies_give_bounded_rows(body: str) -> None:
+    card = parse_card("org/m", body, None)
+    assert len(card.claims) <= 200 and "internal_error" not in card.problems
+    table_from_rows("claims", card.claims)

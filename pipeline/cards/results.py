@@ -53,7 +53,7 @@ from pipeline.cards.tables import Table, claims_of, find_tables, heading_labels,
 MAX_ROWS = 200  # claim rows read from one card body
 RESULTS_LINE = "It achieves the following results on the evaluation set:"
 LEAD_PHRASE = "achieves the following results"
-MAX_LEAD = 600  # characters: a longer line is prose, not a lead-in
+MAX_LEAD = 600  # characters: a longer line is prose, not a lead-in or a list item
 MAX_SKIPPED = 40  # blank and code lines looked past between a lead-in and its list
 LOG_COLUMNS = frozenset({"epoch", "epochs", "step", "steps"})
 # Names of numbers that are no evaluation result.
@@ -117,8 +117,9 @@ def _list_start(lines: list[str], start: int) -> int:
 
 
 def _items(lines: list[str], position: int) -> Iterator[tuple[str, str]]:
-    for line in lines[position:]:
-        match = _ITEM.fullmatch(line.rstrip())
+    for index in range(position, len(lines)):  # no slice: a copy per lead-in would be quadratic
+        line = lines[index]
+        match = _ITEM.fullmatch(line.rstrip()) if len(line) <= MAX_LEAD else None
         if match is None:
             return
         yield match.group(1).strip(), _item_value(match.group(2))
@@ -148,7 +149,7 @@ def card_lists(
         elif bullet:
             if run is None:
                 run, run_line, run_offset = [], number_, offset
-            item = _ITEM.fullmatch(line.strip())
+            item = _ITEM.fullmatch(line.strip()) if len(line) <= MAX_LEAD else None
             if item and metric_id(item.group(1)) and is_evaluation(item.group(1)):
                 value = _item_value(item.group(2))
                 if parse_value(value)[0] is not None:
