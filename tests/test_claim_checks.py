@@ -16,6 +16,7 @@ from measures_helpers import build_snapshot
 from pipeline.analyze import measure_snapshot
 from pipeline.errors import SchemaError
 from pipeline.measures import claim_checks
+from pipeline.measures import claims as claims_measure
 from pipeline.measures.catalog import REGISTRY
 from pipeline.measures.claim_checks import CHECKS, ClaimChecksSection, agree, decimals
 from pipeline.measures.registry import Context, check_written
@@ -387,3 +388,23 @@ def test_report_section(tmp_path: Path, with_claims: bool) -> None:
         assert f"| unverifiable | {CHECKS['unverifiable']} | 3 | 2 |" in section
     else:
         assert "No claims to check: no model in this snapshot makes a performance claim." in section
+
+
+def test_claims_section_counts_subjects_and_comparison_tables(tmp_path: Path) -> None:
+    rows = [
+        claim("c/compares", "f1", 0.9, source="card-table", subject="self"),
+        claim("c/compares", "f1", 0.8, source="card-table", subject="other", subject_name="mBERT"),
+        claim("c/others-only", "f1", 0.7, source="card-table", subject="other", subject_name="XLM-R"),
+        claim("c/unsure", "f1", 0.6, source="card-table", subject="unknown"),
+        claim("c/own", "accuracy", 0.9),
+    ]
+    snapshot = write_snapshot(tmp_path, rows, [])
+    section = claims_measure.run(_context(snapshot))
+    assert section.by_subject == {"self": 2, "other": 2, "unknown": 1}
+    assert section.self_by_source == {"card-table": 1, "model-index": 1}
+    assert section.n_counting_model_index == 1
+    assert (section.models_with_self_claims, section.models_comparing, section.models_comparing_with_own) == (
+        2,
+        2,
+        1,
+    )
