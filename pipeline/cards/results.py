@@ -62,7 +62,9 @@ _TRAINING = re.compile(r"^(?:train|training)\b|time\b|runtime|per second|samples
 _ITEM = re.compile(r"[-*+] +\**([^:\n*]{1,100}?)\**: *\**([^\n]{0,200})")
 _LEADING_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?")
 _FENCE = re.compile(r" {0,3}(?:`{3,}|~{3,})")
-_BULLET = re.compile(r"[ \t]{0,12}[-*+] ")
+# A fence line (group 1) or a bullet line, whole.
+# Matched in "\n" + body: a literal first character lets the scan skip ahead to line starts.
+_LIST_LINE = re.compile(r"\n((?P<fence> {0,3}(?:`{3,}|~{3,}))|[ \t]{0,12}[-*+] )[^\n]*")
 SPLIT_WORDS = (
     ("test", "test"),
     ("evaluation", "validation"),
@@ -130,31 +132,46 @@ def card_lists(
 ) -> Iterator[tuple[int, str, list[tuple[str, str]]]]:
     """(first line, heading, items) of each bullet list outside fenced code whose items name metrics
     (`- Accuracy: 0.91`): only the items whose name is a canonical metric of an evaluation, with a
-    number; lists under a hyperparameters heading and the one starting at line `skip` are left out."""
-    lines = body.split("\n")
+    number; lists under a hyperparameters heading and the one starting at line `skip` are left out.
+
+    Only bullet and fence lines are visited (one scan finds them); the text between two bullets
+    says whether they are one list (blank lines only) or two."""
     starts = [heading.start for heading in headings]
     fence = False
-    offset = 0
     run: list[tuple[str, str]] | None = None  # the metric items of the list being read
-    run_line = run_offset = 0
-    for number_, line in enumerate([*lines, ""]):
-        bullet = not fence and _BULLET.match(line) is not None
-        if run is not None and not bullet and (line.strip() or number_ == len(lines)):
-            heading = _heading_above(headings, starts, run_offset)
-            if run and run_line != skip and "hyperparameters" not in canonical_sections(heading):
-                yield run_line, heading, run
+    run_line = run_offset = line_number = previous_end = 0
+    position = 1  # past the "\n" put before the body
+
+    def finished() -> Iterator[tuple[int, str, list[tuple[str, str]]]]:
+        heading = _heading_above(headings, starts, run_offset)
+        if run and run_line != skip and "hyperparameters" not in canonical_sections(heading):
+            yield run_line, heading, run
+
+    text = "\n" + body  # offsets in `text` are one past those in `body`
+    for match in _LIST_LINE.finditer(text):
+        start = match.start() + 1
+        line_number += text.count("\n", position, start)
+        position = start
+        gap = text[previous_end:start]
+        previous_end = match.end()
+        if run is not None and (match.group("fence") is not None or (not gap.isspace() and gap)):
+            yield from finished()  # a fence or other text ends the list
             run = None
-        if _FENCE.match(line):
+        if match.group("fence") is not None:
             fence = not fence
-        elif bullet:
-            if run is None:
-                run, run_line, run_offset = [], number_, offset
-            item = _ITEM.fullmatch(line.strip()) if len(line) <= MAX_LEAD else None
-            if item and metric_id(item.group(1)) and is_evaluation(item.group(1)):
-                value = _item_value(item.group(2))
-                if parse_value(value)[0] is not None:
-                    run.append((item.group(1).strip(), value))
-        offset += len(line) + 1
+            continue
+        if fence:
+            continue
+        if run is None:
+            run, run_line, run_offset = [], line_number, start - 1
+        line = match.group(0)[1:]
+        item = _ITEM.fullmatch(line.strip()) if len(line) <= MAX_LEAD else None
+        if item and metric_id(item.group(1)) and is_evaluation(item.group(1)):
+            value = _item_value(item.group(2))
+            if parse_value(value)[0] is not None:
+                run.append((item.group(1).strip(), value))
+    if run is not None:
+        yield from finished()
 
 
 def _heading_above(headings: list[Heading], starts: list[int], offset: int) -> str:
