@@ -93,15 +93,22 @@ def _item_value(text: str) -> str:
 
 def results_list(body: str) -> Lead | None:
     """The first lead-in of the card followed by `- Name: value` items, or None."""
-    lines = body.split("\n")
-    for index, line in enumerate(lines):
-        at = line.find(LEAD_PHRASE)
-        if at < 0 or len(line) > MAX_LEAD or not line.rstrip().endswith(":"):
-            continue
-        first = _list_start(lines, index + 1)
-        items = list(_items(lines, first))
-        if items:
-            return Lead(_lead_split(line[at + len(LEAD_PHRASE) :]), items, first)
+    lines: list[str] | None = None
+    line_number = counted_to = 0  # lines are counted as the scan goes: linear however many lead-ins
+    at = body.find(LEAD_PHRASE)
+    while at >= 0:
+        start, end = body.rfind("\n", 0, at) + 1, body.find("\n", at)
+        end = len(body) if end < 0 else end
+        line = body[start:end]
+        if len(line) <= MAX_LEAD and line.rstrip().endswith(":"):
+            lines = lines or body.split("\n")
+            line_number += body.count("\n", counted_to, start)
+            counted_to = start
+            first = _list_start(lines, line_number + 1)
+            items = list(_items(lines, first))
+            if items:
+                return Lead(_lead_split(body[at + len(LEAD_PHRASE) : end]), items, first)
+        at = body.find(LEAD_PHRASE, end)
     return None
 
 
@@ -150,19 +157,20 @@ def card_lists(
     text = "\n" + body  # offsets in `text` are one past those in `body`
     for match in _LIST_LINE.finditer(text):
         start = match.start() + 1
-        line_number += text.count("\n", position, start)
-        position = start
-        gap = text[previous_end:start]
+        if run is not None:
+            gap = text[previous_end:start]
+            if match.group("fence") is not None or (gap and not gap.isspace()):
+                yield from finished()  # a fence or other text ends the list
+                run = None
         previous_end = match.end()
-        if run is not None and (match.group("fence") is not None or (not gap.isspace() and gap)):
-            yield from finished()  # a fence or other text ends the list
-            run = None
         if match.group("fence") is not None:
             fence = not fence
             continue
         if fence:
             continue
         if run is None:
+            line_number += text.count("\n", position, start)
+            position = start
             run, run_line, run_offset = [], line_number, start - 1
         line = match.group(0)[1:]
         item = _ITEM.fullmatch(line.strip()) if len(line) <= MAX_LEAD else None
