@@ -9,6 +9,7 @@ written.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from pipeline.cards.dataset_ids import resolve_dataset_ids
@@ -80,11 +81,16 @@ def metric_id(*names: Any) -> str | None:
     for name in names:
         if not isinstance(name, str) or len(name) > NAME_CHARS:
             continue
-        key = _SEPARATORS.sub(" ", name.lower()).strip()
-        found = METRICS.get(key) or METRICS.get(_PREFIX.sub("", key))
+        found = _metric_of(name)
         if found:
             return found
     return None
+
+
+@lru_cache(maxsize=8192)  # cards repeat their metric names (Loss, Accuracy) card after card
+def _metric_of(name: str) -> str | None:
+    key = _SEPARATORS.sub(" ", name.lower()).strip()
+    return METRICS.get(key) or METRICS.get(_PREFIX.sub("", key))
 
 
 PERCENT, FRACTION = "percent", "fraction"
