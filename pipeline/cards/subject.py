@@ -34,7 +34,11 @@ MIN_MENTION = 6  # a name found inside a sentence must be at least this long
 LEAD_LINES = 4  # lines above a table read for whose results it holds and the split they are on
 MAX_LEAD = 1000  # characters of that paragraph
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
-_OWN = re.compile(r"\b(?:ours|our model|our models|this model|this work|proposed|(?:the )?present model)\b")
+_WORDS = re.compile(r"[a-z0-9]+")
+MIN_LEADING_WORDS = 2  # "BERT" alone is a family, "T5-3b" a model
+_OWN = re.compile(
+    r"\b(?:ours|our model|our models|this model|this one|this work|proposed|(?:the )?present model)\b"
+)
 _COMPARISON = re.compile(r"\b(?:baselines?|compar\w{0,12}|versus|vs\.?|other models|benchmarks? of)\b")
 # A model named by a Hub link, or as `owner/name` whose name has a digit, `-` or `_` ("train/test" is none).
 _HUB_MODEL = re.compile(
@@ -50,6 +54,7 @@ def is_self(subject: str | None) -> bool:
 
 class CardModel(NamedTuple):
     keys: frozenset[str]  # the card's own model, each name as `_key`
+    words: tuple[str, ...]  # the words of the model's name (the id's name part), lower case
     bases: frozenset[str]  # the models it declares as its base, as `_key`
     base_names: tuple[str, ...]  # the same, as written
 
@@ -79,12 +84,21 @@ def card_model(
     base_names = tuple(b for b in bases if isinstance(b, str))
     base_names += tuple(b.rsplit("/", 1)[-1] for b in base_names if "/" in b)
     own = _keys(names)
-    return CardModel(own, _keys(base_names) - own, base_names)
+    words = tuple(_WORDS.findall(model_id.rsplit("/", 1)[-1].lower()))
+    return CardModel(own, words, _keys(base_names) - own, base_names)
 
 
 def names_self(name: str, card: CardModel) -> bool:
-    """Whether a row's model name is the card's own model."""
-    return _key(name) in card.keys or _OWN.search(name.lower()[:300]) is not None or _links_self(name, card)
+    """Whether a row's model name is the card's own model: one of its names, a link to it, "ours", or
+    the leading words of its name, two or more ("T5-3b" on `google/t5-3b-ssm-nq`)."""
+    words = tuple(_WORDS.findall(name.lower()[:300]))
+    leading = len(words) >= MIN_LEADING_WORDS and card.words[: len(words)] == words
+    return (
+        leading
+        or _key(name) in card.keys
+        or _OWN.search(name.lower()[:300]) is not None
+        or _links_self(name, card)
+    )
 
 
 def _links_self(text: str, card: CardModel) -> bool:
