@@ -265,8 +265,12 @@ def _tally_block(
     left = list(wanted)
     for row in mine:
         tally["extracted"] += 1
-        found = next(
-            (c for c in left if _same_number(row["value"], c["value"]) and _metric_matches(row, c)), None
+        candidates = [c for c in left if _same_number(row["value"], c["value"]) and _metric_matches(row, c)]
+        # Of equal numbers, the label on the row's own dataset and split (a table repeats values).
+        found = max(
+            candidates,
+            key=lambda c: (_dataset_right(row, c), _split(row["dataset_split"]) == _split(c["split"])),
+            default=None,
         )
         if found is None:
             wrong = next((c for c in others if _same_number(row["value"], c["value"])), None)
@@ -289,11 +293,15 @@ def _tally_block(
             tally["split_right"] += _split(row["dataset_split"]) == _split(found["split"])
         if found["dataset"] is not None:
             tally["dataset_labelled"] += 1
-            named = {
-                _text(row.get(f)) for f in ("dataset_id", "dataset_type", "dataset_name", "dataset_config")
-            }
-            tally["dataset_right"] += _text(found["dataset"]) in named
+            tally["dataset_right"] += _dataset_right(row, found)
     tally["missed"] += len(left)
+
+
+def _dataset_right(row: dict[str, Any], label: dict[str, Any]) -> bool:
+    """The row names the label's dataset: as its id (with or without the owner), type, name or config."""
+    texts = [row.get(f) for f in ("dataset_id", "dataset_type", "dataset_name", "dataset_config")]
+    named = {_text(t) for t in texts} | {_text(t.rsplit("/", 1)[-1]) for t in texts if t}
+    return label["dataset"] is not None and _text(label["dataset"]) in named
 
 
 def _ratio(part: int, whole: int) -> float | None:
