@@ -158,3 +158,16 @@ def test_hostile_bodies_give_bounded_rows(body: str) -> None:
     card = parse_card("org/m", body, None)
     assert len(card.claims) <= 200 and "internal_error" not in card.problems
     table_from_rows("claims", card.claims)
+
+
+def test_a_scoring_report_under_an_error_rate_heading_gives_its_err_column() -> None:
+    body = (
+        "## WER\n\n|dataset|Snt|Wrd|Corr|Sub|Del|Ins|Err|S.Err|\n|---|---|---|---|---|---|---|---|---|\n"
+        "|decode_asr/dev|530|22510|88.1|4.4|7.4|3.9|15.8|87.4|\n"
+        "|decode_asr/test|600|23000|87.0|5.0|8.0|4.0|17.1|88.0|\n"
+    )
+    card = parse_card("org/m", body, None)
+    assert [(r["metric"], r["value"], r["dataset_split"], r["value_unit"]) for r in card.claims] == [
+        ("wer", 15.8, "dev", pytest.approx(0.158)),
+        ("wer", 17.1, "test", pytest.approx(0.171)),
+    ]

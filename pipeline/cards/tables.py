@@ -471,8 +471,13 @@ def _heading_metric_rows(table: Table, metric: str) -> Iterator[TableClaim]:
     """A table of numbers whose heading names the metric: "| Without LM | With LM |" under "WER".
 
     One row is read as it is; with several, the first column must name each row's model, dataset or
-    split.
+    split. A scoring report (sclite's `| dataset | Snt | Wrd | Corr | Sub | Del | Ins | Err | S.Err |`,
+    as ESPnet writes it) gives its `Err` column, the error rate, with the split its dataset path ends in.
     """
+    keys = [_key(cell) for cell in table.header]
+    if "err" in keys and keys[0] in DATASET_HEADERS:
+        yield from _scoring_report(table, metric, keys.index("err"))
+        return
     if len(table.rows) == 1 and all(number(cell)[0] is not None for cell in table.rows[0]):
         columns, labels = range(len(table.header)), [(None, None, None)]
     else:
@@ -497,6 +502,19 @@ def _heading_metric_rows(table: Table, metric: str) -> Iterator[TableClaim]:
                 header = plain(table.header[place]) or metric
                 named = model if several else None
                 yield TableClaim(header, metric, row[place], named, dataset, split, model, table)
+
+
+def _scoring_report(table: Table, metric: str, column: int) -> Iterator[TableClaim]:
+    """The `Err` of each row of a scoring report, its dataset the row's path, its split the path's end."""
+    labels = [plain(row[0]) for row in table.rows]
+    if len(set(labels)) < len(labels):
+        return
+    for label, row in zip(labels, table.rows, strict=True):
+        if number(row[column])[0] is not None:
+            split = _split_name(label.rsplit("/", 1)[-1]) if "/" in label else None
+            yield TableClaim(
+                plain(table.header[column]), metric, row[column], None, label or None, split, None, table
+            )
 
 
 def card_table_claims(body: str, headings: list[Heading]) -> tuple[Iterator[TableClaim], bool]:
