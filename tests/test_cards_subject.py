@@ -171,3 +171,19 @@ def test_a_scoring_report_under_an_error_rate_heading_gives_its_err_column() -> 
         ("wer", 15.8, "dev", pytest.approx(0.158)),
         ("wer", 17.1, "test", pytest.approx(0.171)),
     ]
+
+
+def test_an_unnamed_column_of_models_and_a_metric_beside_hyperparameters() -> None:
+    body = (
+        "## Results\n\n| | **NSMC**<br/>(acc) |\n|---|---|\n| ***electra-ko-base*** | 90.95 |\n"
+        "| [XLM-R](https://github.com/x) | 89.49 |\n\n"
+        "## Hyperparameters and Validation Perplexity\n\n"
+        "| Model Name | Batch Size | Validation Perplexity |\n"
+        "|---|---|---|\n| [electra-ko-base][link-a] | 512 | 3.93 |\n| [other-model][link-b] | 512 | 4.25 |\n"
+    )
+    assert rows(body, "tunib/electra-ko-base") == [
+        ("self", "electra-ko-base", "accuracy", 90.95),
+        ("other", "XLM-R", "accuracy", 89.49),
+        ("self", "electra-ko-base", "perplexity", 3.93),
+        ("other", "other-model", "perplexity", 4.25),
+    ]

@@ -120,6 +120,7 @@ _DELIMITER = re.compile(r"\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _TAG = re.compile(r"<[^>]*>")
+_REF_LINK = re.compile(r"\[([^\]]*)\]\[[^\]]*\]")  # a reference-style link: [text][label]
 _MARKUP = re.compile(r"[*`↑↓]|\(\s*%\s*\)|%|&#?\w{1,10};")
 _PARENTHESIS = re.compile(r"(.*?)\s*\(([^()]*)\)")
 _PLUS_MINUS = re.compile(r"(.+?)\s*\(?\s*(?:±|\+/-|\+-)\s*[\d.]+\s*%?\s*\)?")
@@ -215,7 +216,7 @@ def _is_delimiter(line: str) -> bool:
 
 def plain(cell: str) -> str:
     """A cell's text without links, HTML tags, emphasis, backticks, arrows and `%` marks."""
-    text = _MARKUP.sub(" ", _TAG.sub(" ", _LINK.sub(r"\1", cell[:MAX_CELL])))
+    text = _MARKUP.sub(" ", _TAG.sub(" ", _REF_LINK.sub(r"\1", _LINK.sub(r"\1", cell[:MAX_CELL]))))
     return " ".join(text.split())
 
 
@@ -237,7 +238,7 @@ def _split_words(words: list[str]) -> tuple[list[str], str | None]:
     kept: list[str] = []
     split: str | None = None
     for word in words:
-        name = SPLITS.get(word.lower().strip(".:-_"))
+        name = SPLITS.get(word.lower().strip(".:-_()"))
         if name is None:
             kept.append(word)
         elif name:
@@ -296,8 +297,14 @@ def _skipped(table: Table) -> bool:
         table.too_long
         or any(key in TRAINING_LOG_HEADERS for key in keys)
         or keys[0] in HYPERPARAMETER_HEADERS
-        or "hyperparameters" in canonical_sections(table.heading)
+        or ("hyperparameters" in canonical_sections(table.heading) and not _names_a_metric(table.heading))
     )
+
+
+def _names_a_metric(heading: str) -> bool:
+    """Whether a heading names a metric too ("Hyperparameters and Validation Perplexity")."""
+    words = _ALNUM.findall(plain(heading).lower())[:HEADING_WORDS]
+    return any(metric_id(" ".join(words[i : i + 2])) or metric_id(word) for i, word in enumerate(words))
 
 
 def table_claims(table: Table) -> Iterator[TableClaim]:
@@ -310,6 +317,8 @@ def table_claims(table: Table) -> Iterator[TableClaim]:
         yield from _metric_rows(table)
     elif metrics:
         roles = [_role(cell) for cell in table.header]
+        if roles[0] == "other" and not first and _names_models(table, 0):
+            roles[0] = "model"  # an unnamed first column of model names
         if {"model", "dataset", "split"} & set(roles):
             yield from _claims(table, metrics, *_labels(table, roles))
         elif len(table.rows) == 1:
