@@ -187,3 +187,13 @@ def test_an_unnamed_column_of_models_and_a_metric_beside_hyperparameters() -> No
         ("self", "electra-ko-base", "perplexity", 3.93),
         ("other", "other-model", "perplexity", 4.25),
     ]
+
+
+def test_a_training_log_longer_than_a_results_table_gives_its_last_row() -> None:
+    rows_ = "".join(f"| 0.{i:03d} | {i}.0 | {10 * i} | 0.{i:03d} | 0.5 |\n" for i in range(1, 80))
+    body = (
+        "## Training results\n\n| Training Loss | Epoch | Step | Validation Loss | Wer |\n"
+        "|---|---|---|---|---|\n" + rows_
+    )
+    card = parse_card("org/m", body, None)
+    assert [(r["metric"], r["value"]) for r in card.claims] == [("loss", 0.079), ("wer", 0.5)]

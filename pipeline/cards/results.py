@@ -48,13 +48,23 @@ from pipeline.cards.claims import parse_value, to_json
 from pipeline.cards.finetuned import finetuned_from
 from pipeline.cards.metrics import TRAINER_GROUP, metric_id
 from pipeline.cards.sections import Heading, canonical_sections, normalise
-from pipeline.cards.tables import Table, claims_of, find_tables, heading_labels, number, plain
+from pipeline.cards.tables import (
+    MAX_COLUMNS,
+    Table,
+    claims_of,
+    find_tables,
+    heading_labels,
+    last_rows,
+    number,
+    plain,
+)
 
 MAX_ROWS = 200  # claim rows read from one card body
 RESULTS_LINE = "It achieves the following results on the evaluation set:"
 LEAD_PHRASE = "achieves the following results"
 MAX_LEAD = 600  # characters: a longer line is prose, not a lead-in or a list item
 MAX_SKIPPED = 40  # blank and code lines looked past between a lead-in and its list
+MAX_LOG_ROWS = 1000  # rows of a long training log read (its last ones)
 LOG_COLUMNS = frozenset({"epoch", "epochs", "step", "steps"})
 # Names of numbers that are no evaluation result.
 NOT_EVALUATION = LOG_COLUMNS | {"learning rate", "lr", "gen len", "bp", "sys len", "ref len"}
@@ -195,17 +205,18 @@ def is_evaluation(name: str, log_table: bool = False) -> bool:
     return not (log_table and key == "loss")  # a log's bare loss is the training loss
 
 
-def _log_table(tables: list[Table]) -> Table | None:
+def _log_table(tables: list[Table], body: str) -> Table | None:
+    """The first training log of the card; a log too long to be read as results keeps its last
+    `MAX_LOG_ROWS` rows (long trainings log hundreds of evaluations)."""
     for table in tables:
         keys = [normalise(plain(cell)) for cell in table.header]
-        if not table.too_long and table.rows and LOG_COLUMNS & set(keys):
+        if not LOG_COLUMNS & set(keys) or len(keys) > MAX_COLUMNS:
+            continue
+        if table.too_long:
+            table = table._replace(rows=last_rows(body, table, MAX_LOG_ROWS))
+        if table.rows:
             return table
     return None
-
-
-class LogRow(NamedTuple):
-    columns: list[tuple[int, str]]  # (place, header) of the evaluation columns
-    table: Table
 
 
 def _log_columns(table: Table) -> list[tuple[int, str]]:
@@ -303,7 +314,7 @@ def body_claims(
     rows: list[dict[str, Any]] = []
     tables, tables_capped = find_tables(body, headings)
     lead = results_list(body)
-    log = _log_table(tables)
+    log = _log_table(tables, body)
     template = finetuned_from(body)
     trainer = {
         "dataset_name": template.dataset if template else None,

@@ -209,6 +209,13 @@ def find_tables(body: str, headings: list[Heading]) -> tuple[list[Table], bool]:
     return tables, False
 
 
+def last_rows(body: str, table: Table, limit: int) -> list[list[str]]:
+    """The last `limit` rows of a table, also of one too long to be read as results (a training log)."""
+    first, end = table.lines
+    lines = body.split("\n")[max(first + 2, end - limit) : end]
+    return [cells for cells in map(_cells, lines) if len(cells) == len(table.header)]
+
+
 def _is_delimiter(line: str) -> bool:
     text = line.strip()
     return "|" in text and "-" in text and len(text) <= MAX_LINE and _DELIMITER.fullmatch(text) is not None
