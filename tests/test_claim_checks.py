@@ -258,18 +258,22 @@ def test_ordinary_causes_are_labelled_and_other_models_are_not_checked(tmp_path:
         *trainer("y/early", "table_ends_early"),
         *trainer("y/mlm", "masked_lm"),
         *trainer("y/edited", "differs"),
+        *trainer("y/fill-mask", "differs"),  # its Hub pipeline tag says masked-language model
         claim("y/compares", "accuracy", 0.9, subject="self"),
         claim("y/compares", "accuracy", 0.5, source="card-table", subject="other", subject_name="bert"),
         claim("y/compares", "accuracy", 150.0, unit=None, source="card-table", subject="other"),
     ]
     snapshot = write_snapshot(tmp_path, claims, [])
+    models = sorted({row["model_id"] for row in claims})
+    tags = [{"model_id": m, "pipeline_tag": "fill-mask" if m == "y/fill-mask" else None} for m in models]
+    write_parquet(snapshot.models, table_from_rows("models", tags))
     snapshot.findings.mkdir(parents=True, exist_ok=True)
     section = claim_checks.run(_context(snapshot))
     found = {check: sorted(models) for check, models in _findings(snapshot).items()}
     assert found == {
         "trainer_best_checkpoint": ["y/best"],
         "trainer_table_ends_early": ["y/early"],
-        "masked_lm_variance": ["y/mlm"],
+        "masked_lm_variance": ["y/fill-mask", "y/mlm"],
         "cross_source_disagreement": ["y/edited"],
     }
     assert section.models_with_other_findings == 1

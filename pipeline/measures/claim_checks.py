@@ -18,7 +18,8 @@ Only claims about the card's own model are checked (`subject` self, or null in a
   checkpoint kept at the end was the best, not the last), trainer_table_ends_early (the table stops
   before the epochs or steps trained, so the list's final evaluation is not in it) and
   masked_lm_variance (a masked-language model's numbers within `results.MASKED_LM_TOLERANCE`:
-  random masking changes them between evaluation passes).
+  random masking changes them between evaluation passes; a fill-mask model by its card's metadata,
+  or by its Hub pipeline tag in models.parquet).
 - self_vs_verified: one card claims a key unverified and in a `verified: true` row; each unverified
   claim is compared with the closest verified value, a finding where they do not agree.
 - inherited_from_base: a model's claim set (its distinct (dataset, config, split, metric, value)
@@ -49,6 +50,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.cards.results import MASKED_LM_TOLERANCE
 from pipeline.cards.subject import SELF
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Section, Share, share
@@ -500,12 +502,30 @@ def templates(
     return rows
 
 
-def _authors(snapshot: Snapshot, model_ids: list[str]) -> dict[str, str]:
-    models = read_table(snapshot.models, ["model_id", "author"])
+def _model_column(snapshot: Snapshot, model_ids: list[str], column: str) -> dict[str, str]:
+    """`column` of models.parquet for `model_ids`, where it is set."""
+    models = read_table(snapshot.models, ["model_id", column])
     models = models.filter(pc.is_in(models["model_id"], value_set=pa.array(model_ids, pa.string())))
     return {
-        m: a for m, a in zip(models["model_id"].to_pylist(), models["author"].to_pylist(), strict=True) if a
+        m: a for m, a in zip(models["model_id"].to_pylist(), models[column].to_pylist(), strict=True) if a
     }
+
+
+def _masked_lm_variance(snapshot: Snapshot, rows: list[dict[str, Any]]) -> None:
+    """Relabel a Trainer list against table difference of a fill-mask model (by its Hub pipeline tag,
+    which the card need not state) as masked_lm_variance when within the tolerance."""
+    trainer = [row for row in rows if _trainer_pair(row) and row["check"] == "cross_source_disagreement"]
+    if not trainer:
+        return
+    tags = _model_column(snapshot, sorted({row["model_id"] for row in trainer}), "pipeline_tag")
+    for row in trainer:
+        near = abs(row["difference"]) <= MASKED_LM_TOLERANCE * max(abs(row["value"]), abs(row["other_value"]))
+        if tags.get(row["model_id"]) == "fill-mask" and near:
+            row["check"] = ARTEFACTS["masked_lm"]
+
+
+def _trainer_pair(row: dict[str, Any]) -> bool:
+    return {row["source"], row["other_source"]} == {"trainer-results", "trainer-table"}
 
 
 def _with_sources(rows: list[dict[str, Any]], claims: pa.Table) -> list[dict[str, Any]]:
@@ -529,7 +549,8 @@ def build(snapshot: Snapshot) -> tuple[pa.Table, ClaimChecksSection]:
     shared = {d for d, n in Counter(d for d, _ in sets.values()).items() if n >= TEMPLATE_MODELS}
     if shared:
         candidates = sorted(m for m, (d, _) in sets.items() if d in shared)
-        set_rows += templates(sets, lineage, _authors(snapshot, candidates))
+        set_rows += templates(sets, lineage, _model_column(snapshot, candidates, "author"))
+    _masked_lm_variance(snapshot, pair_rows)
     findings = pa.concat_tables(
         [
             table_from_rows("claim_checks", pair_rows + _with_sources(set_rows, claims)),
