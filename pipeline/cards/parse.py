@@ -126,12 +126,13 @@ def _fill(card: ParsedCard, readme: object, card_data: object) -> None:
         _read_card_data(card, card_data)
     if card.metadata is not None:
         index_claims, problems = extract_claims(card.model_id, card.metadata)
-        listed_split = next(
-            (r["dataset_split"] for r in card.claims if r["source"] == "trainer-results"), None
-        )
+        listed = next((r for r in card.claims if r["source"] == "trainer-results"), None)
         for row in index_claims:
             row["subject"], row["subject_name"] = SELF, row["model_name"]
-            row["dataset_split"] = row["dataset_split"] or _metric_split(row) or listed_split
+            row["dataset_split"] = row["dataset_split"] or _metric_split(row)
+            if listed is not None:  # the Trainer wrote the model-index and the list from one evaluation
+                row["dataset_split"] = row["dataset_split"] or listed["dataset_split"]
+                row["list_vs_table"] = listed["list_vs_table"]
         card.claims = index_claims + card.claims
         card.problems += problems
     normalise_claims(card.claims)

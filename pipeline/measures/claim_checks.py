@@ -13,9 +13,10 @@ Only claims about the card's own model are checked (`subject` self, or null in a
 
 - cross_source_disagreement: one card claims a key unverified in two sources, and no value of the one
   agrees with a value of the other, and no ordinary cause explains it; the closest pair is recorded.
-  The Trainer's results list against its log table has three ordinary causes, each its own labelled
-  status (claims `list_vs_table`): trainer_best_checkpoint (the list equals an earlier row: the
-  checkpoint kept at the end was the best, not the last), trainer_table_ends_early (the table stops
+  The Trainer's results list (and the model-index it wrote from the same evaluation) against its
+  log table has three ordinary causes, each its own labelled status (claims `list_vs_table`):
+  trainer_best_checkpoint (the list equals an earlier row: the checkpoint kept at the end was the
+  best, not the last), trainer_table_ends_early (the table stops
   before the epochs or steps trained, so the list's final evaluation is not in it) and
   masked_lm_variance (a masked-language model's numbers within `results.MASKED_LM_TOLERANCE`:
   random masking changes them between evaluation passes; a fill-mask model by its card's metadata,
@@ -353,11 +354,15 @@ def _pair_row(check: str, pair: _Pair, detail: str) -> dict[str, Any]:
 
 def _disagreement(pair: _Pair) -> str:
     """The check a differing pair is: an ordinary cause's status, else cross_source_disagreement."""
-    sources = {pair.claim["source"], pair.other["source"]}
-    if sources == {"trainer-results", "trainer-table"}:
-        listed = pair.claim if pair.claim["source"] == "trainer-results" else pair.other
+    if _against_log(pair.claim["source"], pair.other["source"]):
+        listed = pair.other if pair.claim["source"] == "trainer-table" else pair.claim
         return ARTEFACTS.get(listed["list_vs_table"] or "", "cross_source_disagreement")
     return "cross_source_disagreement"
+
+
+def _against_log(source: str, other_source: str) -> bool:
+    """The Trainer's final evaluation (its list, or the model-index it wrote) against its log table."""
+    return {source, other_source} in ({"trainer-results", "trainer-table"}, {"model-index", "trainer-table"})
 
 
 def compared(claims: pa.Table) -> tuple[list[dict[str, Any]], VerifiedComparison]:
@@ -514,7 +519,11 @@ def _model_column(snapshot: Snapshot, model_ids: list[str], column: str) -> dict
 def _masked_lm_variance(snapshot: Snapshot, rows: list[dict[str, Any]]) -> None:
     """Relabel a Trainer list against table difference of a fill-mask model (by its Hub pipeline tag,
     which the card need not state) as masked_lm_variance when within the tolerance."""
-    trainer = [row for row in rows if _trainer_pair(row) and row["check"] == "cross_source_disagreement"]
+    trainer = [
+        row
+        for row in rows
+        if _against_log(row["source"], row["other_source"]) and row["check"] == "cross_source_disagreement"
+    ]
     if not trainer:
         return
     tags = _model_column(snapshot, sorted({row["model_id"] for row in trainer}), "pipeline_tag")
@@ -522,10 +531,6 @@ def _masked_lm_variance(snapshot: Snapshot, rows: list[dict[str, Any]]) -> None:
         near = abs(row["difference"]) <= MASKED_LM_TOLERANCE * max(abs(row["value"]), abs(row["other_value"]))
         if tags.get(row["model_id"]) == "fill-mask" and near:
             row["check"] = ARTEFACTS["masked_lm"]
-
-
-def _trainer_pair(row: dict[str, Any]) -> bool:
-    return {row["source"], row["other_source"]} == {"trainer-results", "trainer-table"}
 
 
 def _with_sources(rows: list[dict[str, Any]], claims: pa.Table) -> list[dict[str, Any]]:
