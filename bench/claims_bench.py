@@ -53,6 +53,9 @@ from pipeline.cards.tables import Table, card_table_claims, find_tables, number,
 LABELS = REPO_ROOT / "bench" / "card_tables_labels.jsonl"
 CLAIM_LABELS = REPO_ROOT / "bench" / "claims_labels.jsonl"
 SOURCES = ("model-index", "trainer-results", "trainer-table", "card-list", "card-table")
+# bench/claims_sample.py hands the labeller this much of a block's text: a longer block (a training
+# log of hundreds of rows) was labelled without its end, so it is left out of the scores.
+DRAWN_TEXT_CHARS = 20_000
 SCALE_TOLERANCE = 1e-6  # relative: 0-1 values that differ by more are on different scales
 SETS = ("development", "held-out")  # tables read while the rules were written; tables labelled after
 FIELDS = ("model_name", "dataset_name", "dataset_split")
@@ -217,6 +220,7 @@ def score_claims(readmes: dict[str, str], labels_path: Path) -> dict[str, Any]:
     trainer-results, other metric lists for card-list; log tables with an Epoch or Step column for
     trainer-table; other tables for card-table) that a `self` row matches.
     A matched pair whose label has a 0-1 value has a wrong scale when the row's differs or is null.
+    A table longer than the text the labeller was shown (`DRAWN_TEXT_CHARS`) is left out.
     """
     by_card: dict[str, list[dict[str, Any]]] = {}
     for line in labels_path.read_text(encoding="utf-8").splitlines():
@@ -236,6 +240,9 @@ def score_claims(readmes: dict[str, str], labels_path: Path) -> dict[str, Any]:
             key = _label_key(block)
             reader = _reader(key[0], key[1], body, headings, tables)
             tally = tallies.setdefault((block["set"], reader), Counter())
+            if key[0] == "table" and _table_chars(body, tables[key[1]]) > DRAWN_TEXT_CHARS:
+                tally["blocks_cut"] += 1  # labelled from the first part of its text only
+                continue
             mine = [
                 row
                 for row in rows
@@ -302,6 +309,11 @@ def _dataset_right(row: dict[str, Any], label: dict[str, Any]) -> bool:
     texts = [row.get(f) for f in ("dataset_id", "dataset_type", "dataset_name", "dataset_config")]
     named = {_text(t) for t in texts} | {_text(t.rsplit("/", 1)[-1]) for t in texts if t}
     return label["dataset"] is not None and _text(label["dataset"]) in named
+
+
+def _table_chars(body: str, table: Table) -> int:
+    first, end = table.lines
+    return sum(len(line) + 1 for line in body.split("\n")[first:end]) - 1
 
 
 def _ratio(part: int, whole: int) -> float | None:
