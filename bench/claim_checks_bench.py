@@ -54,7 +54,13 @@ def write_snapshot(root: Path, claims: int, models: int, seed: int = 7) -> Snaps
     write_json(snapshot.manifest, {"snapshot_id": SNAPSHOT_ID, "status": "complete"})
     ids = [f"org{i % 5000}/model-{i}" for i in range(3 * models)]
     pq.write_table(
-        pa.table({"model_id": ids, "author": [i.split("/")[0] for i in ids]}),
+        pa.table(
+            {
+                "model_id": ids,
+                "author": [i.split("/")[0] for i in ids],
+                "pipeline_tag": [("fill-mask", "text-classification")[i % 2] for i in range(len(ids))],
+            }
+        ),
         snapshot.models,
         compression="zstd",
     )
