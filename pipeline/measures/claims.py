@@ -20,14 +20,14 @@ class ClaimsSection(Section):
     by_source: dict[str, int]
     n_counting_model_index: int
     # Claim rows by subject (a table written before `subject` existed reads as self).
-    by_subject: dict[str, int] | None = None
+    by_subject: dict[str, int]
     # Claims about the card's own model, by source: the only ones any other figure counts.
-    self_by_source: dict[str, int] | None = None
-    models_with_self_claims: int = 0
+    self_by_source: dict[str, int]
+    models_with_self_claims: int
     # Cards whose results tables give another model's numbers (baselines, siblings, the base model),
     # and of them those that give their own model's numbers beside them.
-    models_comparing: int = 0
-    models_comparing_with_own: int = 0
+    models_comparing: int
+    models_comparing_with_own: int
 
 
 def run(context: Context) -> ClaimsSection:

@@ -78,7 +78,7 @@ def _claims(summary: Summary) -> list[Block]:
     claims = summary.section(ClaimsSection)
     if not claims.n_claims:
         return [Para("No model in this snapshot makes a performance claim.")]
-    subjects = claims.by_subject or {"self": claims.n_claims}
+    subjects = claims.by_subject
     own = subjects.get("self", 0)
     blocks: list[Block] = [
         Para(
