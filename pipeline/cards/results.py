@@ -72,8 +72,8 @@ _TRAINING = re.compile(r"^(?:train|training)\b|time\b|runtime|per second|samples
 _ITEM = re.compile(r"[-*+] +\**([^:\n*]{1,100}?)\**: *\**([^\n]{0,200})")
 _LEADING_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?")
 _FENCE = re.compile(r" {0,3}(?:`{3,}|~{3,})")
-# A fence line (group 1) or a bullet line, whole.
-# Matched in "\n" + body: a literal first character lets the scan skip ahead to line starts.
+# A fence line (group `fence`) or a bullet line, whole. Matched in "\n" + body: a literal first
+# character lets the scan skip ahead to line starts.
 _LIST_LINE = re.compile(r"\n((?P<fence> {0,3}(?:`{3,}|~{3,}))|[ \t]{0,12}[-*+] )[^\n]*")
 SPLIT_WORDS = (
     ("test", "test"),

@@ -4,15 +4,17 @@
 The model-index, eval-results files, the Trainer's list and its log table are the card's own. A
 results table is read by its structure:
 
-- a row that names a model (a model column, a "Task" column of model names, a model named before a
-  metric in a header) is `self` when the name is the card's model: its id, its name, a model-index
-  entry's name or the card's title, compared without case or punctuation, or marked "ours", "this
-  model", "this work" or "proposed";
+- a row that names a model (a model column, a "Task" or unnamed column of model names, a model
+  named before a metric in a header) is `self` when the name is the card's model: its id, its name,
+  a model-index entry's name or the card's title, compared without case or punctuation, the leading
+  words of its name (two or more), a link to it, or a name marked "ours", "this model", "this one",
+  "this work" or "proposed";
 - otherwise, a row of a table that names two or more models, or that names the declared base
   model, is `other`;
-- a table that names one model, or none, is the card's own, unless the heading or the paragraph
-  just above it names another model (a Hub id or the base model) and not this one: then `other`;
-  or speaks of baselines or a comparison: then `unknown`.
+- a table that names one model, or none, is the card's own, unless the text above it says whose
+  numbers they are: the nearest of up to two paragraphs, then the heading, is read; one that names
+  another model (a Hub id or the base model) and not this one makes them `other`; words of
+  comparison with no name make them `unknown`.
 
 Only `self` rows count (claims, checks, evaluation, report). Every pattern is bounded, so reading is
 linear in the card's length.
@@ -28,7 +30,6 @@ from pipeline.cards.sections import Heading
 from pipeline.cards.tables import TableClaim, plain, split_in_text
 
 SELF, OTHER, UNKNOWN = "self", "other", "unknown"
-SUBJECTS = (SELF, OTHER, UNKNOWN)
 MIN_KEY = 3  # shorter names ("a", "v2") match too much to say whose a row is
 MIN_MENTION = 6  # a name found inside a sentence must be at least this long
 LEAD_LINES = 4  # lines above a table read for whose results it holds and the split they are on
