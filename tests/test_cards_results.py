@@ -101,6 +101,16 @@ def test_training_numbers_are_no_claims() -> None:
     }
 
 
+def test_sacrebleu_score_is_bleu_and_its_parts_are_no_claims() -> None:
+    body = f"{RESULTS_LINE}\n- Loss: 0.88\n- Score: 52.22\n- Counts: [1, 2]\n- Bp: 0.97\n- Sys Len: 228361\n"
+    card = parse_card("m", body, None)
+    assert [(row["metric"], row["value"]) for row in card.claims] == [
+        ("loss", 0.88),
+        ("bleu", 52.22),
+        (None, None),
+    ]
+
+
 def test_keras_and_pandas_log_tables() -> None:
     keras = (
         "## Training results\n\n"

@@ -67,7 +67,8 @@ MAX_SKIPPED = 40  # blank and code lines looked past between a lead-in and its l
 MAX_LOG_ROWS = 1000  # rows of a long training log read (its last ones)
 LOG_COLUMNS = frozenset({"epoch", "epochs", "step", "steps"})
 # Names of numbers that are no evaluation result.
-NOT_EVALUATION = LOG_COLUMNS | {"learning rate", "lr", "gen len", "bp", "sys len", "ref len"}
+SACREBLEU_PARTS = frozenset({"bp", "sys len", "ref len"})  # sacrebleu's output beside its score
+NOT_EVALUATION = LOG_COLUMNS | SACREBLEU_PARTS | {"learning rate", "lr", "gen len"}
 _TRAINING = re.compile(r"^(?:train|training)\b|time\b|runtime|per second|samples|learning rate")
 _ITEM = re.compile(r"[-*+] +\**([^:\n*]{1,100}?)\**: *\**([^\n]{0,200})")
 _LEADING_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?")
@@ -323,6 +324,7 @@ def body_claims(
     }
     if lead is not None:
         relation = list_vs_table(lead.items, log, hyperparameters or {}, masked_lm)
+        sacrebleu = any(normalise(name) in SACREBLEU_PARTS for name, _ in lead.items)
         for name, raw in lead.items:
             if not is_evaluation(name):
                 continue
@@ -330,6 +332,8 @@ def body_claims(
                 return rows, ["body_claims_capped"]
             value, percent = parse_value(raw)
             extra = {"dataset_split": lead.split, "list_vs_table": relation, "_block": ("list", lead.line)}
+            if sacrebleu and normalise(name) == "score":  # sacrebleu's corpus score is its BLEU
+                extra["metric_type"] = "bleu"
             rows.append(_row(model_id, "trainer-results", name, raw, value, percent) | trainer | extra)
     for line, heading, items in card_lists(body, headings, lead.line if lead else -1):
         split = heading_labels(heading)[1]
