@@ -197,3 +197,14 @@ def test_a_training_log_longer_than_a_results_table_gives_its_last_row() -> None
     )
     card = parse_card("org/m", body, None)
     assert [(r["metric"], r["value"]) for r in card.claims] == [("loss", 0.079), ("wer", 0.5)]
+
+
+def test_the_lines_above_a_table_give_its_split_and_say_when_it_compares() -> None:
+    test_split = (
+        "**Test Result**:\n\nThe WER and CER of the model on the test data.\n\n"
+        "| Model | WER |\n|---|---|\n| org/m | 30.1% |\n| other/model | 33.9% |\n"
+    )
+    card = parse_card("org/m", test_split, None)
+    assert [(r["subject"], r["dataset_split"]) for r in card.claims] == [("self", "test"), ("other", "test")]
+    unsure = "Compared with the baselines:\n\n| Dataset | F1 |\n|---|---|\n| a | 0.9 |\n| b | 0.8 |\n"
+    assert {r["subject"] for r in parse_card("org/m", unsure, None).claims} == {"unknown"}
