@@ -95,6 +95,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff before try `attempt + 1`."""
+        # As tenacity's wait_random_exponential, which would need a RetryCallState this loop has no use for;
+        # urllib3's Retry.get_backoff_time waits nothing before the second try and adds its jitter on top.
         # The exponent is bounded: past ~1,000 tries 2**n no longer converts to a float.
         return random.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2 ** min(attempt - 1, 64)))
 
