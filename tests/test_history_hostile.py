@@ -1,0 +1,52 @@
+"""Repository history against hostile repositories and large tables: what a commit object or a table can
+hold never stops a run, and what is read does not grow with more than it needs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from pipeline.longitudinal.lines import read_history
+from pipeline.risks.signatures import GitRunner, Limits
+
+git_needed = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def _git(repo: Path, *args: str, stdin: bytes | None = None) -> str:
+    env = {"PATH": os.environ["PATH"], "HOME": str(repo), "GIT_CONFIG_NOSYSTEM": "1"}
+    done = subprocess.run(["git", *args], cwd=repo, env=env, input=stdin, capture_output=True, check=True)
+    return done.stdout.decode().strip()
+
+
+@git_needed
+@pytest.mark.parametrize("seconds", ["999999999999", "-99999999999", "4102444800"])
+def test_an_author_date_git_keeps_but_datetime_cannot_hold_is_unknown_not_fatal(
+    tmp_path: Path, seconds: str
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("one\ntwo\n")
+    _git(repo, "add", "README.md")
+    tree = _git(repo, "write-tree")
+    # A commit object may carry any number as its author date; git log prints it as it is.
+    commit = (
+        f"tree {tree}\nauthor a <a@b> {seconds} +0000\ncommitter a <a@b> 1700000000 +0000\n\nm\n"
+    ).encode()
+    sha = _git(repo, "hash-object", "-t", "commit", "-w", "--literally", "--stdin", stdin=commit)
+    _git(repo, "update-ref", "refs/heads/main", sha)
+    home = tmp_path / "home"
+    home.mkdir()
+    limits = Limits(timeout_s=60, max_bytes=1 << 30, max_commits=10, full_clone=False)
+    runner = GitRunner("http://127.0.0.1:9", None, home, limits)
+
+    rows = read_history(runner, repo, "a/b", datetime.now(timezone.utc))
+
+    assert [(row["commit_id"], row["date"], row["lines_added"], row["tree_lines"]) for row in rows] == [
+        (sha, None, 2, 2)
+    ]
