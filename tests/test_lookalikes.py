@@ -254,9 +254,11 @@ def test_settings_from_env(environ: dict[str, str], expected: Settings) -> None:
     assert Settings.from_env(environ) == expected
 
 
-def test_a_bad_setting_says_what_to_do() -> None:
-    with pytest.raises(SettingError, match="HUBMINE_LOOKALIKE_TOP='-3' must be a whole number"):
-        Settings.from_env({"HUBMINE_LOOKALIKE_TOP": "-3"})
+@pytest.mark.parametrize("text", ["-3", "²", "١٢"])
+def test_a_bad_setting_says_what_to_do(text: str) -> None:
+    """Digits other than ASCII's (`²` is a digit to str.isdigit, not to int) are refused the same way."""
+    with pytest.raises(SettingError, match=f"HUBMINE_LOOKALIKE_TOP='{text}' must be a whole number"):
+        Settings.from_env({"HUBMINE_LOOKALIKE_TOP": text})
 
 
 @pytest.mark.parametrize(

@@ -336,7 +336,7 @@ def _setting(environ: Mapping[str, str], name: str, default: int | None) -> int 
         return default
     if text.lower() == "none":
         return None
-    if not text.isdigit() or len(text) > 12:
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
         raise SettingError(f"{name}={text[:40]!r} must be a whole number of at least 0, or none; fix it")
     return int(text)
 
