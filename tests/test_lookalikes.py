@@ -24,6 +24,7 @@ from pipeline.measures.lookalikes import (
     build,
     card_copied,
     fold,
+    names_original,
     osa_distance,
     own_words,
 )
@@ -285,6 +286,23 @@ def test_card_copy_and_own_words() -> None:
     assert not card_copied("\n".join(POPULAR_CARD.splitlines()[:4]), POPULAR_CARD)
     header = "This is a copy of facebook/bart-large-xsum."
     assert own_words(header + "\n" + POPULAR_CARD, POPULAR_CARD) == header
+
+
+@pytest.mark.parametrize(
+    ("suspect", "card", "expected"),
+    [
+        # The suspect's own author is taken out as a word only, never from inside the popular one's.
+        ("go/bert-base-uncasd", "Fine-tuned from google/bert-base-uncased.", True),
+        ("le/bert-base-uncased", "A copy of google/bert-base-uncased.", True),
+        ("go/bert-base-uncasd", "By google, for go.", True),
+        # Its own id and author are not the original's.
+        ("googl/bert-base-uncased", "googl/bert-base-uncased by googl", False),
+    ],
+)
+def test_a_card_names_the_original_whatever_the_suspects_author(
+    suspect: str, card: str, expected: bool
+) -> None:
+    assert names_original(card, Named.of(suspect), Named.of("google/bert-base-uncased")) is expected
 
 
 def test_the_less_downloaded_model_is_the_lookalike(tmp_path: Path) -> None:

@@ -412,13 +412,19 @@ def names_original(card: str | None, model: Named, popular: Named, by_author: bo
     card names anyway)."""
     if not card:
         return False
-    text = card[:CARD_CHARS].casefold().replace(model.model_id.casefold(), " ")
+    # Taken out as whole words: a short author (`go`) must not cut the popular one (`google`) apart.
+    text = _as_word(model.model_id.casefold()).sub(" ", card[:CARD_CHARS].casefold())
     if model.author:
-        text = text.replace(model.author, " ")
+        text = _as_word(model.author).sub(" ", text)
     for word in (popular.model_id.casefold(), popular.author if by_author else ""):
-        if len(word) >= 3 and re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text):
+        if len(word) >= 3 and _as_word(word).search(text):
             return True
     return False
+
+
+def _as_word(word: str) -> re.Pattern[str]:
+    """`word` where it is no part of a longer id or name."""
+    return re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
 
 
 def declared_base(card: str | None) -> str | None:
