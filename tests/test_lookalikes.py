@@ -27,6 +27,7 @@ from pipeline.measures.lookalikes import (
     names_original,
     osa_distance,
     own_words,
+    popular_models,
 )
 from pipeline.measures.name_variants import variant_kind
 from pipeline.measures.summary import load, load_summary, validate
@@ -240,6 +241,24 @@ def test_popular_is_absolute_not_a_rank(tmp_path: Path) -> None:
     assert build(snapshot)[1].popular == 0
     table, section, _ = build(snapshot, Settings(min_downloads=None, top=1))
     assert table.column("model_id").to_pylist() == ["b/roberta-lrage"] and section.candidates == 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (Settings(min_downloads=100, top=None), ["a/m", "c/m", "b/m"]),
+        (Settings(min_downloads=None, top=2), ["a/m", "c/m"]),
+        (Settings(min_downloads=300, top=2), ["a/m", "c/m"]),
+        (Settings(min_downloads=100, top=4), ["a/m", "c/m", "b/m", "d/m"]),
+        (Settings(min_downloads=None, top=None), []),
+    ],
+)
+def test_popular_is_the_floor_or_the_top_most_downloaded_first_ties_by_id(
+    tmp_path: Path, settings: Settings, expected: list[str]
+) -> None:
+    rows = [("d/m", 5), ("b/m", 100), ("a/m", 300), ("c/m", 300), ("e/m", 0), ("f/m", None)]
+    snapshot = _snapshot(tmp_path, rows, {})
+    assert [p.named.model_id for p in popular_models(snapshot, settings)] == expected
 
 
 @pytest.mark.parametrize(

@@ -347,13 +347,19 @@ def popular_models(snapshot: Snapshot, settings: Settings) -> list[Popular]:
     models = read_table(snapshot.models, ["model_id", "downloads"])
     models = models.filter(pc.greater(pc.fill_null(models.column("downloads"), 0), 0))
     order = pc.sort_indices(models, sort_keys=[("downloads", "descending"), ("model_id", "ascending")])
-    ranked = models.take(order).to_pylist()
-    floor = settings.min_downloads
+    ranked = models.take(order)
+    # Both rules keep a prefix of the ranking: only it becomes Python objects, not the whole registry.
+    above_floor = 0
+    if settings.min_downloads is not None:
+        above_floor = (
+            pc.sum(pc.greater_equal(ranked.column("downloads"), settings.min_downloads)).as_py() or 0
+        )
+    kept = ranked.slice(0, max(above_floor, settings.top or 0))
     return [
-        Popular(Named.of(row["model_id"]), row["downloads"])
-        for rank, row in enumerate(ranked)
-        if (floor is not None and row["downloads"] >= floor)
-        or (settings.top is not None and rank < settings.top)
+        Popular(Named.of(model_id), downloads)
+        for model_id, downloads in zip(
+            *(kept.column(c).to_pylist() for c in ("model_id", "downloads")), strict=True
+        )
     ]
 
 
