@@ -287,16 +287,8 @@ def _line_values(
     end: datetime,
     row: Row,
 ) -> Row:
-    names = (
-        "lines_changed",
-        "lines_of_code",
-        "productivity",
-        "bus_factor",
-        "developer_count",
-        "issue_density",
-    )
     if not _known(lines.known_until, end):
-        return dict.fromkeys(names) | {"developer_keys": set(), "lines_unknown": lines.unknown}
+        return dict.fromkeys(LINE_METRICS) | {"developer_keys": set(), "lines_unknown": lines.unknown}
     by_author: dict[str, int] = defaultdict(int)
     for commit in changed:
         if commit.changed is not None:
@@ -497,16 +489,23 @@ def _models(data: DataDir) -> list[str]:
     if not path.exists():
         return []
     valid = pc.field("commit_id").is_valid() & pc.field("date").is_valid()
-    table = ds.dataset(path, format="parquet").to_table(columns=["model_id"], filter=valid)
-    return sorted(set(table.column("model_id").to_pylist()))
+    return sorted(_distinct(ds.dataset(path, format="parquet"), "model_id", valid))
 
 
 def held_periods(data: DataDir) -> set[str]:
     path = data.history_table(TABLE)
     if not path.exists():
         return set()
-    table = ds.dataset(path, format="parquet").to_table(columns=["period"])
-    return set(pc.unique(table.column("period")).to_pylist()) & set(PERIODS)
+    return _distinct(ds.dataset(path, format="parquet"), "period") & set(PERIODS)
+
+
+def _distinct(dataset: ds.Dataset, column: str, where: pc.Expression | None = None) -> set[str]:
+    """The distinct values of one column, read a batch at a time: memory grows with the values, not
+    the rows."""
+    found: set[str] = set()
+    for batch in dataset.to_batches(columns=[column], filter=where):
+        found.update(value for value in pc.unique(batch.column(column)).to_pylist() if value is not None)
+    return found
 
 
 PRIVATE = ("author_names", "developer_keys", "age_sum_days", "open_threads")
