@@ -9,10 +9,15 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pipeline.longitudinal.lines import read_history
+from pipeline.report.history import top_models
 from pipeline.risks.signatures import GitRunner, Limits
+from pipeline.schemas import table_from_rows
+from pipeline.store.files import write_parquet
+from pipeline.store.layout import DataDir
 
 git_needed = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -50,3 +55,16 @@ def test_an_author_date_git_keeps_but_datetime_cannot_hold_is_unknown_not_fatal(
     assert [(row["commit_id"], row["date"], row["lines_added"], row["tree_lines"]) for row in rows] == [
         (sha, None, 2, 2)
     ]
+
+
+def test_the_reports_top_models_are_the_most_downloaded_followed_ones(tmp_path: Path) -> None:
+    snapshot = DataDir(tmp_path).snapshot("s")
+    registry = [{"model_id": f"x/m{i}", "downloads": i} for i in range(2_000)]
+    write_parquet(snapshot.models, table_from_rows("models", registry))
+    process = pd.DataFrame(
+        {"model_id": ["*", "x/m5", "x/m1500", "x/m7", "gone/m"], "commits": [9, 1, 1, 1, 50]}
+    )
+
+    assert top_models(process, snapshot, n=2) == ["x/m1500", "x/m7"]
+    # Without a snapshot, the most commits first.
+    assert top_models(process, None, n=2) == ["gone/m", "x/m1500"]
