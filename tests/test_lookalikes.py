@@ -324,6 +324,20 @@ def test_a_card_names_the_original_whatever_the_suspects_author(
     assert names_original(card, Named.of(suspect), Named.of("google/bert-base-uncased")) is expected
 
 
+def test_a_copied_cards_trainer_sentence_is_no_evidence_of_the_suspects_base(tmp_path: Path) -> None:
+    """The copy's sentence names the popular model's base: neither an exclusion nor the suspect's evidence."""
+    popular_card = "This model is a fine-tuned version of [facebook/bart-large](x) on xsum.\n" + POPULAR_CARD
+    cards = {"facebook/bart-large-xsum": popular_card, "copier/bart-large-xsum": "Mine.\n" + popular_card}
+    models = [("facebook/bart-large-xsum", 5_000), ("copier/bart-large-xsum", 0)]
+    table, _, _ = build(_snapshot(tmp_path, models, {}, cards=cards))
+    [row] = table.to_pylist()
+    assert (row["counted"], row["rules"], row["declared_base"]) == (
+        True,
+        ["same_name_other_author", "card_copy"],
+        None,
+    )
+
+
 def test_the_less_downloaded_model_is_the_lookalike(tmp_path: Path) -> None:
     snapshot = _snapshot(tmp_path, [("a/roberta-large", 5_000), ("b/roberta-lrage", 50_000)], {})
     table, section, _ = build(snapshot)

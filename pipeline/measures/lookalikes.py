@@ -445,13 +445,17 @@ def is_popular_base(base: str, popular: Named) -> bool:
     return name == popular.name.casefold() and (not author or author == popular.author)
 
 
+def suspects_words(pair: Pair, facts: Facts, copied: bool) -> str | None:
+    """The suspect's card as read for a declaration: of a copy of the popular card, only its own lines."""
+    card = facts.cards.get(pair.model.model_id)
+    return own_words(card, facts.cards.get(pair.popular.named.model_id)) if copied else card
+
+
 def exclusions(pair: Pair, facts: Facts, copied: bool, settings: Settings) -> list[str]:
     """Every reason the pair is not a candidate for review, in `EXCLUSIONS` order."""
     model, popular = pair.model, pair.popular.named
     popular_card = facts.cards.get(popular.model_id)
-    card = facts.cards.get(model.model_id)
-    if copied:
-        card = own_words(card, popular_card)
+    card = suspects_words(pair, facts, copied)
     bases = facts.bases.get(model.model_id, set())
     found: set[str] = set()
     formats = facts.weight_formats(model.model_id)
@@ -633,7 +637,7 @@ def suspect_rows(pairs: list[Pair], facts: Facts, settings: Settings) -> list[di
                 "exclusions": excluded,
                 "counted": not excluded,
                 "weight_formats": facts.weight_formats(model.model_id),
-                "declared_base": declared_base(facts.cards.get(model.model_id)),
+                "declared_base": declared_base(suspects_words(pair, facts, copied)),
                 "name_authors": facts.authors_sharing(model, popular),
             }
         )
