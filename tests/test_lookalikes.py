@@ -338,6 +338,18 @@ def test_a_copied_cards_trainer_sentence_is_no_evidence_of_the_suspects_base(tmp
     )
 
 
+def test_a_trainer_sentence_naming_the_popular_models_base_declares_the_original(tmp_path: Path) -> None:
+    """Both declarations, tags and the Trainer's sentence, count the popular model's bases as the original."""
+    data_dir = tmp_path
+    models = [("facebook/bart-large-cnn", 5_000), ("student/bart-large-cnm", 0)]
+    cards = {"student/bart-large-cnm": "This model is a fine-tuned version of [bart-large](x) on cnn."}
+    tags = {"facebook/bart-large-cnn": ["base_model:finetune:facebook/bart-large"]}
+    snapshot = _snapshot(data_dir, models, tags, cards=cards)
+    run_analyze(data_dir, "s")
+    [row] = pq.read_table(snapshot.finding("lookalikes")).to_pylist()
+    assert (row["declared_base"], row["exclusions"]) == ("bart-large", ["declares_original"])
+
+
 def test_the_less_downloaded_model_is_the_lookalike(tmp_path: Path) -> None:
     snapshot = _snapshot(tmp_path, [("a/roberta-large", 5_000), ("b/roberta-lrage", 50_000)], {})
     table, section, _ = build(snapshot)

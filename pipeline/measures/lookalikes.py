@@ -440,7 +440,7 @@ def declared_base(card: str | None) -> str | None:
 
 
 def is_popular_base(base: str, popular: Named) -> bool:
-    """`base` (as a card writes it, with or without the author) is the popular model."""
+    """`base` (as a card writes it, with or without the author) is `popular`."""
     author, name = split_id(base.strip().casefold())
     return name == popular.name.casefold() and (not author or author == popular.author)
 
@@ -467,16 +467,19 @@ def exclusions(pair: Pair, facts: Facts, copied: bool, settings: Settings) -> li
         variant = variant_kind(popular.name, model.name)
         if variant:
             found.add(f"variant_{variant}")
+    popular_bases = facts.bases.get(popular.model_id, set())
     if not copied:
         # A copied card's front matter, and the base_model tags made from it, are the popular model's.
-        popular_bases = facts.bases.get(popular.model_id, set())
         if bases & (popular_bases | {popular.model_id}) or model.model_id in popular_bases:
             found.add("declares_original")
         elif bases:
             found.add("declares_own_base")
     base = declared_base(card)
     if base:
-        found.add("declares_original" if is_popular_base(base, popular) else "declares_own_base")
+        originals = [popular, *(Named.of(b) for b in sorted(popular_bases))]
+        found.add(
+            "declares_original" if any(is_popular_base(base, o) for o in originals) else "declares_own_base"
+        )
     if names_original(card, model, popular):
         found.add("card_names_original")
     if names_original(popular_card, popular, model, by_author=False):
