@@ -46,7 +46,6 @@ TABLE = "process"
 PERIODS = ("week", "month")
 REGISTRY = "*"
 README_TITLE = re.compile(r"readme|model[ _-]*card", re.IGNORECASE)
-DAY = timedelta(days=1)
 DAY_S = 86400.0
 # PRIME's bus factor: an author counts who made more than this share of the period's changed lines.
 BUS_FACTOR_SHARE = 0.8

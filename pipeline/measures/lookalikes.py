@@ -601,24 +601,6 @@ def ancestors(lineage: pa.Table, ids: set[str]) -> dict[str, set[str]]:
     return found
 
 
-COLUMNS = (
-    "model_id",
-    "downloads",
-    "popular_model",
-    "popular_downloads",
-    "kind",
-    "distance",
-    "excluded",
-    "rules",
-    "exclusions",
-    "counted",
-    "also_like",
-    "weight_formats",
-    "declared_base",
-    "name_authors",
-)
-
-
 def suspect_rows(pairs: list[Pair], facts: Facts, settings: Settings) -> list[dict[str, Any]]:
     """One row per suspect: its pair counted for review, else its most downloaded popular model."""
     by_model: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
