@@ -73,7 +73,8 @@ MIN_DOWNLOADS = 1_000
 TUTORIAL_AUTHORS = 3
 MIN_LENGTH = 6
 MIN_AUTHOR = 4
-TOP = 20
+# Candidates listed in summary.json (`top`), most downloaded popular model first.
+TOP_CANDIDATES = 20
 # Characters of each end of a name that are indexed; ends looked up that are remembered.
 PREFIX = 10
 SEEN = 100_000
@@ -703,7 +704,7 @@ def build(snapshot: Snapshot, settings: Settings | None = None) -> tuple[pa.Tabl
                     )
                 }
             )
-            for r in counted[:TOP]
+            for r in counted[:TOP_CANDIDATES]
         ],
     )
     return table_from_rows("lookalikes", rows), section, work
