@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline.errors import DamagedFileError
+from pipeline.longitudinal import process
 from pipeline.longitudinal.lines import read_history
 from pipeline.report.history import top_models
 from pipeline.risks.signatures import GitRunner, Limits
@@ -68,3 +70,25 @@ def test_the_reports_top_models_are_the_most_downloaded_followed_ones(tmp_path: 
     assert top_models(process, snapshot, n=2) == ["x/m1500", "x/m7"]
     # Without a snapshot, the most commits first.
     assert top_models(process, None, n=2) == ["gone/m", "x/m1500"]
+
+
+@pytest.mark.parametrize("damaged", ["lines", "discussions", "process"])
+def test_a_damaged_history_table_is_one_line_saying_what_to_do(tmp_path: Path, damaged: str) -> None:
+    data = DataDir(tmp_path)
+    when = datetime(2025, 1, 10, tzinfo=timezone.utc)
+    commit = {
+        "model_id": "a/b",
+        "commit_id": "c1",
+        "title": "t",
+        "date": when,
+        "authors": [],
+        "fetched_at": when,
+    }
+    write_parquet(data.history_table("commits"), table_from_rows("commits", [commit]))
+    data.history_table(damaged).write_bytes(b"PAR1 not a parquet file")
+
+    with pytest.raises(DamagedFileError) as raised:
+        periods = sorted(process.held_periods(data) | {"month"})
+        process.write_process(data, periods, datetime(2025, 3, 1, tzinfo=timezone.utc), "s", when)
+    message = str(raised.value)
+    assert f"{damaged}.parquet" in message and "hubmine history" in message and "\n" not in message

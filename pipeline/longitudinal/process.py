@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -38,8 +39,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from pipeline.longitudinal.discussions import CLOSED, OPEN
-from pipeline.longitudinal.history import listed_until, merge_write
+from pipeline.longitudinal.history import listed_until, merge_write, remedy
 from pipeline.longitudinal.lines import listed_since
+from pipeline.store.damage import reading
 from pipeline.store.layout import DataDir
 
 TABLE = "process"
@@ -386,11 +388,10 @@ def _read_chunk(data: DataDir, chosen: list[str]) -> dict[str, ModelInputs]:
     """The commits, lines and discussions of `chosen` models."""
     inputs: dict[str, ModelInputs] = defaultdict(ModelInputs)
     in_chunk = pc.field("model_id").isin(chosen)
-    commits = ds.dataset(data.history_table("commits"), format="parquet")
     valid = pc.field("commit_id").is_valid() & pc.field("date").is_valid()
     fetched: dict[str, list[tuple[str, datetime, datetime | None]]] = defaultdict(list)
     columns = ["model_id", "commit_id", "date", "title", "authors", "fetched_at"]
-    for row in commits.to_table(columns=columns, filter=in_chunk & valid).to_pylist():
+    for row in _rows(data.history_table("commits"), in_chunk & valid, columns).to_pylist():
         inputs[row["model_id"]].commits.append(Commit(row["date"], row["title"] or "", row["authors"] or []))
         fetched[row["model_id"]].append((row["commit_id"], row["date"], row["fetched_at"]))
     _read_lines(data, chosen, inputs, fetched)
@@ -407,7 +408,7 @@ def _read_lines(
     path = data.history_table("lines")
     if not path.exists():
         return
-    table = ds.dataset(path, format="parquet").to_table(filter=pc.field("model_id").isin(chosen))
+    table = _rows(path, pc.field("model_id").isin(chosen))
     read: dict[str, Lines] = defaultdict(Lines)
     ids: dict[str, set[str]] = defaultdict(set)
     read_at: dict[str, datetime] = {}
@@ -449,10 +450,11 @@ def _read_threads(data: DataDir, chosen: list[str], inputs: dict[str, ModelInput
     path = data.history_table("discussions")
     if not path.exists():
         return
-    dataset = ds.dataset(path, format="parquet")
-    present = [c for c in ("changed_at", "changed_to", "error") if c in dataset.schema.names]
+    with reading(path, remedy(path)):
+        names = ds.dataset(path, format="parquet").schema.names
+    present = [c for c in ("changed_at", "changed_to", "error") if c in names]
     columns = ["model_id", "num", "status", "is_pull_request", "created_at", *present]
-    table = dataset.to_table(columns=columns, filter=pc.field("model_id").isin(chosen))
+    table = _rows(path, pc.field("model_id").isin(chosen), columns)
     listed: set[str] = set()
     errors: dict[str, str] = {}
     unread: dict[str, list[datetime]] = defaultdict(list)
@@ -488,22 +490,30 @@ def _models(data: DataDir) -> list[str]:
     if not path.exists():
         return []
     valid = pc.field("commit_id").is_valid() & pc.field("date").is_valid()
-    return sorted(_distinct(ds.dataset(path, format="parquet"), "model_id", valid))
+    return sorted(_distinct(path, "model_id", valid))
 
 
 def held_periods(data: DataDir) -> set[str]:
     path = data.history_table(TABLE)
     if not path.exists():
         return set()
-    return _distinct(ds.dataset(path, format="parquet"), "period") & set(PERIODS)
+    return _distinct(path, "period") & set(PERIODS)
 
 
-def _distinct(dataset: ds.Dataset, column: str, where: pc.Expression | None = None) -> set[str]:
-    """The distinct values of one column, read a batch at a time: memory grows with the values, not
-    the rows."""
+def _rows(path: Path, where: pc.Expression, columns: list[str] | None = None) -> pa.Table:
+    """The rows of a history table that `where` keeps; a file that no longer reads is one line saying
+    what to do."""
+    with reading(path, remedy(path)):
+        return ds.dataset(path, format="parquet").to_table(columns=columns, filter=where)
+
+
+def _distinct(path: Path, column: str, where: pc.Expression | None = None) -> set[str]:
+    """The distinct values of one column of a history table, read a batch at a time: memory grows with
+    the values, not the rows."""
     found: set[str] = set()
-    for batch in dataset.to_batches(columns=[column], filter=where):
-        found.update(value for value in pc.unique(batch.column(column)).to_pylist() if value is not None)
+    with reading(path, remedy(path)):
+        for batch in ds.dataset(path, format="parquet").to_batches(columns=[column], filter=where):
+            found.update(value for value in pc.unique(batch.column(column)).to_pylist() if value is not None)
     return found
 
 
