@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from pipeline.longitudinal.process import REGISTRY
 from pipeline.report import figures
 from pipeline.report.render import Block, Heading, Image, Para, Table
-from pipeline.store.damage import reading
+from pipeline.store.damage import reading, table_remedy
 from pipeline.store.layout import DataDir, Snapshot
 
 HINT = "run hubmine history (with --git for PRIME's line counts)"
@@ -47,14 +47,15 @@ def top_models(process: pd.DataFrame | None, snapshot: Snapshot | None, n: int =
     followed = process[process["model_id"] != REGISTRY]
     if snapshot is not None and snapshot.models.exists():
         # Only the followed models' rows of the snapshot are read, not the registry's.
-        ranked = (
-            ds.dataset(snapshot.models, format="parquet")
-            .to_table(
-                columns=["model_id", "downloads"],
-                filter=pc.field("model_id").isin(sorted(set(followed["model_id"]))),
+        with reading(snapshot.models, table_remedy(snapshot.models)):
+            ranked = (
+                ds.dataset(snapshot.models, format="parquet")
+                .to_table(
+                    columns=["model_id", "downloads"],
+                    filter=pc.field("model_id").isin(sorted(set(followed["model_id"]))),
+                )
+                .to_pandas()
             )
-            .to_pandas()
-        )
         ranked = ranked.sort_values(["downloads", "model_id"], ascending=[False, True], na_position="last")
         if not ranked.empty:
             return ranked["model_id"].head(n).tolist()
