@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.errors import DamagedFileError
@@ -92,3 +93,33 @@ def test_a_damaged_history_table_is_one_line_saying_what_to_do(tmp_path: Path, d
         process.write_process(data, periods, datetime(2025, 3, 1, tzinfo=timezone.utc), "s", when)
     message = str(raised.value)
     assert f"{damaged}.parquet" in message and "hubmine history" in message and "\n" not in message
+
+
+def test_a_discussion_without_a_usable_creation_date_makes_the_counts_unknown_not_short(
+    tmp_path: Path,
+) -> None:
+    """A hostile `createdAt` (before 2000, or in the future) is stored null: the thread cannot be placed
+    in time, so no period's count can be trusted."""
+    data = DataDir(tmp_path)
+    when = datetime(2025, 1, 10, tzinfo=timezone.utc)
+    commit = {"model_id": "a/b", "commit_id": "c1", "title": "t", "date": when, "authors": []}
+    write_parquet(data.history_table("commits"), table_from_rows("commits", [commit]))
+    thread = {
+        "model_id": "a/b",
+        "status": "open",
+        "is_pull_request": False,
+        "changed_at": [],
+        "changed_to": [],
+    }
+    threads = [thread | {"num": 1, "created_at": when}, thread | {"num": 2, "created_at": None}]
+    write_parquet(data.history_table("discussions"), table_from_rows("discussions", threads))
+
+    process.write_process(data, ["month"], datetime(2025, 3, 1, tzinfo=timezone.utc), "s", when)
+
+    rows = pq.read_table(data.history_table("process")).to_pylist()
+    mine = [
+        (r["open_discussions"], r["issue_spoilage"], r["discussions_unknown"])
+        for r in rows
+        if r["model_id"] == "a/b"
+    ]
+    assert mine == [(None, None, "discussions without a usable creation date: 1")] * 2

@@ -458,6 +458,7 @@ def _read_threads(data: DataDir, chosen: list[str], inputs: dict[str, ModelInput
     listed: set[str] = set()
     errors: dict[str, str] = {}
     unread: dict[str, list[datetime]] = defaultdict(list)
+    undated: dict[str, int] = defaultdict(int)
     for row in table.to_pylist():
         model_id = row["model_id"]
         if row.get("error") is not None:
@@ -466,6 +467,7 @@ def _read_threads(data: DataDir, chosen: list[str], inputs: dict[str, ModelInput
         listed.add(model_id)
         threads = inputs[model_id].threads
         if row["created_at"] is None:
+            undated[model_id] += 1  # cannot be placed in time: every period's count is unknown
             continue
         spans = open_spans(row["created_at"], row["status"], row.get("changed_at"), row.get("changed_to"))
         if spans is None:
@@ -483,6 +485,9 @@ def _read_threads(data: DataDir, chosen: list[str], inputs: dict[str, ModelInput
         ].threads.unknown = (
             f"the status changes of {len(created)} discussions are not known (unread, or changed since read)"
         )
+    for model_id, count in undated.items():
+        inputs[model_id].threads.known_until = NEVER
+        inputs[model_id].threads.unknown = f"discussions without a usable creation date: {count}"
 
 
 def _models(data: DataDir) -> list[str]:
