@@ -57,10 +57,14 @@ def author_key(email: str) -> str:
 
 
 def _date(seconds: str) -> datetime | None:
-    if not seconds.lstrip("-").isdigit() or len(seconds) > 12:
+    """A commit's author date (`%at`); None outside the bounds history keeps. A commit object may hold
+    any number there, so it is bounded before it becomes a datetime (which past year 9999 would raise)."""
+    if not seconds.isascii() or not seconds.isdigit() or len(seconds) > 12:
         return None
-    when = datetime.fromtimestamp(int(seconds), timezone.utc)
-    return when if EARLIEST <= when <= datetime.now(timezone.utc) + FUTURE_SLACK else None
+    latest = datetime.now(timezone.utc) + FUTURE_SLACK
+    if not EARLIEST.timestamp() <= int(seconds) <= latest.timestamp():
+        return None
+    return datetime.fromtimestamp(int(seconds), timezone.utc)
 
 
 def _numstat(line: str) -> tuple[int, int] | None:
