@@ -74,7 +74,7 @@ def _numstat(line: str) -> tuple[int, int] | None:
         return None
     if parts[0] == "-" and parts[1] == "-":
         return 0, 0
-    if parts[0].isdigit() and parts[1].isdigit() and len(parts[0]) <= 12 and len(parts[1]) <= 12:
+    if all(part.isascii() and part.isdigit() and len(part) <= 12 for part in parts[:2]):
         return int(parts[0]), int(parts[1])
     return None
 
