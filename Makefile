@@ -80,9 +80,9 @@ PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --di
 test: setup
 	$(PYTEST)
 
-# Everything but the tests marked slow (long crawls, resilience, the wheel, the notebooks).
+# The unit and integration tiers (tests/conftest.py), without the slow tests.
 test-fast: setup
-	$(PYTEST) -m "not slow"
+	$(PYTEST) -m "not e2e and not slow"
 
 lint: setup
 	$(BIN)/ruff check pipeline hubsim demo tests bench

@@ -16,6 +16,13 @@
    validation are one split). Precision = correct / extracted, recall = correct / expected; the
    same counts on metric and value alone show how many errors are labels rather than numbers.
 
+3. Every claim source against `bench/claims_labels.jsonl` (`--labels FILE`): blocks of real cards
+   (tables, metric lists, model-indexes) labelled by hand with each number's subject, metric, value,
+   0-1 value, dataset, split and whether it is an evaluation result; see `score_claims` for the
+   rules. Per set (`development`, `held-out`, decided by family) and per source: precision of the
+   `self` rows, recall of the labelled `self` evaluation claims in the blocks the source reads, the
+   share of wrong scales, and how often the dataset and split agree.
+
 The sample folder is `--sample`, else HUBMINE_HUB_SAMPLE, else the default of `bench.parse_bench`.
 Prints one summary line per part and writes bench/results/claims.json.
 """
@@ -39,11 +46,17 @@ import pyarrow.parquet as pq
 from bench.parse_bench import DEFAULT_SAMPLE, REPO_ROOT
 from pipeline.cards import parse_card
 from pipeline.cards.frontmatter import split_front_matter
-from pipeline.cards.results import body_claims
-from pipeline.cards.sections import find_headings, normalise_newlines
-from pipeline.cards.tables import card_table_claims, find_tables, number, table_claims
+from pipeline.cards.results import LOG_COLUMNS, body_claims, results_list
+from pipeline.cards.sections import find_headings, normalise, normalise_newlines
+from pipeline.cards.tables import Table, card_table_claims, find_tables, number, plain, table_claims
 
 LABELS = REPO_ROOT / "bench" / "card_tables_labels.jsonl"
+CLAIM_LABELS = REPO_ROOT / "bench" / "claims_labels.jsonl"
+SOURCES = ("model-index", "trainer-results", "trainer-table", "card-list", "card-table")
+# bench/claims_sample.py hands the labeller this much of a block's text: a longer block (a training
+# log of hundreds of rows) was labelled without its end, so it is left out of the scores.
+DRAWN_TEXT_CHARS = 20_000
+SCALE_TOLERANCE = 1e-6  # relative: 0-1 values that differ by more are on different scales
 SETS = ("development", "held-out")  # tables read while the rules were written; tables labelled after
 FIELDS = ("model_name", "dataset_name", "dataset_split")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -127,7 +140,7 @@ def labelled_tables(readmes: dict[str, str], labels: Path = LABELS) -> list[dict
         tables, _ = find_tables(body, find_headings(body))
         claims = table_claims(tables[label["table_index"]])
         label["extracted"] = [
-            {"metric": c.metric, "value": number(c.raw)[0]} | dict(zip(FIELDS, c[3:], strict=True))
+            {"metric": c.metric, "value": number(c.raw)[0]} | dict(zip(FIELDS, c[3:6], strict=True))
             for c in claims
         ]
         out.append(label)
@@ -146,16 +159,209 @@ def score(tables: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _same_number(a: float | None, b: float | None) -> bool:
+    return a is not None and b is not None and abs(a - b) <= SCALE_TOLERANCE * max(1.0, abs(a), abs(b))
+
+
+def _heading_of_line(body: str, headings: list[Any], line: int) -> str:
+    offset = sum(len(text) + 1 for text in body.split("\n")[:line])
+    above = [heading.text for heading in headings if heading.start <= offset]
+    return above[-1] if above else ""
+
+
+def _block_of(row: dict[str, Any], body: str, headings: list[Any]) -> tuple[str, Any]:
+    """The labelled block a claim row comes from: ("table", index), ("list", heading), ("model-index", 0).
+
+    The labels number lists differently (every metric bullet list counts), so a list is found by
+    the heading above it."""
+    if row["source"] == "model-index":
+        return "model-index", 0
+    kind, place = row.get("_block", ("", None))
+    if kind == "list":
+        return "list", _heading_of_line(body, headings, place)
+    return kind, place
+
+
+def _label_key(label: dict[str, Any]) -> tuple[str, Any]:
+    if label["block"] == "list":
+        return "list", label["heading"]
+    return label["block"], label["index"]
+
+
+def _reader(kind: str, place: Any, body: str, headings: list[Any], tables: list[Table]) -> str:
+    """The source that reads a labelled block."""
+    if kind == "model-index":
+        return "model-index"
+    if kind == "list":
+        lead = results_list(body)
+        under_lead = lead is not None and _heading_of_line(body, headings, lead.line) == place
+        return "trainer-results" if under_lead else "card-list"
+    table = tables[place] if isinstance(place, int) and place < len(tables) else None
+    keys = {normalise(plain(cell)) for cell in table.header} if table else set()
+    return "trainer-table" if keys & LOG_COLUMNS else "card-table"
+
+
+def _metric_matches(row: dict[str, Any], label: dict[str, Any]) -> bool:
+    return label["metric"] is None or row["metric"] == label["metric"]
+
+
+def _split(value: str | None) -> str:
+    return _SPLITS.get(_text(value), _text(value))
+
+
+def score_claims(readmes: dict[str, str], labels_path: Path) -> dict[str, Any]:
+    """Per set and source: precision of self rows, recall of self evaluation claims, wrong scales.
+
+    An extracted row matches a labelled claim of its block with the same value (as written) and, where
+    the label names one, the same metric; each label is used once. A `self` row is correct when it
+    matches a `self` evaluation claim. Recall counts the labelled `self` evaluation claims with a
+    canonical metric (the extractors read no other; those without are counted apart) of the
+    blocks each source reads (model-indexes; the metric list under the Trainer's lead-in for
+    trainer-results, other metric lists for card-list; log tables with an Epoch or Step column for
+    trainer-table; other tables for card-table) that a `self` row matches.
+    A matched pair whose label has a 0-1 value has a wrong scale when the row's differs or is null.
+    A table longer than the text the labeller was shown (`DRAWN_TEXT_CHARS`) is left out.
+    """
+    by_card: dict[str, list[dict[str, Any]]] = {}
+    for line in labels_path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            label = json.loads(line)
+            by_card.setdefault(label["model_id"], []).append(label)
+    tallies: dict[tuple[str, str], Counter[str]] = {}
+    for model_id, blocks in by_card.items():
+        readme = readmes.get(model_id)
+        if readme is None:
+            continue
+        body = card_body(readme)
+        headings = find_headings(body)
+        tables, _ = find_tables(body, headings)
+        rows = parse_card(model_id, readme, None).claims
+        for block in blocks:
+            key = _label_key(block)
+            reader = _reader(key[0], key[1], body, headings, tables)
+            tally = tallies.setdefault((block["set"], reader), Counter())
+            if key[0] == "table" and _table_chars(body, tables[key[1]]) > DRAWN_TEXT_CHARS:
+                tally["blocks_cut"] += 1  # labelled from the first part of its text only
+                continue
+            mine = [
+                row
+                for row in rows
+                if _block_of(row, body, headings) == key
+                and row["subject"] == "self"
+                and row["value"] is not None
+            ]
+            wanted = [
+                claim for claim in block["claims"] if claim["subject"] == "self" and claim["evaluation"]
+            ]
+            others = [claim for claim in block["claims"] if claim not in wanted]
+            _tally_block(tally, mine, wanted, others)
+    out: dict[str, Any] = {}
+    for (name, source), tally in sorted(tallies.items()):
+        out.setdefault(name, {})[source] = _figures(tally)
+    return out
+
+
+def _tally_block(
+    tally: Counter[str],
+    mine: list[dict[str, Any]],
+    wanted: list[dict[str, Any]],
+    others: list[dict[str, Any]],
+) -> None:
+    tally["expected"] += sum(claim["metric"] is not None for claim in wanted)
+    tally["not_canonical"] += sum(claim["metric"] is None for claim in wanted)
+    left = list(wanted)
+    for row in mine:
+        tally["extracted"] += 1
+        candidates = [c for c in left if _same_number(row["value"], c["value"]) and _metric_matches(row, c)]
+        # Of equal numbers, the label on the row's own dataset and split (a table repeats values).
+        found = max(
+            candidates,
+            key=lambda c: (_dataset_right(row, c), _split(row["dataset_split"]) == _split(c["split"])),
+            default=None,
+        )
+        if found is None:
+            wrong = next((c for c in others if _same_number(row["value"], c["value"])), None)
+            tally[
+                "wrong_subject"
+                if wrong and wrong["evaluation"]
+                else "not_evaluation"
+                if wrong
+                else "unmatched"
+            ] += 1
+            continue
+        left.remove(found)
+        tally["correct"] += 1
+        tally["found"] += found["metric"] is not None
+        if found["value_unit"] is not None:
+            tally["scaled"] += 1
+            tally["wrong_scale"] += not _same_number(row["value_unit"], found["value_unit"])
+        if found["split"] is not None:
+            tally["split_labelled"] += 1
+            tally["split_right"] += _split(row["dataset_split"]) == _split(found["split"])
+        if found["dataset"] is not None:
+            tally["dataset_labelled"] += 1
+            tally["dataset_right"] += _dataset_right(row, found)
+    tally["missed"] += len(left)
+
+
+def _dataset_right(row: dict[str, Any], label: dict[str, Any]) -> bool:
+    """The row names the label's dataset: as its id (with or without the owner), type, name or config."""
+    texts = [row.get(f) for f in ("dataset_id", "dataset_type", "dataset_name", "dataset_config")]
+    named = {_text(t) for t in texts} | {_text(t.rsplit("/", 1)[-1]) for t in texts if t}
+    return label["dataset"] is not None and _text(label["dataset"]) in named
+
+
+def _table_chars(body: str, table: Table) -> int:
+    first, end = table.lines
+    return sum(len(line) + 1 for line in body.split("\n")[first:end]) - 1
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def _figures(tally: Counter[str]) -> dict[str, Any]:
+    return dict(tally) | {
+        "precision": _ratio(tally["correct"], tally["extracted"]),
+        "recall": _ratio(tally["found"], tally["expected"]),
+        "wrong_scale_share": _ratio(tally["wrong_scale"], tally["scaled"]),
+        "split_agrees": _ratio(tally["split_right"], tally["split_labelled"]),
+        "dataset_agrees": _ratio(tally["dataset_right"], tally["dataset_labelled"]),
+    }
+
+
+def print_claim_scores(scores: dict[str, Any]) -> None:
+    for name, sources in scores.items():
+        for source in SOURCES:
+            f = sources.get(source)
+            if f is None:
+                continue
+            print(
+                f"claims labelled ({name}) {source}: {f['extracted']} self rows, {f['expected']} self "
+                f"claims (+{f.get('not_canonical', 0)} of other metrics); precision {f['precision']}, "
+                f"recall {f['recall']}, wrong scales "
+                f"{f.get('wrong_scale', 0)}/{f.get('scaled', 0)}, split agrees {f['split_agrees']}, "
+                f"dataset agrees {f['dataset_agrees']} (wrong subject {f.get('wrong_subject', 0)}, "
+                f"not evaluation {f.get('not_evaluation', 0)}, unmatched {f.get('unmatched', 0)})"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--labels", type=Path, default=CLAIM_LABELS, help="the labelled claims (JSON lines)")
+    parser.add_argument("--labels-only", action="store_true", help="score the labelled claims and stop")
     parser.add_argument(
         "--show", action="store_true", help="print the tables whose rows differ from the labels"
     )
     args = parser.parse_args()
     readmes = read_readmes(sample_dir(args.sample))
     texts = list(readmes.values())
+    claim_scores = score_claims(readmes, args.labels) if args.labels.is_file() else {}
+    print_claim_scores(claim_scores)
+    if args.labels_only:
+        return
 
     counts = extract_all(texts)
     best = best_seconds(lambda: extract_all(texts), args.rounds)
@@ -198,6 +404,7 @@ def main() -> None:
         "counts": dict(counts),
         "dataset_id_resolved": {source: list(pair) for source, pair in resolved.items()},
         "labelled": results,
+        "claims_labelled": claim_scores,
         "date": datetime.date.today().isoformat(),
         "cpu_count": os.cpu_count(),
         "machine": platform.machine(),

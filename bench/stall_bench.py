@@ -1,6 +1,6 @@
 """How long `hubmine crawl` takes to end against a hostile endpoint; a slow but working one completes.
 
-    python -m bench.stall_bench [--cases hang,trickle,...]
+    python -m bench.stall_bench [--cases hang,trickle,...] [--card-sizes 4000,8000,80000]
 
 Each case runs `hubmine crawl --no-cards` in a child process, with the client's default settings,
 against a local misbehaving server (`tests/hostile_server.py`):
@@ -13,9 +13,13 @@ against a local misbehaving server (`tests/hostile_server.py`):
 - `slow_start`: three pages, each begun after 25 s (a slow server, not a dead one);
 - `slow_body`: three pages of 300 KB sent at 10 KB/s (30 s a page).
 
-Prints one JSON object per case (seconds to end, exit status, the error line, stderr lines); writes
-bench/results/stall.json. The hostile cases must end within 120 s with one error line; the slow ones
-must complete.
+Then `parse_card` reads the hostile card of `tests/test_linear_patterns.py` (each line an input that
+made a pattern backtrack, `n` characters long) for each of `--card-sizes`: work that grows with `n`
+squared or faster is a card that stalls `analyze`.
+
+Prints one JSON object per case (seconds to end, exit status, the error line, stderr lines) and per
+card size; writes bench/results/stall.json. The hostile cases must end within 120 s with one error
+line; the slow ones must complete.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pipeline.cards.parse import parse_card
 from tests.hostile_server import HostileHub
+from tests.test_linear_patterns import hostile_card
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -79,21 +85,36 @@ def run_case(name: str) -> dict[str, Any]:
         "seconds": round(seconds, 1),
         "exit_status": done.returncode,
         "requests": requests,
-        "error": errors[0][:300] if errors else None,
+        "error": errors[0][-300:] if errors else None,  # its end says why; its start names the URL
         "stderr_lines": len(lines),
         "meets_target": ok,
     }
 
 
+def time_card(size: int) -> dict[str, Any]:
+    card = hostile_card(size)
+    started = time.perf_counter()
+    parsed = parse_card("hostile/card", card, None)
+    return {
+        "card_size": size,
+        "card_chars": len(card),
+        "seconds": round(time.perf_counter() - started, 3),
+        "problems": parsed.problems,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated cases")
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated cases, or none")
+    parser.add_argument("--card-sizes", default="4000,8000,80000", help="comma-separated, or none")
     args = parser.parse_args()
     results = []
-    for name in args.cases.split(","):
-        result = run_case(name)
-        print(json.dumps(result), flush=True)
-        results.append(result)
+    for name in filter(None, args.cases.split(",")):
+        results.append(run_case(name))
+        print(json.dumps(results[-1]), flush=True)
+    for size in filter(None, args.card_sizes.split(",")):
+        results.append(time_card(int(size)))
+        print(json.dumps(results[-1]), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

@@ -5,20 +5,22 @@ shell's `ulimit -v` before it starts, and passes it on to everything it starts (
 `git-remote-http`, `index-pack`); `preexec_fn` is not used, as it may deadlock a child forked from a
 process with threads. A Python worker of a process pool sets its own (`limit_own_memory`, its
 initializer). Where there is no such limit (Windows; macOS does not enforce it) nothing is set, and
-the child is bounded by its deadline and its input caps only.
+the child is bounded by its deadline and its input caps only. A command started in a session of its
+own is stopped with everything it started (`kill_group`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import subprocess
 
 try:
     import resource
 except ImportError:  # Windows
     resource = None  # type: ignore[assignment]
-
-MIB = 1024 * 1024
 
 
 def memory_limited(args: list[str], max_bytes: int) -> list[str]:
@@ -28,6 +30,16 @@ def memory_limited(args: list[str], max_bytes: int) -> list[str]:
         return args
     # Past the limit an allocation fails and the program stops with its own error (git: "Out of memory").
     return [shell, "-c", f'ulimit -v {max(1, max_bytes // 1024)} 2>/dev/null; exec "$@"', args[0], *args]
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill `proc` and every process it started, when it was started with `start_new_session=True`:
+    a git killed alone leaves its `index-pack` writing into a folder that is being removed."""
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(ProcessLookupError):  # the group has ended already
+            os.killpg(proc.pid, signal.SIGKILL)
+    else:
+        proc.kill()
 
 
 def limit_own_memory(max_bytes: int) -> None:

@@ -24,6 +24,29 @@ from tests.test_cards_training import TRAINER_CARD
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# Test tiers, by file: `unit` tests call functions in process, `integration` tests (every file not named
+# here) run parts against real files and the Hub simulator, `e2e` tests run whole commands, model
+# processes, notebooks or the built wheel. `make test-fast` leaves out e2e and slow tests.
+UNIT = {
+    *("test_cards_claims", "test_cards_finetuned", "test_cards_frontmatter", "test_cards_links"),
+    *("test_cards_parse", "test_cards_results", "test_cards_sections", "test_cards_subject"),
+    *("test_cards_tables", "test_cards_training", "test_cards_yaml", "test_claimed_vs_measured"),
+    *("test_claims_labels", "test_dataset_ids", "test_docs", "test_hub_units", "test_linear_patterns"),
+    *("test_lookalikes", "test_registry", "test_summary", "test_crawl_phases", "test_risks_exposure"),
+}
+E2E = {
+    *("test_cli", "test_wheel", "test_notebooks", "test_evaluate", "test_evaluate_units", "test_demo"),
+    *("test_corruption", "test_crawl_recovery", "test_crawl_resilience", "test_publish_prune"),
+    *("test_signals", "test_secrets", "test_hostile_server", "test_hostile_cards", "test_hubsim_repos"),
+    *("test_report_escaping", "test_history_recompute"),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        stem = item.path.stem
+        item.add_marker("unit" if stem in UNIT else "e2e" if stem in E2E else "integration")
+
 
 def _hub_sample() -> Path | None:
     """The real Hub sample: HUBMINE_HUB_SAMPLE (a path, or `none` to test as on a fresh clone), else beside

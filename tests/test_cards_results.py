@@ -40,15 +40,89 @@ def test_trainer_card_list_and_table_agree() -> None:
 
 
 def test_results_list_edges() -> None:
-    body = f"intro\n{RESULTS_LINE}\n- Loss: 0.1234\n- F1: 88.1%\n- Gen Len: n/a\n- Wer: 0.3 \n\n- Later: 1\n"
+    body = f"intro\n{RESULTS_LINE}\n- Loss: 0.1234\n- F1: 88.1%\n- Matthews: n/a\n- Wer: 0.3 \n\n- Later: 1\n"
     rows, problems = claims(body)
-    assert pairs(rows, "trainer-results") == [("Loss", 0.1234), ("F1", 88.1), ("Gen Len", None), ("Wer", 0.3)]
+    assert pairs(rows, "trainer-results") == [
+        ("Loss", 0.1234),
+        ("F1", 88.1),
+        ("Matthews", None),
+        ("Wer", 0.3),
+    ]
     assert rows[1]["is_percent"] and rows[2]["value_raw"] == '"n/a"'
     assert problems == []
-    # Only the Trainer's exact line, at a line start.
-    assert claims(f"x {RESULTS_LINE}\n- Loss: 1\n")[0] == []
-    assert claims("It achieves the following results on the test set:\n- Loss: 1\n")[0] == []
+    # A lead-in line ending in ":" and the items right under it (after blank lines or a code block).
     assert claims(f"{RESULTS_LINE} - Loss: 1\n")[0] == []
+    # A list after prose is no Trainer list, but a metric list of the card's own.
+    assert [row["source"] for row in claims(f"{RESULTS_LINE}\nSome prose.\n- Loss: 1\n")[0]] == ["card-list"]
+
+
+def test_metric_lists_written_by_hand() -> None:
+    body = (
+        "## Validation Metrics\n\n- Loss: 0.67\n- Accuracy: 0.59\n- Macro F1: 0.37\n- Samples: 12\n\n"
+        "## Training hyperparameters\n\n- loss: 3\n\n```\n- accuracy: 0.1\n```\n"
+    )
+    rows = claims(body)[0]
+    assert [(row["source"], row["metric_name"], row["value"], row["dataset_split"]) for row in rows] == [
+        ("card-list", "Loss", 0.67, "validation"),
+        ("card-list", "Accuracy", 0.59, "validation"),
+        ("card-list", "Macro F1", 0.37, "validation"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "split"),
+    [
+        ("It achieves the following results on the test set:\n- Loss: 1\n", "test"),
+        (
+            "It achieves the following results on the evaluation set, being 1,000 verdicts:\n- Loss: 1\n",
+            "validation",
+        ),
+        ("It achieves the following results:\n\n```\nlog\n```\n\n- Loss: 1\n", None),
+        ("The model achieves the following results on the dev set:\n- **Loss: 1** (2)\n", "validation"),
+    ],
+)
+def test_lead_in_variants(body: str, split: str | None) -> None:
+    rows = claims(body)[0]
+    assert [(row["metric_name"], row["value"], row["dataset_split"]) for row in rows] == [
+        ("Loss", 1.0, split)
+    ]
+
+
+def test_training_numbers_are_no_claims() -> None:
+    body = (
+        f"This model is a fine-tuned version of [bert](https://huggingface.co/bert) on the glue dataset.\n"
+        f"{RESULTS_LINE}\n- Train Loss: 0.1\n- Validation Loss: 0.2\n- Train Binary Accuracy: 0.9\n"
+        "- Validation Binary Accuracy: 0.8\n- Epoch: 4\n"
+    )
+    card = parse_card("m", body, None)
+    assert [(row["metric"], row["value"]) for row in card.claims] == [("loss", 0.2), ("accuracy", 0.8)]
+    assert {(row["dataset_name"], row["dataset_split"], row["subject"]) for row in card.claims} == {
+        ("glue", "validation", "self")
+    }
+
+
+def test_sacrebleu_score_is_bleu_and_its_parts_are_no_claims() -> None:
+    body = f"{RESULTS_LINE}\n- Loss: 0.88\n- Score: 52.22\n- Counts: [1, 2]\n- Bp: 0.97\n- Sys Len: 228361\n"
+    card = parse_card("m", body, None)
+    assert [(row["metric"], row["value"]) for row in card.claims] == [
+        ("loss", 0.88),
+        ("bleu", 52.22),
+        (None, None),
+    ]
+
+
+def test_keras_and_pandas_log_tables() -> None:
+    keras = (
+        "## Training results\n\n"
+        "| Train Loss | Validation Loss | Train Accuracy | Validation Accuracy | Epoch |\n"
+        "|:---:|:---:|:---:|:---:|:---:|\n| 0.5 | 0.4 | 0.8 | 0.7 | 0 |\n| 0.3 | 0.35 | 0.9 | 0.75 | 1 |\n"
+    )
+    assert pairs(claims(keras)[0], "trainer-table") == [
+        ("Validation Loss", 0.35),
+        ("Validation Accuracy", 0.75),
+    ]
+    pandas = "| epoch | loss | eval_loss | rouge1 |\n|---|---|---|---|\n| 1 | 2.1 | 1.9 | 30.1 |\n"
+    assert pairs(claims(pandas)[0], "trainer-table") == [("eval_loss", 1.9), ("rouge1", 30.1)]
 
 
 def test_table_takes_the_last_row_and_skips_training_columns() -> None:
@@ -65,12 +139,11 @@ def test_table_takes_the_last_row_and_skips_training_columns() -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        TABLE_HEADER + "| 0.2 | 2.0 | 10 | 0.6 | 0.85 |\n",  # no "Training results" heading
-        "## Training results\n\n| Loss | Epoch | Step |\n|---|---|---|\n| 1 | 2 | 3 |\n",  # not the Trainer's
+        # the training loss only
+        "## Training results\n\n| Loss | Epoch | Step |\n|---|---|---|\n| 1 | 2 | 3 |\n",
         "## Training results\n\n" + TABLE_HEADER.split("\n")[0] + "\n| 0.2 | 2.0 | 10 | 0.6 | 0.85 |\n",
         "## Training results\n\n" + TABLE_HEADER + "| 0.2 | 2.0 | 10 | 0.6 |\n",  # ragged last row
         "## Training results\n\n" + TABLE_HEADER,  # no rows
-        "## Training results\n\n## Next\n\n" + TABLE_HEADER + "| 0.2 | 2.0 | 10 | 0.6 | 0.85 |\n",
     ],
 )
 def test_table_outside_the_trainer_structure_gives_nothing(body: str) -> None:
@@ -162,11 +235,11 @@ def test_value_units() -> None:
     )
     assert units(claim("loss", 0.4), claim("perplexity", 12.0), claim("gen_len", 0.5)) == [None] * 3
     assert units(claim("accuracy", 185.0), claim("accuracy", -1.0), claim("accuracy", None)) == [None] * 3
-    # WER may pass 1 as a fraction and 0.9 may be 0.9%: a bare error rate takes its siblings' scale, of
-    # the same source, and is no evidence itself; alone, one up to 1 is a fraction and one above is null.
+    # WER may pass 1 as a fraction and 0.9 may be 0.9%: a bare error rate up to 2 takes its group's
+    # scale; alone, one up to 1 is a fraction and one above is null; one above 2 is in percent.
     assert units(claim("wer", 0.25), claim("wer", 1.05)) == [0.25, None]
-    assert units(claim("wer", 25.0), claim("cer", 8.0)) == [None, None]
-    assert units(claim("wer", 12.5), claim("cer", 0.9)) == [None, 0.9]
+    assert units(claim("wer", 25.0), claim("cer", 8.0)) == pytest.approx([0.25, 0.08])
+    assert units(claim("wer", 12.5), claim("cer", 0.9)) == pytest.approx([0.125, 0.009])
     assert units(claim("wer", 25.0), claim("accuracy", 91.0)) == [0.25, 0.91]
     assert units(claim("cer", 0.8), claim("accuracy", 91.0)) == [pytest.approx(0.008), 0.91]
     assert units(claim("wer", 1.2), claim("accuracy", 0.9)) == [1.2, 0.9]

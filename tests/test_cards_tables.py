@@ -146,7 +146,10 @@ def test_rows_that_cannot_be_told_apart_are_skipped() -> None:
     assert table_rows("| Accuracy | F1 |\n|---|---|\n| 0.9 | 0.8 |\n| 0.7 | 0.6 |\n") == []
     # A blank dataset cell repeats the one above it; one model is the card's own (no model_name).
     merged = "| Test set | Model | Rouge-1 |\n|---|---|---|\n| CaSum | A | 41.4 |\n| | B | 24.4 |\n"
-    assert table_rows(merged) == [("A", "CaSum", None, "rouge1", 41.4), ("B", "CaSum", None, "rouge1", 24.4)]
+    assert table_rows(merged) == [
+        ("A", "CaSum", "test", "rouge1", 41.4),
+        ("B", "CaSum", "test", "rouge1", 24.4),
+    ]
     one = "| Model | Average | BLEU |\n|---|---|---|\n| mine | 3 | 30.5 |\n"
     assert table_rows(one) == [(None, None, None, "bleu", 30.5)]
     averaged = "| Dataset | WER |\n|---|---|\n| a | 10.0 |\n| Average | 12.0 |\n"

@@ -16,6 +16,7 @@ from measures_helpers import build_snapshot
 from pipeline.analyze import measure_snapshot
 from pipeline.errors import SchemaError
 from pipeline.measures import claim_checks
+from pipeline.measures import claims as claims_measure
 from pipeline.measures.catalog import REGISTRY
 from pipeline.measures.claim_checks import CHECKS, ClaimChecksSection, agree, decimals
 from pipeline.measures.registry import Context, check_written
@@ -245,6 +246,39 @@ def test_unverifiable(checked: tuple[Snapshot, ClaimChecksSection]) -> None:
     assert details == ["evaluated on a training split", "no dataset; no split"]
 
 
+def test_ordinary_causes_are_labelled_and_other_models_are_not_checked(tmp_path: Path) -> None:
+    def trainer(model_id: str, relation: str) -> list[dict[str, Any]]:
+        return [
+            claim(model_id, "loss", 0.51, source="trainer-results", list_vs_table=relation, subject="self"),
+            claim(model_id, "loss", 0.5234, source="trainer-table", subject="self"),
+        ]
+
+    claims = [
+        *trainer("y/best", "earlier_row"),
+        *trainer("y/early", "table_ends_early"),
+        *trainer("y/mlm", "masked_lm"),
+        *trainer("y/edited", "differs"),
+        *trainer("y/fill-mask", "differs"),  # its Hub pipeline tag says masked-language model
+        claim("y/compares", "accuracy", 0.9, subject="self"),
+        claim("y/compares", "accuracy", 0.5, source="card-table", subject="other", subject_name="bert"),
+        claim("y/compares", "accuracy", 150.0, unit=None, source="card-table", subject="other"),
+    ]
+    snapshot = write_snapshot(tmp_path, claims, [])
+    models = sorted({row["model_id"] for row in claims})
+    tags = [{"model_id": m, "pipeline_tag": "fill-mask" if m == "y/fill-mask" else None} for m in models]
+    write_parquet(snapshot.models, table_from_rows("models", tags))
+    snapshot.findings.mkdir(parents=True, exist_ok=True)
+    section = claim_checks.run(_context(snapshot))
+    found = {check: sorted(models) for check, models in _findings(snapshot).items()}
+    assert found == {
+        "trainer_best_checkpoint": ["y/best"],
+        "trainer_table_ends_early": ["y/early"],
+        "masked_lm_variance": ["y/fill-mask", "y/mlm"],
+        "cross_source_disagreement": ["y/edited"],
+    }
+    assert section.models_with_other_findings == 1
+
+
 def test_section_counts(checked: tuple[Snapshot, ClaimChecksSection]) -> None:
     _, section = checked
     counts = {name: (c.findings, c.models) for name, c in section.checks.items()}
@@ -255,6 +289,9 @@ def test_section_counts(checked: tuple[Snapshot, ClaimChecksSection]) -> None:
         "template_claims": (5, 5),
         "impossible_value": (4, 1),
         "unverifiable": (4, 2),
+        "trainer_best_checkpoint": (0, 0),
+        "trainer_table_ends_early": (0, 0),
+        "masked_lm_variance": (0, 0),
     }
     assert section.n_findings == 17
     assert section.models_with_claims == len({row["model_id"] for row in CLAIMS})
@@ -355,3 +392,23 @@ def test_report_section(tmp_path: Path, with_claims: bool) -> None:
         assert f"| unverifiable | {CHECKS['unverifiable']} | 3 | 2 |" in section
     else:
         assert "No claims to check: no model in this snapshot makes a performance claim." in section
+
+
+def test_claims_section_counts_subjects_and_comparison_tables(tmp_path: Path) -> None:
+    rows = [
+        claim("c/compares", "f1", 0.9, source="card-table", subject="self"),
+        claim("c/compares", "f1", 0.8, source="card-table", subject="other", subject_name="mBERT"),
+        claim("c/others-only", "f1", 0.7, source="card-table", subject="other", subject_name="XLM-R"),
+        claim("c/unsure", "f1", 0.6, source="card-table", subject="unknown"),
+        claim("c/own", "accuracy", 0.9),
+    ]
+    snapshot = write_snapshot(tmp_path, rows, [])
+    section = claims_measure.run(_context(snapshot))
+    assert section.by_subject == {"self": 2, "other": 2, "unknown": 1}
+    assert section.self_by_source == {"card-table": 1, "model-index": 1}
+    assert section.n_counting_model_index == 1
+    assert (section.models_with_self_claims, section.models_comparing, section.models_comparing_with_own) == (
+        2,
+        2,
+        1,
+    )

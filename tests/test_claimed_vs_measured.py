@@ -73,7 +73,12 @@ def test_report_section_before_and_after_evaluate(tmp_path: Path) -> None:
     evaluations.to_parquet(snapshot.finding("evaluations"))
     blocks = report_blocks(snapshot, read_evaluations(snapshot))
     tables = [block for block in blocks if isinstance(block, Table)]
-    assert len(tables) == 2  # gaps, then the DeiT table since one DeiT model was measured
+    # gaps by task and source, the largest gap of each model, then the DeiT table (one DeiT measured)
+    assert len(tables) == 3
+    widest = tables[1].rows
+    assert len(widest) == len({row[0] for row in widest})  # one claim per model
+    gaps_in_points = [abs(float(row[-1].split()[0])) for row in widest]
+    assert gaps_in_points == sorted(gaps_in_points, reverse=True)
     texts = [block.text for block in blocks if isinstance(block, Para)]
     assert "7 claims tried: measured 5, pickle_refused 1, unsupported_metric 1." in texts
     assert "<script>" not in to_markdown(blocks)

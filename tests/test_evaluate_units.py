@@ -137,6 +137,9 @@ def test_plan_takes_claims_with_a_metric_and_a_dataset_at_the_snapshot_sha(tmp_p
             claim_row("b/two", dataset_id=None, dataset_type="glue", dataset_config="sst2"),
             claim_row("b/two", dataset_id=None),
             claim_row("gone/model"),  # not in models.parquet
+            # Another model's number in a comparison table, and one whose subject the card leaves open.
+            claim_row("a/one", source="card-table", value_unit=0.7, subject="other", subject_name="bert"),
+            claim_row("b/two", source="card-table", metric="f1", subject="unknown"),
         ],
     )
     claims = read_claims(snapshot)

@@ -449,3 +449,15 @@ def test_the_report_draws_the_registry_and_the_top_models_over_time(
     assert "<b>" not in (tmp_path / "out" / "report.html").read_text().split("Repository history")[1]
     for name in ("history_registry", "history_top_models"):
         assert (tmp_path / "out" / "figures" / f"{name}.png").stat().st_size > 5000
+
+
+def test_open_intervals_follow_the_status_changes_and_stale_events_are_unknown() -> None:
+    created, t1, t2, t3 = utc(2026, 1, 1), utc(2026, 1, 5), utc(2026, 2, 1), utc(2026, 3, 1)
+    spans = process.open_spans(created, "closed", [t3, t1, t2], ["closed", "closed", "open"])
+    assert spans == ((created, t1), (t2, t3))  # in time order, reopened once
+    assert process.open_spans(created, "open", [], []) == ((created, None),)
+    assert process.open_spans(created, "merged", [t1, t2], ["merged", "closed"]) == ((created, t1),)
+    # Never read, or read before a change the list shows since: unknown, not guessed.
+    assert process.open_spans(created, "open", None, None) is None
+    assert process.open_spans(created, "open", [t1], ["closed"]) is None
+    assert process.open_spans(created, "closed", [], []) is None

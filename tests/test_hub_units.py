@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from huggingface_hub.utils import parse_ratelimit_headers
+from requests.structures import CaseInsensitiveDict
 
 from pipeline.crawl.authors import overview_url
 from pipeline.crawl.cards import card_url
@@ -34,6 +36,41 @@ def test_rate_limit_headers_are_read() -> None:
     assert parse_rate_limit({"RateLimit": '"resolvers";r=0;t=2'}) == RateLimitInfo("resolvers", 0, 2.0)
     assert parse_rate_limit({}) is None
     assert parse_rate_limit({"RateLimit": "garbage"}) is None
+
+
+@pytest.mark.parametrize(
+    ("rate_limit", "policy"),
+    [
+        ('"api";r=489;t=189', '"fixed window";"api";q=500;w=300'),
+        ('"resolvers";r=0;t=2', None),
+        ('"pages" ; r = 7 ; t = 55', '"fixed window";"pages";q=100;w=300'),
+    ],
+)
+def test_rate_limit_headers_are_read_as_huggingface_hub_reads_them(
+    rate_limit: str, policy: str | None
+) -> None:
+    headers = CaseInsensitiveDict({"ratelimit": rate_limit})
+    if policy:
+        headers["ratelimit-policy"] = policy
+    ours, theirs = parse_rate_limit(headers), parse_ratelimit_headers(headers)
+    assert ours is not None and theirs is not None
+    assert (ours.bucket, ours.remaining, ours.reset_s, ours.quota, ours.window_s) == (
+        theirs.resource_type,
+        theirs.remaining,
+        theirs.reset_in_seconds,
+        theirs.limit,
+        theirs.window_seconds,
+    )
+
+
+def test_rate_limit_values_huggingface_hub_skips_are_still_read() -> None:
+    # A spent quota that asks for forever must reach the server-wait cap, which then fails the request.
+    headers = {"RateLimit": '"api";r=0;t=inf'}
+    assert parse_ratelimit_headers(headers) is None
+    assert parse_rate_limit(headers) == RateLimitInfo("api", 0, math.inf)
+    # A long hostile policy is read in one pass (huggingface_hub's pattern backtracks on it).
+    hostile = {"RateLimit": '"api";r=1;t=1', "RateLimit-Policy": "q=1" * 20_000}
+    assert parse_rate_limit(hostile) == RateLimitInfo("api", 1, 1.0)
 
 
 class FakeClock:

@@ -1,5 +1,6 @@
 """Card text is read in linear time: hostile inputs that once made a pattern backtrack are cut before
-matching or read by string methods. Work is bounded by the characters handed to patterns, never timed."""
+matching or read by string methods. Work is bounded by the characters handed to patterns and by the steps a
+backtracking matcher takes (`regex_steps.py`), never timed."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from regex_steps import growth
 
 import pipeline.cards
-from pipeline.cards import claims, links, sections, tables, training
+from pipeline.cards import claims, frontmatter, links, results, sections, tables, training
 from pipeline.cards.parse import parse_card
 from pipeline.cards.sections import find_headings
+from pipeline.hub import ratelimit
+from pipeline.measures import scores
 
 CARD_MODULES = [
     importlib.import_module(f"pipeline.cards.{info.name}")
@@ -192,3 +196,89 @@ def test_table_numbers_with_a_spread(cell: str, value: tuple[float | None, bool]
 def test_a_doi_before_a_long_run_of_closers_is_trimmed_in_one_pass() -> None:
     found = links.find_links("see 10.1016/S0140-6736(20)30183-5) and 10.1234/abc" + ")" * SIZE + ".")
     assert found.dois == ["10.1016/s0140-6736(20)30183-5", "10.1234/abc"]
+
+
+# (module, pattern, how it is used, text before, the unit repeated, text after): each an input
+# on which a backtracking pattern would do quadratic work. Cards, and the Hub's headers and file names.
+STEP_CASES = [
+    (claims, "_NUMBER", "fullmatch", "", "1", "x"),
+    (claims, "_NUMBER", "fullmatch", "1.", "1", "e"),
+    (sections, "LINK", "finditer", "", "[", ""),
+    (sections, "LINK", "finditer", "", "[a](", ""),
+    (sections, "LINK", "finditer", "", "![a]", ""),
+    (sections, "TAG", "finditer", "", "<", ""),
+    (sections, "TAG", "finditer", "", "<a", ""),
+    (sections, "_FILLER", "finditer", "", "{{", ""),
+    (sections, "_FILLER", "finditer", "", "{{a", "}"),
+    (sections, "_FILLER", "finditer", "", "[more information needed", ""),
+    (sections, "_FILLER", "finditer", "", "to be ", ""),
+    (sections, "_CANDIDATE", "finditer", "", "\n#", ""),
+    (sections, "_CANDIDATE", "finditer", "\n", "-", "x"),
+    (sections, "_CANDIDATE", "finditer", "", "\n```", ""),
+    (sections, "_CANDIDATE", "finditer", "\n=", " ", "x"),
+    (sections, "_UNDERLINE", "match", "", "=", "x"),
+    (sections, "_NOT_PARAGRAPH", "match", "", "1", "."),
+    (sections, "_COMMENT", "finditer", "", "<!--", ""),
+    (sections, "_NUMBERING", "finditer", "", "1.", "x"),
+    (sections, "_NOISE", "finditer", "", "!", "a"),
+    (tables, "_DELIMITER", "fullmatch", "", "|-", "x"),
+    (tables, "_DELIMITER", "fullmatch", "", "| --- ", "x"),
+    (tables, "_DELIMITER", "fullmatch", "|", ":-:|", "x"),
+    (tables, "_DELIMITER", "fullmatch", "|-", " ", "x"),
+    (tables, "_MARKUP", "finditer", "", "( ", ""),
+    (tables, "_MARKUP", "finditer", "", "&#", ""),
+    (tables, "_FENCE", "match", "", "`", "x"),
+    (tables, "_PIPE", "finditer", "", "\\|", ""),
+    (results, "_DELIMITER", "fullmatch", "|", " --- |", "x"),
+    (results, "_DELIMITER", "fullmatch", "|", "-", "x"),
+    (links, "_DOI", "finditer", "", "10.1234/a", " "),
+    (links, "_GITHUB", "finditer", "", "github.com/a/", ""),
+    (frontmatter, "_BLOCK", "match", "---\n", "\n---  x", ""),
+    (frontmatter, "_BLOCK", "match", "", "\n", "x"),
+    (training, "_FLOAT", "fullmatch", "1.", "1", "x"),
+    (training, "_INT", "fullmatch", "", "1", "x"),
+    (ratelimit, "_PARAM", "fullmatch", "", "a", '=x"'),
+    (ratelimit, "_PARAM", "fullmatch", "a=", " ", '"'),
+    (scores, "HARDWARE_TEXT", "finditer", "", "rtx ", ""),
+    (scores, "LATENCY_TEXT", "finditer", "", "tokens ", ""),
+    (scores, "COST_TEXT", "finditer", "", "gpu-", ""),
+    (scores, "SCRIPT_FILE", "finditer", "/", "train", "x"),
+]
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "method", "head", "unit", "tail"),
+    STEP_CASES,
+    ids=[f"{m.__name__.rsplit('.', 1)[1]}.{n}-{u!r}" for m, n, _, _, u, _ in STEP_CASES],
+)
+def test_patterns_that_read_card_text_take_steps_in_proportion_to_it(
+    module: Any, name: str, method: str, head: str, unit: str, tail: str
+) -> None:
+    # Doubling the hostile part doubles the steps (about 2); quadratic work would quadruple them.
+    assert growth(getattr(module, name), method, head, unit, tail) < 2.5
+
+
+@pytest.mark.parametrize(
+    ("pattern", "method", "head", "unit", "tail"),
+    [
+        (
+            r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(%?)\s*",
+            "fullmatch",
+            "",
+            "1",
+            "x",
+        ),  # the number, once
+        (r"!?\[([^\]]*)\]\([^)]*\)", "finditer", "", "[", ""),  # a link, once
+        (
+            r"^[ \t]*[-*+][ \t]+\**([^:*\n]+?)\**[ \t]*:",
+            "finditer",
+            "- a",
+            " ",
+            "*x",
+        ),  # a Trainer bullet, once
+    ],
+)
+def test_the_step_count_tells_a_backtracking_pattern(
+    pattern: str, method: str, head: str, unit: str, tail: str
+) -> None:
+    assert growth(re.compile(pattern, re.MULTILINE), method, head, unit, tail) > 3.5

@@ -24,8 +24,10 @@ from pipeline.measures.lookalikes import (
     build,
     card_copied,
     fold,
+    names_original,
     osa_distance,
     own_words,
+    popular_models,
 )
 from pipeline.measures.name_variants import variant_kind
 from pipeline.measures.summary import load, load_summary, validate
@@ -242,20 +244,41 @@ def test_popular_is_absolute_not_a_rank(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (Settings(min_downloads=100, top=None), ["a/m", "c/m", "b/m"]),
+        (Settings(min_downloads=None, top=2), ["a/m", "c/m"]),
+        (Settings(min_downloads=300, top=2), ["a/m", "c/m"]),
+        (Settings(min_downloads=100, top=4), ["a/m", "c/m", "b/m", "d/m"]),
+        (Settings(min_downloads=None, top=None), []),
+    ],
+)
+def test_popular_is_the_floor_or_the_top_most_downloaded_first_ties_by_id(
+    tmp_path: Path, settings: Settings, expected: list[str]
+) -> None:
+    rows = [("d/m", 5), ("b/m", 100), ("a/m", 300), ("c/m", 300), ("e/m", 0), ("f/m", None)]
+    snapshot = _snapshot(tmp_path, rows, {})
+    assert [p.named.model_id for p in popular_models(snapshot, settings)] == expected
+
+
+@pytest.mark.parametrize(
     ("environ", "expected"),
     [
         ({}, Settings(1_000, None, 3)),
         ({"HUBMINE_LOOKALIKE_MIN_DOWNLOADS": "none", "HUBMINE_LOOKALIKE_TOP": "500"}, Settings(None, 500, 3)),
         ({"HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS": "5"}, Settings(1_000, None, 5)),
+        ({"HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS": "None"}, Settings(1_000, None, None)),
     ],
 )
 def test_settings_from_env(environ: dict[str, str], expected: Settings) -> None:
     assert Settings.from_env(environ) == expected
 
 
-def test_a_bad_setting_says_what_to_do() -> None:
-    with pytest.raises(SettingError, match="HUBMINE_LOOKALIKE_TOP='-3' must be a whole number"):
-        Settings.from_env({"HUBMINE_LOOKALIKE_TOP": "-3"})
+@pytest.mark.parametrize("text", ["-3", "²", "١٢"])
+def test_a_bad_setting_says_what_to_do(text: str) -> None:
+    """Digits other than ASCII's (`²` is a digit to str.isdigit, not to int) are refused the same way."""
+    with pytest.raises(SettingError, match=f"HUBMINE_LOOKALIKE_TOP='{text}' must be a whole number"):
+        Settings.from_env({"HUBMINE_LOOKALIKE_TOP": text})
 
 
 @pytest.mark.parametrize(
@@ -282,6 +305,49 @@ def test_card_copy_and_own_words() -> None:
     assert not card_copied("\n".join(POPULAR_CARD.splitlines()[:4]), POPULAR_CARD)
     header = "This is a copy of facebook/bart-large-xsum."
     assert own_words(header + "\n" + POPULAR_CARD, POPULAR_CARD) == header
+
+
+@pytest.mark.parametrize(
+    ("suspect", "card", "expected"),
+    [
+        # The suspect's own author is taken out as a word only, never from inside the popular one's.
+        ("go/bert-base-uncasd", "Fine-tuned from google/bert-base-uncased.", True),
+        ("le/bert-base-uncased", "A copy of google/bert-base-uncased.", True),
+        ("go/bert-base-uncasd", "By google, for go.", True),
+        # Its own id and author are not the original's.
+        ("googl/bert-base-uncased", "googl/bert-base-uncased by googl", False),
+    ],
+)
+def test_a_card_names_the_original_whatever_the_suspects_author(
+    suspect: str, card: str, expected: bool
+) -> None:
+    assert names_original(card, Named.of(suspect), Named.of("google/bert-base-uncased")) is expected
+
+
+def test_a_copied_cards_trainer_sentence_is_no_evidence_of_the_suspects_base(tmp_path: Path) -> None:
+    """The copy's sentence names the popular model's base: neither an exclusion nor the suspect's evidence."""
+    popular_card = "This model is a fine-tuned version of [facebook/bart-large](x) on xsum.\n" + POPULAR_CARD
+    cards = {"facebook/bart-large-xsum": popular_card, "copier/bart-large-xsum": "Mine.\n" + popular_card}
+    models = [("facebook/bart-large-xsum", 5_000), ("copier/bart-large-xsum", 0)]
+    table, _, _ = build(_snapshot(tmp_path, models, {}, cards=cards))
+    [row] = table.to_pylist()
+    assert (row["counted"], row["rules"], row["declared_base"]) == (
+        True,
+        ["same_name_other_author", "card_copy"],
+        None,
+    )
+
+
+def test_a_trainer_sentence_naming_the_popular_models_base_declares_the_original(tmp_path: Path) -> None:
+    """Both declarations, tags and the Trainer's sentence, count the popular model's bases as the original."""
+    data_dir = tmp_path
+    models = [("facebook/bart-large-cnn", 5_000), ("student/bart-large-cnm", 0)]
+    cards = {"student/bart-large-cnm": "This model is a fine-tuned version of [bart-large](x) on cnn."}
+    tags = {"facebook/bart-large-cnn": ["base_model:finetune:facebook/bart-large"]}
+    snapshot = _snapshot(data_dir, models, tags, cards=cards)
+    run_analyze(data_dir, "s")
+    [row] = pq.read_table(snapshot.finding("lookalikes")).to_pylist()
+    assert (row["declared_base"], row["exclusions"]) == ("bart-large", ["declares_original"])
 
 
 def test_the_less_downloaded_model_is_the_lookalike(tmp_path: Path) -> None:

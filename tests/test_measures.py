@@ -297,6 +297,11 @@ def test_summary_keys_and_paper_comparison(snapshot: Path) -> None:
         "n_claims": 3,
         "by_source": {"model-index": 2, "card-table": 1},
         "n_counting_model_index": 2,
+        "by_subject": {"self": 3},
+        "self_by_source": {"model-index": 2, "card-table": 1},
+        "models_with_self_claims": 2,
+        "models_comparing": 0,
+        "models_comparing_with_own": 0,
     }
     comparison = summary["paper_comparison"]
     tasks = {row["task"]: row for row in comparison["fig7_claims_by_task"]}

@@ -89,6 +89,17 @@ def test_prune_refuses_a_pruning_folder_that_is_a_link(tmp_path: Path, outside: 
     assert list_snapshots(data) == ["s1", "s2"]  # nothing moved out either
 
 
+def test_prune_refuses_snapshots_reached_through_a_link(tmp_path: Path, outside: Path) -> None:
+    elsewhere = DataDir(outside / "elsewhere")
+    _snapshots(elsewhere, ["s1", "s2"])
+    data = DataDir(tmp_path / "data")
+    data.root.mkdir()
+    data.snapshots.symlink_to(elsewhere.snapshots)
+    result = runner.invoke(app, ["prune", "--keep", "1", "--data-dir", str(data.root)])
+    assert result.exit_code == 1 and "is a link" in result.output
+    assert sorted(p.name for p in elsewhere.snapshots.iterdir()) == ["s1", "s2"]
+
+
 def test_diff_refuses_a_diffs_folder_that_is_a_link(tmp_path: Path, outside: Path) -> None:
     data = DataDir(tmp_path / "data")
     _snapshots(data, ["s1", "s2"])

@@ -121,7 +121,7 @@ def test_report_without_lineage_or_claims(tmp_path: Path) -> None:
     run_report(tmp_path, None, tmp_path / "out")
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "No model in this snapshot declares a base model." in markdown
-    assert "No model in this snapshot makes a model-index performance claim." in markdown
+    assert "No model in this snapshot makes a performance claim." in markdown
     assert "No model in this snapshot declares a dataset" in markdown
     assert "longest chain" not in markdown and "edges from" not in markdown
     assert "lineage_families" not in _figures_drawn(tmp_path / "out")

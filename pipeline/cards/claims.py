@@ -14,8 +14,9 @@ docs/definitions.md):
   (`"85.3"`, `"85.3%"`, `" 0.9 "`, `"1e-3"`); `85.3%` gives 85.3 with `is_percent`;
 - its result's `task.type` is non-empty, and its `dataset` has a non-empty `type` or `name`.
 
-`not_counted` names the first rule a row fails. The legacy `model_index` spelling is read into
-rows with problem `legacy_model_index`, and they never count: the Hub and huggingface_hub only read
+`not_counted` names the first rule a row fails. The legacy `model_index` spelling (whose results
+may name one metric under a singular `metric:` key) is read into rows with problem
+`legacy_model_index`, and they never count: the Hub and huggingface_hub only read
 `model-index`, so such a card shows no results on the Hub.
 """
 
@@ -144,7 +145,14 @@ def extract_claims(model_id: str, metadata: Mapping[str, Any]) -> tuple[list[dic
                     continue
                 task = _field(result, "task", problems)
                 dataset = _field(result, "dataset", problems)
-                metrics, metrics_ok = _items(result.get("metrics"), "metrics", problems)
+                found = result.get("metrics")
+                if legacy and found is None:  # the legacy form names one metric, under `metric`
+                    found = (
+                        [result["metric"]]
+                        if isinstance(result.get("metric"), Mapping)
+                        else result.get("metric")
+                    )
+                metrics, metrics_ok = _items(found, "metrics", problems)
                 base = {
                     "model_id": model_id,
                     "source": "model-index",

@@ -19,6 +19,7 @@ from typing import Any
 from pipeline.cards.claims import parse_value, raw_value
 from pipeline.cards.errors import CardError
 from pipeline.cards.metrics import normalise_claims
+from pipeline.cards.subject import SELF
 from pipeline.cards.yaml_safe import load_yaml
 from pipeline.hub.ids import InvalidHubName, repo_path
 
@@ -77,6 +78,7 @@ def _claim(model_id: str, entry: Mapping[str, Any], problems: list[str]) -> dict
         "source_name": _text(source.get("name")) or _text(source.get("user")),
         "source_url": _text(source.get("url")),
         "claim_date": _text(entry.get("date")),
+        "subject": SELF,  # the repository's own results file
     }
 
 

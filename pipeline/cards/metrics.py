@@ -1,22 +1,34 @@
 """Canonical metric ids and values on a 0–1 scale for claim rows (docs/definitions.md, "Claims").
 
 `metric` maps a metric's type or name (`Top-1 Accuracy`, `eval_f1`, `Rougel`) to one id of
-`METRICS`, or None. `value_unit` puts the parsed value on the 0–1 scale where the metric has one:
-a `%` value is divided by 100; a bare number by 100 when it is above 1 for a metric that cannot
-pass 1 as a fraction; WER and CER (which can) take the scale of the claim's siblings.
+`METRICS`, or None. `value_unit` puts the parsed value on the 0–1 scale where the metric has one, on the scale
+`card_scales` decides from all of the card's evidence; `value` and `value_raw` keep the number as
+written.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from pipeline.cards.dataset_ids import resolve_dataset_ids
 
 _ALIASES: dict[str, tuple[str, ...]] = {
-    "accuracy": ("accuracy", "acc", "top 1", "top1", "top 1 accuracy", "top1 accuracy", "top 1 acc", "acc@1"),
-    "f1": ("f1", "f1 score", "f score", "f1score"),
+    "accuracy": (
+        "accuracy",
+        "acc",
+        "binary accuracy",
+        "categorical accuracy",
+        "sparse categorical accuracy",
+        "top 1",
+        "top1",
+        "top 1 accuracy",
+        "top1 accuracy",
+        "top 1 acc",
+        "acc@1",
+    ),
+    "f1": ("f1", "f1 score", "f score", "f1score", "ents f"),
     "f1_macro": (
         "f1 macro",
         "macro f1",
@@ -41,14 +53,14 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "f1 weighted score",
         "weighted avg f1",
     ),
-    "precision": ("precision", "prec"),
-    "recall": ("recall",),
+    "precision": ("precision", "prec", "ents p"),
+    "recall": ("recall", "ents r"),
     "wer": ("wer", "word error rate"),
     "cer": ("cer", "character error rate", "char error rate"),
     "bleu": ("bleu", "sacrebleu", "bleu score"),
-    "rouge1": ("rouge1", "rouge 1"),
-    "rouge2": ("rouge2", "rouge 2"),
-    "rougeL": ("rougel", "rouge l"),
+    "rouge1": ("rouge1", "rouge 1", "rogue1", "rogue 1"),
+    "rouge2": ("rouge2", "rouge 2", "rogue2", "rogue 2"),
+    "rougeL": ("rougel", "rouge l", "rogue l", "roguel"),
     "rougeLsum": ("rougelsum", "rouge lsum", "rougel sum"),
     "exact_match": ("exact match", "exact", "em"),
     "map": ("map", "mean average precision"),
@@ -69,59 +81,134 @@ def metric_id(*names: Any) -> str | None:
     for name in names:
         if not isinstance(name, str) or len(name) > NAME_CHARS:
             continue
-        key = _SEPARATORS.sub(" ", name.lower()).strip()
-        found = METRICS.get(key) or METRICS.get(_PREFIX.sub("", key))
+        found = _metric_of(name)
         if found:
             return found
     return None
 
 
-def _scale(siblings: Iterable[dict[str, Any]]) -> str | None:
-    """`percent` or `fraction` as the scaled siblings agree on it; None when they say nothing or differ."""
-    seen: set[str] = set()
-    for row in siblings:
+@lru_cache(maxsize=8192)  # cards repeat their metric names (Loss, Accuracy) card after card
+def _metric_of(name: str) -> str | None:
+    key = _SEPARATORS.sub(" ", name.lower()).strip()
+    return METRICS.get(key) or METRICS.get(_PREFIX.sub("", key))
+
+
+PERCENT, FRACTION = "percent", "fraction"
+# Sources whose rows come from different writers and datasets: a number there is put on the scale
+# nearest its group's other numbers of its metric; in any other group (one table, one list, the
+# Trainer's list with its log) a metric has one scale, and a percent number makes its column percent.
+MIXED_GROUPS = frozenset({"model-index", "eval-results"})
+# The Trainer's list and log table: its metrics (`evaluate`'s WER and CER among them) are fractions
+# unless its numbers say otherwise, so a WER of 1.3 there is a fraction above 1.
+TRAINER_GROUP = "trainer"
+MAX_REFERENCES = 20  # claims of one metric a scale is compared with: a card stays linear
+ERROR_RATE_PERCENT_ABOVE = 2.0  # a bare WER or CER above it is in percent: a fraction that high is no result
+
+
+def _own_scale(metric: str | None, value: float | None, percent: bool) -> str | None:
+    """The scale one number shows by itself: a `%` sign, or a value its metric cannot take as a fraction."""
+    if metric is None or metric in UNSCALED or value is None or value < 0:
+        return None
+    if percent:
+        return PERCENT
+    limit = ERROR_RATE_PERCENT_ABOVE if metric in MAY_PASS_ONE else 1.0
+    return PERCENT if value > limit else None
+
+
+def _unit_on(value: float, scale: str) -> float:
+    return value / 100 if scale == PERCENT else value
+
+
+def _nearest(value: float, references: list[float]) -> str:
+    """The scale that puts `value` nearest to the card's other claims of its metric."""
+    as_fraction = min(abs(value - reference) for reference in references)
+    as_percent = min(abs(value / 100 - reference) for reference in references)
+    return PERCENT if as_percent < as_fraction else FRACTION
+
+
+def _group(row: dict[str, Any]) -> Any:
+    return row.get("_group") or row["source"]
+
+
+def card_scales(rows: list[dict[str, Any]]) -> list[str | None]:
+    """Each row's scale, decided from all of a card's evidence (docs/definitions.md, "Scale of a claim").
+
+    A number's own evidence decides first: a `%` sign, or a value above 1 (above 2 for an error rate,
+    which may pass 1 as a fraction). A log table's last row takes its column's scale (percent when
+    an earlier row shows it, else fraction). Any other number takes, in order: percent when its group (one
+    table, one list, the Trainer's list with its log table and the log column's earlier rows) has a
+    self-evident number of its metric, or in the model-index and eval-results (`MIXED_GROUPS`) the
+    scale that puts it nearest those numbers; for an error rate, the scale
+    of its group's other numbers (a bounded metric below 1 says fraction); the nearest of the same
+    metric's self-evident numbers elsewhere in the card; else a fraction when it is at most 1 or in
+    the Trainer's group, and no scale otherwise.
+    """
+    own = [_own_scale(row["metric"], row["value"], row["is_percent"]) for row in rows]
+    references: dict[str, list[tuple[Any, float]]] = {}  # self-evident units per metric, a few each
+    group_scales: dict[Any, set[str]] = {}
+    for row, scale in zip(rows, own, strict=True):
+        group, metric, value = _group(row), row["metric"], row["value"]
+        found = references.setdefault(metric, [])
+        evidence = [(value, scale)] + [
+            (cell, cell_scale)
+            for cell, percent in (row.get("_column") or ())
+            if (cell_scale := _own_scale(metric, cell, percent))
+        ]
+        for number, number_scale in evidence:
+            if number_scale and len(found) < MAX_REFERENCES:
+                found.append((group, _unit_on(number, number_scale)))
+            if number_scale and metric is not None:
+                group_scales.setdefault(group, set()).add(number_scale)
+        bare_fraction = scale is None and value is not None and 0 < value < 1
+        if metric is not None and metric not in UNSCALED | MAY_PASS_ONE and bare_fraction:
+            group_scales.setdefault(group, set()).add(FRACTION)
+    scales: list[str | None] = []
+    for row, scale in zip(rows, own, strict=True):
         metric, value = row["metric"], row["value"]
-        if metric is None or metric in UNSCALED or value is None or value <= 0:
-            continue
-        if row["is_percent"]:
-            seen.add("percent")
-        elif metric in MAY_PASS_ONE:
-            continue  # a bare error rate fits either scale: 0.9 may be 0.9% and 12.5 a fraction over 1
-        elif value > 1:
-            seen.add("percent")
-        elif value < 1:
-            seen.add("fraction")
-    return seen.pop() if len(seen) == 1 else None
+        if (
+            scale is None
+            and metric is not None
+            and metric not in UNSCALED
+            and value is not None
+            and value >= 0
+        ):
+            group = _group(row)
+            near = [unit for found_group, unit in references.get(metric, ()) if found_group == group]
+            far = [unit for found_group, unit in references.get(metric, ()) if found_group != group]
+            found = group_scales.get(group, set()) if metric in MAY_PASS_ONE else set()
+            column = row.get("_column")
+            if column is not None:  # a log column is its own evidence: its rows share one scale
+                percent = any(_own_scale(metric, cell, marked) for cell, marked in column)
+                scale = PERCENT if percent else FRACTION
+            elif near and row["source"] in MIXED_GROUPS:
+                scale = _nearest(value, near)
+            elif near:  # every self-evident number is a percent one
+                scale = PERCENT
+            elif len(found) == 1:
+                scale = next(iter(found))
+            elif far:
+                scale = _nearest(value, far)
+            elif value <= 1 or group == TRAINER_GROUP:
+                scale = FRACTION
+        scales.append(scale)
+    return scales
 
 
 def _unit(row: dict[str, Any], scale: str | None) -> float | None:
     metric, value = row["metric"], row["value"]
-    if metric is None or metric in UNSCALED or value is None or value < 0:
+    if scale is None or metric is None or metric in UNSCALED or value is None or value < 0:
         return None
-    if row["is_percent"]:
-        return value / 100
-    if metric in MAY_PASS_ONE:
-        # An error rate takes its siblings' scale; alone, one up to 1 is read as a fraction.
-        if scale is None:
-            return value if value <= 1 else None
-        return value / 100 if scale == "percent" else value
-    if value <= 1:
-        return value
-    return value / 100 if value <= 100 else None
+    unit = _unit_on(value, scale)
+    return unit if unit <= 1 or metric in MAY_PASS_ONE else None
 
 
 def normalise_claims(rows: list[dict[str, Any]]) -> None:
-    """Add `metric`, `value_unit` and `dataset_id` (`dataset_ids.py`) to one card's claim rows.
-
-    Siblings are rows of the same source. A row that needs its siblings' scale (bare WER/CER above
-    1) gives no evidence of its own, so the scale is read once per source over all of its rows.
-    """
+    """Add `metric`, `value_unit` and `dataset_id` (`dataset_ids.py`) to one card's claim rows, and
+    drop the private keys the extractors left for this step (`_claim`, `_column`)."""
     for row in rows:
         row["metric"] = metric_id(row["metric_type"], row["metric_name"])
-    scales = {
-        source: _scale(row for row in rows if row["source"] == source)
-        for source in {r["source"] for r in rows}
-    }
-    for row in rows:
-        row["value_unit"] = _unit(row, scales[row["source"]])
+    for row, scale in zip(rows, card_scales(rows), strict=True):
+        row["value_unit"] = _unit(row, scale)
+        row.pop("_claim", None)
+        row.pop("_column", None)
     resolve_dataset_ids(rows)

@@ -8,11 +8,14 @@ from typing import Any
 
 from pipeline.cards.claims import extract_claims, to_json
 from pipeline.cards.errors import CardError
+from pipeline.cards.finetuned import finetuned_from
 from pipeline.cards.frontmatter import split_front_matter
 from pipeline.cards.links import find_links
 from pipeline.cards.metrics import normalise_claims
 from pipeline.cards.results import body_claims
 from pipeline.cards.sections import find_headings, find_sections, normalise_newlines
+from pipeline.cards.subject import SELF, attribute, card_model
+from pipeline.cards.tables import split_in_text
 from pipeline.cards.training import trainer_lists
 from pipeline.cards.yaml_safe import load_yaml
 
@@ -125,6 +128,13 @@ def _fill(card: ParsedCard, readme: object, card_data: object) -> None:
         _read_card_data(card, card_data)
     if card.metadata is not None:
         index_claims, problems = extract_claims(card.model_id, card.metadata)
+        listed = next((r for r in card.claims if r["source"] == "trainer-results"), None)
+        for row in index_claims:
+            row["subject"], row["subject_name"] = SELF, row["model_name"]
+            row["dataset_split"] = row["dataset_split"] or _metric_split(row)
+            if listed is not None:  # the Trainer wrote the model-index and the list from one evaluation
+                row["dataset_split"] = row["dataset_split"] or listed["dataset_split"]
+                row["list_vs_table"] = listed["list_vs_table"]
         card.claims = index_claims + card.claims
         card.problems += problems
     normalise_claims(card.claims)
@@ -164,10 +174,40 @@ def _read_readme(card: ParsedCard, text: str) -> None:
     card.headings = [heading.text for heading in headings]
     card.sections, card.sections_with_content = find_sections(body, headings)
     card.hyperparameters, card.framework_versions = trainer_lists(body, headings)
-    card.claims, problems = body_claims(card.model_id, body, headings)
+    card.claims, problems = body_claims(
+        card.model_id, body, headings, card.hyperparameters, _masked_lm(card.metadata)
+    )
     card.problems += problems
+    template = finetuned_from(body)
+    attribute(
+        card.claims,
+        card_model(card.model_id, card.metadata, headings, template and template.base_model),
+        body,
+    )
     links = find_links(text)
     card.arxiv_ids, card.github_repos, card.dois = links.arxiv_ids, links.github_repos, links.dois
+
+
+def _metric_split(row: dict[str, Any]) -> str | None:
+    """The split a model-index metric's name says ("Test WER"); a model-index that names no split
+    in a card with the Trainer's results list is the Trainer's, measured on its evaluation set."""
+    names = " ".join(text for text in (row["metric_name"], row["metric_type"]) if isinstance(text, str))
+    return split_in_text(names)
+
+
+def _masked_lm(metadata: dict[str, Any] | None) -> bool:
+    """Whether the metadata says the model is a masked-language model (its losses vary between runs)."""
+    if not metadata:
+        return False
+    tags = metadata.get("tags")
+    named = [metadata.get("pipeline_tag"), *(tags[:100] if isinstance(tags, list) else [tags])]
+    index = metadata.get("model-index")
+    for entry in index[:100] if isinstance(index, list) else []:
+        results = entry.get("results") if isinstance(entry, dict) else None
+        for result in results[:100] if isinstance(results, list) else []:
+            task = result.get("task") if isinstance(result, dict) else None
+            named.append(task.get("type") if isinstance(task, dict) else None)
+    return "fill-mask" in named
 
 
 def _read_front_matter(card: ParsedCard, yaml_text: str) -> None:

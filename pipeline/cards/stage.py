@@ -52,9 +52,10 @@ import pyarrow.parquet as pq
 
 from pipeline.cards.eval_results import eval_result_claims
 from pipeline.cards.parse import parse_card
-from pipeline.children import MIB, limit_own_memory
+from pipeline.children import limit_own_memory
 from pipeline.env import env_number
 from pipeline.errors import SnapshotError
+from pipeline.hub.caps import MIB
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Section
 from pipeline.schemas import load_schema, table_from_rows

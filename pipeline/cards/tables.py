@@ -54,6 +54,9 @@ MAX_COLUMNS = 32
 MAX_LINE = 4000  # characters: a longer line ends a table
 MAX_CELL = 300  # characters of a header or label cell that are looked at
 METRIC_WORDS = 5  # words a metric name may have (those of metrics.py have at most three)
+HEADING_WORDS = 8  # a longer heading is prose, not a metric's name
+MAX_LEAD_TEXT = 2000  # characters of a sentence read for the split it names
+HEADING_METRIC_COLUMNS = 4  # more value columns under a metric's heading are counts (ESPnet's Snt, Wrd, ...)
 
 MODEL_HEADERS = frozenset({"model", "models", "model name", "name", "checkpoint", "id", "model id", "system"})
 MODEL_HEADERS |= {"model and size", "architecture"}
@@ -71,6 +74,9 @@ DATASET_HEADERS = frozenset(
         "task",
     }
 )
+# Words that make a label a model's name rather than a dataset's ("Ours", "BERT-base", "mT5-large").
+MODEL_WORDS = frozenset({"ours", "baseline", "base", "large", "small", "tiny", "mini", "xl", "xxl", "distil"})
+TEST_SET_HEADERS = frozenset({"testset", "test set", "test corpus", "test sets", "testsets"})
 SPLITS_HEADERS = frozenset({"split", "set", "subset", "eval split"})
 VALUE_HEADERS = frozenset({"value", "values", "score", "scores", "result", "results"})
 # A report's summary rows, read in its F1 column (where scikit-learn also writes the accuracy).
@@ -112,9 +118,16 @@ QUALIFIERS = frozenset({"overall", "final", "exact", "total"})  # words that nam
 _PIPE = re.compile(r"(?<!\\)\|")
 _DELIMITER = re.compile(r"\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
+# A reference-style link, [text][label]; brackets excluded inside, so a run of `[` is read once.
+_REF_LINK = re.compile(r"\[([^\[\]]*)\]\[[^\[\]]*\]")
 _MARKUP = re.compile(r"[*`↑↓]|\(\s*%\s*\)|%|&#?\w{1,10};")
 _PARENTHESIS = re.compile(r"(.*?)\s*\(([^()]*)\)")
 _WORD = re.compile(r"[\w+-]+")
+_ALNUM = re.compile(r"[a-z0-9.]+")
+_HUB_ID = re.compile(r"[\w.-]{1,96}/[\w.-]{1,96}")
+_MODEL_WORD = re.compile(
+    r"(?:[a-z]{0,12}(?:bert|gpt|t5|bart|xlm|xlnet|electra|albert|wav2vec2?|llama)[a-z0-9.]{0,12})"
+)
 _TOP_K = re.compile(r"top[ -]?(?:[02-9]|\d\d)", re.IGNORECASE)  # top-5 accuracy is no accuracy
 
 
@@ -134,6 +147,8 @@ class TableClaim(NamedTuple):
     model_name: str | None
     dataset_name: str | None
     dataset_split: str | None
+    row_model: str | None = None  # the row's model as written, also where the table names one model only
+    table: Table | None = None  # the table the claim is read from
 
 
 def _cells(line: str) -> list[str]:
@@ -192,6 +207,13 @@ def find_tables(body: str, headings: list[Heading]) -> tuple[list[Table], bool]:
     return tables, False
 
 
+def last_rows(body: str, table: Table, limit: int) -> list[list[str]]:
+    """The last `limit` rows of a table, also of one too long to be read as results (a training log)."""
+    first, end = table.lines
+    lines = body.split("\n")[max(first + 2, end - limit) : end]
+    return [cells for cells in map(_cells, lines) if len(cells) == len(table.header)]
+
+
 def _is_delimiter(line: str) -> bool:
     text = line.strip()
     return "|" in text and "-" in text and len(text) <= MAX_LINE and _DELIMITER.fullmatch(text) is not None
@@ -199,7 +221,7 @@ def _is_delimiter(line: str) -> bool:
 
 def plain(cell: str) -> str:
     """A cell's text without links, HTML tags, emphasis, backticks, arrows and `%` marks."""
-    text = _MARKUP.sub(" ", TAG.sub(" ", LINK.sub(r"\1", cell[:MAX_CELL])))
+    text = _MARKUP.sub(" ", TAG.sub(" ", _REF_LINK.sub(r"\1", LINK.sub(r"\1", cell[:MAX_CELL]))))
     return " ".join(text.split())
 
 
@@ -236,7 +258,7 @@ def _split_words(words: list[str]) -> tuple[list[str], str | None]:
     kept: list[str] = []
     split: str | None = None
     for word in words:
-        name = SPLITS.get(word.lower().strip(".:-_"))
+        name = SPLITS.get(word.lower().strip(".:-_()"))
         if name is None:
             kept.append(word)
         elif name:
@@ -295,8 +317,14 @@ def _skipped(table: Table) -> bool:
         table.too_long
         or any(key in TRAINING_LOG_HEADERS for key in keys)
         or keys[0] in HYPERPARAMETER_HEADERS
-        or "hyperparameters" in canonical_sections(table.heading)
+        or ("hyperparameters" in canonical_sections(table.heading) and not _names_a_metric(table.heading))
     )
+
+
+def _names_a_metric(heading: str) -> bool:
+    """Whether a heading names a metric too ("Hyperparameters and Validation Perplexity")."""
+    words = _ALNUM.findall(plain(heading).lower())[:HEADING_WORDS]
+    return any(metric_id(" ".join(words[i : i + 2])) or metric_id(word) for i, word in enumerate(words))
 
 
 def table_claims(table: Table) -> Iterator[TableClaim]:
@@ -309,43 +337,73 @@ def table_claims(table: Table) -> Iterator[TableClaim]:
         yield from _metric_rows(table)
     elif metrics:
         roles = [_role(cell) for cell in table.header]
+        if roles[0] == "other" and not first and _names_models(table, 0):
+            roles[0] = "model"  # an unnamed first column of model names
         if {"model", "dataset", "split"} & set(roles):
-            yield from _claims(table, metrics, _labels(table, roles))
+            yield from _claims(table, metrics, *_labels(table, roles))
         elif len(table.rows) == 1:
-            yield from _claims(table, metrics, [(None, None, None)])
+            yield from _claims(table, metrics, [(None, None, None)], [None])
         else:
             yield from _report_rows(table, metrics)
+    elif (found := heading_metric(table.heading)) is not None:
+        yield from _heading_metric_rows(table, found)
 
 
-def _labels(table: Table, roles: list[str]) -> list[Labels]:
-    """Each row's labels; a blank dataset or split cell repeats the one above it (a merged cell)."""
+def _labels(table: Table, roles: list[str]) -> tuple[list[Labels], list[str | None]]:
+    """(each row's labels, each row's model as written); a blank dataset or split cell repeats the
+    one above it (a merged cell)."""
     columns = [roles.index(role) if role in roles else None for role in ("model", "dataset", "split")]
+    if columns[0] is None and columns[1] is not None and _names_models(table, columns[1]):
+        columns[:2] = columns[1], None  # a "Task" column that lists models
     labels: list[Labels] = []
     previous: Labels = (None, None, None)
+    # A "Testset" column names test sets: its rows are on a test split.
+    test_column = columns[1] is not None and _key(table.header[columns[1]]) in TEST_SET_HEADERS
     for row in table.rows:
         model, dataset, split = (None if column is None else plain(row[column]) or None for column in columns)
         dataset, split = dataset or previous[1], split or previous[2]
         previous = (model, dataset, split)
         if model and _split_name(model):  # "Test set" in a Name column
             model, split = None, split or _split_name(model)
+        if not split and test_column and dataset:
+            split = "test"
         labels.append((model, dataset, split and (_split_name(split) or split)))
-    if len({model for model, _, _ in labels}) < 2:  # one model: the card's own
+    row_models = [model for model, _, _ in labels]
+    if len(set(row_models)) < 2:  # one model: the card's own unless attribution says otherwise
         labels = [(None, dataset, split) for _, dataset, split in labels]
-    return labels
+    return labels, row_models
+
+
+def _names_models(table: Table, column: int) -> bool:
+    """Whether most filled cells of a label column name models (`bert-base`, `org/name`, "Ours")."""
+    cells = [plain(row[column]) for row in table.rows]
+    filled = [cell for cell in cells if cell]
+    return bool(filled) and 2 * sum(map(looks_like_model, filled)) > len(filled)
+
+
+def looks_like_model(text: str) -> bool:
+    """A label that reads as a model's name: a Hub id, a model family word, a size, or "ours"."""
+    words = _ALNUM.findall(text.lower()[:MAX_CELL])
+    return _HUB_ID.fullmatch(text.strip()) is not None or any(
+        word in MODEL_WORDS or _MODEL_WORD.fullmatch(word) for word in words
+    )
 
 
 def _claims(
-    table: Table, metrics: list[tuple[int, tuple[str, str | None, str | None]]], labels: list[Labels]
+    table: Table,
+    metrics: list[tuple[int, tuple[str, str | None, str | None]]],
+    labels: list[Labels],
+    row_models: list[str | None],
 ) -> Iterator[TableClaim]:
     rows = [
-        (label, row)
-        for label, row in zip(labels, table.rows, strict=True)
+        (label, row, row_model)
+        for label, row, row_model in zip(labels, table.rows, row_models, strict=True)
         if not any(text and text.lower().rstrip(".") in AVERAGES for text in label)
         and any(number(row[place])[0] is not None for place, _ in metrics)
     ]
-    if len({label for label, _ in rows}) < len(rows):  # rows told apart by something unread
+    if len({label for label, _, _ in rows}) < len(rows):  # rows told apart by something unread
         return
-    for (model, row_dataset, row_split), row in rows:
+    for (model, row_dataset, row_split), row, row_model in rows:
         for place, (metric, header_dataset, header_split) in metrics:
             if number(row[place])[0] is None:
                 continue
@@ -353,7 +411,10 @@ def _claims(
             if row_dataset and header_dataset:  # datasets in rows: "mBERT F1" names a model
                 name = model or header_dataset
             dataset, split = row_dataset or header_dataset, row_split or header_split
-            yield TableClaim(plain(table.header[place]), metric, row[place], name, dataset, split)
+            named = row_model or (header_dataset if row_dataset and header_dataset else None)
+            yield TableClaim(
+                plain(table.header[place]), metric, row[place], name, dataset, split, named, table
+            )
 
 
 def _report_rows(
@@ -367,7 +428,7 @@ def _report_rows(
         metric = REPORT_ROWS.get(_key(row[0]))
         if metric and number(row[f1[0]])[0] is not None:
             header = f"{plain(row[0])} {plain(table.header[f1[0]])}"
-            yield TableClaim(header, metric, row[f1[0]], None, None, None)
+            yield TableClaim(header, metric, row[f1[0]], None, None, None, None, table)
 
 
 def _metric_rows(table: Table) -> Iterator[TableClaim]:
@@ -391,11 +452,107 @@ def _metric_rows(table: Table) -> Iterator[TableClaim]:
     if len({key for key, _ in found}) < len(found):  # told apart by another column
         return
     for (metric, split), row in found:
-        yield TableClaim(plain(row[0]), metric, row[column], None, None, split)
+        yield TableClaim(plain(row[0]), metric, row[column], None, None, split, None, table)
+
+
+def split_in_text(text: str) -> str | None:
+    """The one split a sentence names ("evaluated on the test data"), else None (none, or several)."""
+    found = {SPLITS.get(word) for word in _ALNUM.findall(text.lower()[:MAX_LEAD_TEXT])} - {None, ""}
+    return found.pop() if len(found) == 1 else None
+
+
+@lru_cache(maxsize=4096)
+def heading_labels(heading: str) -> tuple[str | None, str | None]:
+    """(dataset, split) a table's heading names: "Results on the CoNLL-2003 test set" gives
+    ("CoNLL-2003", "test"); the dataset only after "on" or "for", the split from a split word."""
+    words = plain(heading).replace("_", " ").replace("(", " ").replace(")", " ").split()
+    if len(words) > HEADING_WORDS:
+        return None, None
+    kept, split = _split_words(words)
+    lowered = [word.lower() for word in kept]
+    place = max((i for i, word in enumerate(lowered) if word in ("on", "for")), default=None)
+    if place is None:
+        return None, split
+    named = [
+        w for w in kept[place + 1 :] if w.lower() not in ("the", "set", "sets", "dataset", "data", "split")
+    ]
+    named = [w for w in named if metric_id(w) is None]
+    return " ".join(named) or None, split
+
+
+@lru_cache(maxsize=4096)
+def heading_metric(heading: str) -> str | None:
+    """The one metric a short heading names ("WER", "Test results (CER)"), else None."""
+    words = _WORD.findall(plain(heading).lower().replace("_", " "))
+    if not words or len(words) > HEADING_WORDS:
+        return None
+    found = {
+        metric
+        for size in (3, 2, 1)
+        for start in range(len(words) - size + 1)
+        if (metric := metric_id(" ".join(words[start : start + size])))
+        and metric not in ("loss", "exact_match")
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def _heading_metric_rows(table: Table, metric: str) -> Iterator[TableClaim]:
+    """A table of numbers whose heading names the metric: "| Without LM | With LM |" under "WER".
+
+    One row is read as it is; with several, the first column must name each row's model, dataset or
+    split. A scoring report (sclite's `| dataset | Snt | Wrd | Corr | Sub | Del | Ins | Err | S.Err |`,
+    as ESPnet writes it) gives its `Err` column, the error rate, with the split its dataset path ends in.
+    """
+    keys = [_key(cell) for cell in table.header]
+    if "err" in keys and keys[0] in DATASET_HEADERS:
+        yield from _scoring_report(table, metric, keys.index("err"))
+        return
+    if len(table.rows) == 1 and all(number(cell)[0] is not None for cell in table.rows[0]):
+        columns, labels = range(len(table.header)), [(None, None, None)]
+    else:
+        role = _role(table.header[0])
+        if role == "other" and not all(_split_name(plain(row[0])) for row in table.rows):
+            return
+        columns = range(1, len(table.header))
+        labels = [
+            (
+                plain(row[0]) if role == "model" else None,
+                plain(row[0]) if role == "dataset" else None,
+                _split_name(plain(row[0])) or plain(row[0]) if role in ("split", "other") else None,
+            )
+            for row in table.rows
+        ]
+    if len(set(labels)) < len(labels) or len(columns) > HEADING_METRIC_COLUMNS:
+        return
+    several = len({model for model, _, _ in labels}) > 1
+    for (model, dataset, split), row in zip(labels, table.rows, strict=True):
+        for place in columns:
+            if number(row[place])[0] is not None:
+                header = plain(table.header[place]) or metric
+                named = model if several else None
+                yield TableClaim(header, metric, row[place], named, dataset, split, model, table)
+
+
+def _scoring_report(table: Table, metric: str, column: int) -> Iterator[TableClaim]:
+    """The `Err` of each row of a scoring report, its dataset the row's path, its split the path's end."""
+    labels = [plain(row[0]) for row in table.rows]
+    if len(set(labels)) < len(labels):
+        return
+    for label, row in zip(labels, table.rows, strict=True):
+        if number(row[column])[0] is not None:
+            split = _split_name(label.rsplit("/", 1)[-1]) if "/" in label else None
+            yield TableClaim(
+                plain(table.header[column]), metric, row[column], None, label or None, split, None, table
+            )
 
 
 def card_table_claims(body: str, headings: list[Heading]) -> tuple[Iterator[TableClaim], bool]:
     """(claims of every table of a body with `\n` line breaks, read as they are taken; whether tables
     were left unread)."""
     tables, capped = find_tables(body, headings)
-    return (claim for table in tables for claim in table_claims(table)), capped
+    return claims_of(tables), capped
+
+
+def claims_of(tables: list[Table]) -> Iterator[TableClaim]:
+    """The claims of `tables`, read as they are taken."""
+    return (claim for table in tables for claim in table_claims(table))

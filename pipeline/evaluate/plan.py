@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from pipeline.cards.subject import is_self
 from pipeline.errors import SnapshotError
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
 from pipeline.measures.tables import iter_rows
@@ -57,6 +58,7 @@ CLAIM_COLUMNS = (
     "metric",
     "value",
     "value_unit",
+    "subject",
 )
 
 
@@ -146,7 +148,8 @@ class Selection:
 
 
 def read_claims(snapshot: Snapshot) -> list[Claim]:
-    """The snapshot's claims with a canonical metric and a dataset, each with its model's sha and task."""
+    """The snapshot's own-model claims (`subject` self) with a canonical metric and a dataset, each with
+    its model's sha and task."""
     claims_path = snapshot.finding("claims")
     if not claims_path.exists():
         raise SnapshotError(
@@ -160,7 +163,9 @@ def read_claims(snapshot: Snapshot) -> list[Claim]:
     for row in iter_rows(claims_path, CLAIM_COLUMNS):
         values = dict(zip(CLAIM_COLUMNS, row, strict=True))
         dataset = values["dataset_id"] or values["dataset_type"] or values["dataset_name"]
-        if not values["metric"] or not dataset or values["model_id"] not in models:
+        if not is_self(values["subject"]) or not values["metric"] or not dataset:
+            continue
+        if values["model_id"] not in models:
             continue
         sha, pipeline_tag = models[values["model_id"]]
         claim = Claim(

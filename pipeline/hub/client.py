@@ -95,6 +95,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff before try `attempt + 1`."""
+        # As tenacity's wait_random_exponential, which would need a RetryCallState this loop has no use for;
+        # urllib3's Retry.get_backoff_time waits nothing before the second try and adds its jitter on top.
         # The exponent is bounded: past ~1,000 tries 2**n no longer converts to a float.
         return random.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2 ** min(attempt - 1, 64)))
 
@@ -321,7 +323,7 @@ class HubClient:
                 "(HUBMINE_ATTEMPT_DEADLINE_S)"
             )
         if isinstance(exc, Stalled):
-            return f"{exc} for {self.retry.stall_s:g} s (HUBMINE_STALL_S, HUBMINE_STALL_BYTES_PER_S)"
+            return f"{exc} (HUBMINE_STALL_S, HUBMINE_STALL_BYTES_PER_S)"
         if isinstance(exc, requests.exceptions.ContentDecodingError):
             return f"the answer from {public_url(url)} could not be decoded ({one_line(str(exc))[:200]})"
         if isinstance(exc, requests.ReadTimeout):

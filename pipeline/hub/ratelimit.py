@@ -53,6 +53,8 @@ def _params(header: str) -> tuple[str | None, dict[str, str]]:
 
 def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitInfo | None:
     """Read `RateLimit` (and `RateLimit-Policy` when present); None when the response has none."""
+    # Not huggingface_hub's parse_ratelimit_headers: it skips a `t` that is no whole number (`inf`), so a
+    # spent quota asking to wait forever would pass unseen, and its policy pattern is quadratic in the header.
     raw = headers.get("RateLimit") or headers.get("ratelimit")
     if not raw:
         return None

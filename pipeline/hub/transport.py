@@ -118,7 +118,13 @@ def _read_body(
     With `sink`, the body is written there instead, and b"" returned."""
     declared = raw.headers.get("Content-Length", "")
     encoded = "Content-Encoding" in raw.headers  # a compressed body's length says little of the real one
-    if not cap.keep_cut and not encoded and declared.isdigit() and int(declared) > cap.limit:
+    if (
+        not cap.keep_cut
+        and not encoded
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > cap.limit
+    ):
         raise BodyTooLarge(cap.exceeded(public_url(raw.url)))
     body = bytearray()
     size = 0

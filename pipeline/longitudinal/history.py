@@ -284,7 +284,7 @@ def run_history(
     their commits changed, from a clone), then the process metrics of every period held and `period`."""
     from pipeline.crawl import resolve_token
     from pipeline.longitudinal.discussions import update_discussions
-    from pipeline.longitudinal.lines import needing_clone, update_lines
+    from pipeline.longitudinal.lines import needing_clone, require_git, update_lines
     from pipeline.longitudinal.process import PERIODS, held_periods, write_process
 
     started = time.monotonic()
@@ -292,6 +292,8 @@ def run_history(
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}")
     endpoint = check_settings(endpoint)
+    if git:
+        require_git()
     data = DataDir(data_dir)
     with holding_lock(data, "history"):
         snapshot = resolve_snapshot(data, snapshot_id)  # under the lock: a prune cannot take it away

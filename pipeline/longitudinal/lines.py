@@ -57,10 +57,14 @@ def author_key(email: str) -> str:
 
 
 def _date(seconds: str) -> datetime | None:
-    if not seconds.lstrip("-").isdigit() or len(seconds) > 12:
+    """A commit's author date (`%at`); None outside the bounds history keeps. A commit object may hold
+    any number there, so it is bounded before it becomes a datetime (which past year 9999 would raise)."""
+    if not seconds.isascii() or not seconds.isdigit() or len(seconds) > 12:
         return None
-    when = datetime.fromtimestamp(int(seconds), timezone.utc)
-    return when if EARLIEST <= when <= datetime.now(timezone.utc) + FUTURE_SLACK else None
+    latest = datetime.now(timezone.utc) + FUTURE_SLACK
+    if not EARLIEST.timestamp() <= int(seconds) <= latest.timestamp():
+        return None
+    return datetime.fromtimestamp(int(seconds), timezone.utc)
 
 
 def _numstat(line: str) -> tuple[int, int] | None:
@@ -70,7 +74,7 @@ def _numstat(line: str) -> tuple[int, int] | None:
         return None
     if parts[0] == "-" and parts[1] == "-":
         return 0, 0
-    if parts[0].isdigit() and parts[1].isdigit() and len(parts[0]) <= 12 and len(parts[1]) <= 12:
+    if all(part.isascii() and part.isdigit() and len(part) <= 12 for part in parts[:2]):
         return int(parts[0]), int(parts[1])
     return None
 
@@ -210,13 +214,17 @@ def needing_clone(data: DataDir, models: Sequence[str], with_new_commits: set[st
     return [m for m in models if m in with_new_commits or m not in ids or m in failed or m in stale]
 
 
+def require_git() -> None:
+    """Stop before any request when git is missing: --git could not finish."""
+    if shutil.which("git") is None:
+        raise HubmineError("git is not installed; install git 2.31 or later to use hubmine history --git")
+
+
 def update_lines(
     data: DataDir, client: HubClient, endpoint: str, token: str | None, models: Sequence[str], workers: int
 ) -> StepCount:
-    """Clone the models that need it (`models`: those with new commits) and put their lines in
-    `lines.parquet` in place of those held; a model that fails keeps its old lines beside its error row."""
-    if shutil.which("git") is None:
-        raise HubmineError("git is not installed; install git 2.31 or later to use hubmine history --git")
+    """Clone `models` and put their lines in `lines.parquet` in place of those held; a model that fails
+    keeps its old lines beside its error row."""
     path = data.history_table(TABLE)
     with tempfile.TemporaryDirectory(prefix="hubmine-git-home-") as home:
         runner = GitRunner(endpoint, token, Path(home), Limits.from_env())

@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -38,15 +39,15 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from pipeline.longitudinal.discussions import CLOSED, OPEN
-from pipeline.longitudinal.history import listed_until, merge_write
+from pipeline.longitudinal.history import listed_until, merge_write, remedy
 from pipeline.longitudinal.lines import listed_since
+from pipeline.store.damage import reading
 from pipeline.store.layout import DataDir
 
 TABLE = "process"
 PERIODS = ("week", "month")
 REGISTRY = "*"
 README_TITLE = re.compile(r"readme|model[ _-]*card", re.IGNORECASE)
-DAY = timedelta(days=1)
 DAY_S = 86400.0
 # PRIME's bus factor: an author counts who made more than this share of the period's changed lines.
 BUS_FACTOR_SHARE = 0.8
@@ -142,8 +143,9 @@ def open_spans(
             opened = max(when, created)
     if opened is not None:
         spans.append((opened, None))
-    if status in CLOSED and spans and spans[-1][1] is None:
-        return None  # listed as closed, yet no closing event: the events are not the whole story
+    still_open = bool(spans) and spans[-1][1] is None
+    if (status in CLOSED and still_open) or (status in OPEN and not still_open):
+        return None  # the list and the events disagree on its status now: the events held are stale
     return tuple(spans)
 
 
@@ -286,16 +288,8 @@ def _line_values(
     end: datetime,
     row: Row,
 ) -> Row:
-    names = (
-        "lines_changed",
-        "lines_of_code",
-        "productivity",
-        "bus_factor",
-        "developer_count",
-        "issue_density",
-    )
     if not _known(lines.known_until, end):
-        return dict.fromkeys(names) | {"developer_keys": set(), "lines_unknown": lines.unknown}
+        return dict.fromkeys(LINE_METRICS) | {"developer_keys": set(), "lines_unknown": lines.unknown}
     by_author: dict[str, int] = defaultdict(int)
     for commit in changed:
         if commit.changed is not None:
@@ -394,11 +388,10 @@ def _read_chunk(data: DataDir, chosen: list[str]) -> dict[str, ModelInputs]:
     """The commits, lines and discussions of `chosen` models."""
     inputs: dict[str, ModelInputs] = defaultdict(ModelInputs)
     in_chunk = pc.field("model_id").isin(chosen)
-    commits = ds.dataset(data.history_table("commits"), format="parquet")
     valid = pc.field("commit_id").is_valid() & pc.field("date").is_valid()
     fetched: dict[str, list[tuple[str, datetime, datetime | None]]] = defaultdict(list)
     columns = ["model_id", "commit_id", "date", "title", "authors", "fetched_at"]
-    for row in commits.to_table(columns=columns, filter=in_chunk & valid).to_pylist():
+    for row in _rows(data.history_table("commits"), in_chunk & valid, columns).to_pylist():
         inputs[row["model_id"]].commits.append(Commit(row["date"], row["title"] or "", row["authors"] or []))
         fetched[row["model_id"]].append((row["commit_id"], row["date"], row["fetched_at"]))
     _read_lines(data, chosen, inputs, fetched)
@@ -415,7 +408,7 @@ def _read_lines(
     path = data.history_table("lines")
     if not path.exists():
         return
-    table = ds.dataset(path, format="parquet").to_table(filter=pc.field("model_id").isin(chosen))
+    table = _rows(path, pc.field("model_id").isin(chosen))
     read: dict[str, Lines] = defaultdict(Lines)
     ids: dict[str, set[str]] = defaultdict(set)
     read_at: dict[str, datetime] = {}
@@ -457,13 +450,15 @@ def _read_threads(data: DataDir, chosen: list[str], inputs: dict[str, ModelInput
     path = data.history_table("discussions")
     if not path.exists():
         return
-    dataset = ds.dataset(path, format="parquet")
-    present = [c for c in ("changed_at", "changed_to", "error") if c in dataset.schema.names]
+    with reading(path, remedy(path)):
+        names = ds.dataset(path, format="parquet").schema.names
+    present = [c for c in ("changed_at", "changed_to", "error") if c in names]
     columns = ["model_id", "num", "status", "is_pull_request", "created_at", *present]
-    table = dataset.to_table(columns=columns, filter=pc.field("model_id").isin(chosen))
+    table = _rows(path, pc.field("model_id").isin(chosen), columns)
     listed: set[str] = set()
     errors: dict[str, str] = {}
     unread: dict[str, list[datetime]] = defaultdict(list)
+    undated: dict[str, int] = defaultdict(int)
     for row in table.to_pylist():
         model_id = row["model_id"]
         if row.get("error") is not None:
@@ -472,6 +467,7 @@ def _read_threads(data: DataDir, chosen: list[str], inputs: dict[str, ModelInput
         listed.add(model_id)
         threads = inputs[model_id].threads
         if row["created_at"] is None:
+            undated[model_id] += 1  # cannot be placed in time: every period's count is unknown
             continue
         spans = open_spans(row["created_at"], row["status"], row.get("changed_at"), row.get("changed_to"))
         if spans is None:
@@ -486,7 +482,12 @@ def _read_threads(data: DataDir, chosen: list[str], inputs: dict[str, ModelInput
         inputs[model_id].threads.known_until = min(created)
         inputs[
             model_id
-        ].threads.unknown = f"the status changes of {len(created)} discussions could not be read"
+        ].threads.unknown = (
+            f"the status changes of {len(created)} discussions are not known (unread, or changed since read)"
+        )
+    for model_id, count in undated.items():
+        inputs[model_id].threads.known_until = NEVER
+        inputs[model_id].threads.unknown = f"discussions without a usable creation date: {count}"
 
 
 def _models(data: DataDir) -> list[str]:
@@ -494,16 +495,31 @@ def _models(data: DataDir) -> list[str]:
     if not path.exists():
         return []
     valid = pc.field("commit_id").is_valid() & pc.field("date").is_valid()
-    table = ds.dataset(path, format="parquet").to_table(columns=["model_id"], filter=valid)
-    return sorted(set(table.column("model_id").to_pylist()))
+    return sorted(_distinct(path, "model_id", valid))
 
 
 def held_periods(data: DataDir) -> set[str]:
     path = data.history_table(TABLE)
     if not path.exists():
         return set()
-    table = ds.dataset(path, format="parquet").to_table(columns=["period"])
-    return set(pc.unique(table.column("period")).to_pylist()) & set(PERIODS)
+    return _distinct(path, "period") & set(PERIODS)
+
+
+def _rows(path: Path, where: pc.Expression, columns: list[str] | None = None) -> pa.Table:
+    """The rows of a history table that `where` keeps; a file that no longer reads is one line saying
+    what to do."""
+    with reading(path, remedy(path)):
+        return ds.dataset(path, format="parquet").to_table(columns=columns, filter=where)
+
+
+def _distinct(path: Path, column: str, where: pc.Expression | None = None) -> set[str]:
+    """The distinct values of one column of a history table, read a batch at a time: memory grows with
+    the values, not the rows."""
+    found: set[str] = set()
+    with reading(path, remedy(path)):
+        for batch in ds.dataset(path, format="parquet").to_batches(columns=[column], filter=where):
+            found.update(value for value in pc.unique(batch.column(column)).to_pylist() if value is not None)
+    return found
 
 
 PRIVATE = ("author_names", "developer_keys", "age_sum_days", "open_threads")

@@ -4,7 +4,8 @@ Never deleted: the newest complete snapshot (whatever N), snapshots that are not
 resume), and, unless forced, snapshots a diff (`diffs/<OLD>..<NEW>/`) or a trend table still names.
 Each snapshot goes by a rename out of `snapshots/` (atomic: it is never seen half-deleted) and is then
 removed; what a killed prune left under `pruning/` is removed by the next one. A `pruning/` that is a
-link is refused: deletion never follows a link out of the data directory (`store.removal`).
+link is refused, and so are `snapshots/` and `publish/`: deletion never follows a link out of the data
+directory (`store.removal`).
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def _delete(data: DataDir, snapshot_id: str) -> None:
     snapshot = data.snapshot(snapshot_id)
     with storage_errors(snapshot.dir):
         pruning = real_folder(data.pruning, data.root)
+        # What moves into pruning/ to be deleted must not come through a link either.
+        for source in (data.snapshots, data.published(snapshot_id).dir.parent):
+            real_folder(source, data.root)
         pruning.mkdir(parents=True, exist_ok=True)
         target, published = pruning / snapshot_id, pruning / f"{snapshot_id}.publish"
         for leftover in (target, published):

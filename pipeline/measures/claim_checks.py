@@ -9,8 +9,18 @@ config is compared with any.
 Only claims with a numeric value are checked, except by impossible_value, which also reads the value
 as written.
 
+Only claims about the card's own model are checked (`subject` self, or null in an older table).
+
 - cross_source_disagreement: one card claims a key unverified in two sources, and no value of the one
-  agrees with a value of the other; the closest pair is recorded.
+  agrees with a value of the other, and no ordinary cause explains it; the closest pair is recorded.
+  The Trainer's results list (and the model-index it wrote from the same evaluation) against its
+  log table has three ordinary causes, each its own labelled status (claims `list_vs_table`):
+  trainer_best_checkpoint (the list equals an earlier row: the checkpoint kept at the end was the
+  best, not the last), trainer_table_ends_early (the table stops
+  before the epochs or steps trained, so the list's final evaluation is not in it) and
+  masked_lm_variance (a masked-language model's numbers within `results.MASKED_LM_TOLERANCE`:
+  random masking changes them between evaluation passes; a fill-mask model by its card's metadata,
+  or by its Hub pipeline tag in models.parquet).
 - self_vs_verified: one card claims a key unverified and in a `verified: true` row; each unverified
   claim is compared with the closest verified value, a finding where they do not agree.
 - inherited_from_base: a model's claim set (its distinct (dataset, config, split, metric, value)
@@ -41,6 +51,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.cards.results import MASKED_LM_TOLERANCE
+from pipeline.cards.subject import SELF
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Section, Share, share
 from pipeline.measures.tables import load_json, read_table, write_finding
@@ -56,7 +68,17 @@ CHECKS = {
     "template_claims": "the same claims on unrelated models of several authors",
     "impossible_value": "a value its metric cannot take",
     "unverifiable": "evaluated on a training split, or without dataset or split",
+    "trainer_best_checkpoint": "the Trainer's list is an earlier row of its table (the best checkpoint)",
+    "trainer_table_ends_early": "the Trainer's table stops before training does",
+    "masked_lm_variance": "a masked-language model's numbers vary between evaluation passes",
 }
+# A Trainer list against its table: the ordinary causes of a difference (claims `list_vs_table`).
+ARTEFACTS = {
+    "earlier_row": "trainer_best_checkpoint",
+    "table_ends_early": "trainer_table_ends_early",
+    "masked_lm": "masked_lm_variance",
+}
+NOT_CONTRADICTIONS = frozenset({"unverifiable", *ARTEFACTS.values()})
 BOUNDED = frozenset(
     {"accuracy", "f1", "f1_macro", "f1_micro", "f1_weighted", "precision", "recall", "exact_match"}
     | {"map", "bleu", "rouge1", "rouge2", "rougeL", "rougeLsum"}
@@ -87,6 +109,8 @@ _CLAIM_COLUMNS = (
     "value_unit",
     "value_raw",
     "verified",
+    "subject",
+    "list_vs_table",
 )
 
 
@@ -116,7 +140,7 @@ class ClaimChecksSection(Section):
     models_with_claims: int
     models_with_findings: int
     share_with_findings: Share | None
-    # The same without unverifiable, which most claims of generated cards meet (they name no split).
+    # The same without unverifiable and the Trainer's ordinary causes (ARTEFACTS): real contradictions.
     models_with_other_findings: int
     share_with_other_findings: Share | None
     checks: dict[str, CheckCount]
@@ -161,7 +185,9 @@ def _read_claims(snapshot: Snapshot) -> pa.Table:
     for field in wanted:
         if field.name not in present:
             table = table.append_column(field.name, pa.nulls(table.num_rows, field.type))
-    return table.select(list(_CLAIM_COLUMNS))
+    table = table.select(list(_CLAIM_COLUMNS))
+    own = pc.or_kleene(pc.is_null(table["subject"]), pc.equal(table["subject"], SELF))
+    return table.filter(own)
 
 
 def prepare(claims: pa.Table) -> pa.Table:
@@ -186,6 +212,7 @@ def prepare(claims: pa.Table) -> pa.Table:
             "value_unit": claims["value_unit"],
             "value_raw": claims["value_raw"],
             "verified": pc.fill_null(claims["verified"], False),
+            "list_vs_table": claims["list_vs_table"],
         }
     )
 
@@ -325,6 +352,19 @@ def _pair_row(check: str, pair: _Pair, detail: str) -> dict[str, Any]:
     }
 
 
+def _disagreement(pair: _Pair) -> str:
+    """The check a differing pair is: an ordinary cause's status, else cross_source_disagreement."""
+    if _against_log(pair.claim["source"], pair.other["source"]):
+        listed = pair.other if pair.claim["source"] == "trainer-table" else pair.claim
+        return ARTEFACTS.get(listed["list_vs_table"] or "", "cross_source_disagreement")
+    return "cross_source_disagreement"
+
+
+def _against_log(source: str, other_source: str) -> bool:
+    """The Trainer's final evaluation (its list, or the model-index it wrote) against its log table."""
+    return {source, other_source} in ({"trainer-results", "trainer-table"}, {"model-index", "trainer-table"})
+
+
 def compared(claims: pa.Table) -> tuple[list[dict[str, Any]], VerifiedComparison]:
     """cross_source_disagreement and self_vs_verified findings, and the verified comparisons."""
     numeric = claims.filter(pc.and_(pc.is_valid(claims["value"]), pc.not_equal(claims["metric_key"], "")))
@@ -357,7 +397,7 @@ def compared(claims: pa.Table) -> tuple[list[dict[str, Any]], VerifiedComparison
             pair = _closest(own[first], own[second])
             if pair is not None and not pair.agrees:
                 detail = f"{first} gives {_number(pair.value)}, {second} {_number(pair.other_value)}"
-                rows.append(_pair_row("cross_source_disagreement", pair, detail))
+                rows.append(_pair_row(_disagreement(pair), pair, detail))
         for claim in itertools.chain.from_iterable(own.values()):
             pair = _closest([claim], verified)
             if pair is None:
@@ -467,12 +507,30 @@ def templates(
     return rows
 
 
-def _authors(snapshot: Snapshot, model_ids: list[str]) -> dict[str, str]:
-    models = read_table(snapshot.models, ["model_id", "author"])
+def _model_column(snapshot: Snapshot, model_ids: list[str], column: str) -> dict[str, str]:
+    """`column` of models.parquet for `model_ids`, where it is set."""
+    models = read_table(snapshot.models, ["model_id", column])
     models = models.filter(pc.is_in(models["model_id"], value_set=pa.array(model_ids, pa.string())))
     return {
-        m: a for m, a in zip(models["model_id"].to_pylist(), models["author"].to_pylist(), strict=True) if a
+        m: a for m, a in zip(models["model_id"].to_pylist(), models[column].to_pylist(), strict=True) if a
     }
+
+
+def _masked_lm_variance(snapshot: Snapshot, rows: list[dict[str, Any]]) -> None:
+    """Relabel a Trainer list against table difference of a fill-mask model (by its Hub pipeline tag,
+    which the card need not state) as masked_lm_variance when within the tolerance."""
+    trainer = [
+        row
+        for row in rows
+        if _against_log(row["source"], row["other_source"]) and row["check"] == "cross_source_disagreement"
+    ]
+    if not trainer:
+        return
+    tags = _model_column(snapshot, sorted({row["model_id"] for row in trainer}), "pipeline_tag")
+    for row in trainer:
+        near = abs(row["difference"]) <= MASKED_LM_TOLERANCE * max(abs(row["value"]), abs(row["other_value"]))
+        if tags.get(row["model_id"]) == "fill-mask" and near:
+            row["check"] = ARTEFACTS["masked_lm"]
 
 
 def _with_sources(rows: list[dict[str, Any]], claims: pa.Table) -> list[dict[str, Any]]:
@@ -496,7 +554,8 @@ def build(snapshot: Snapshot) -> tuple[pa.Table, ClaimChecksSection]:
     shared = {d for d, n in Counter(d for d, _ in sets.values()).items() if n >= TEMPLATE_MODELS}
     if shared:
         candidates = sorted(m for m, (d, _) in sets.items() if d in shared)
-        set_rows += templates(sets, lineage, _authors(snapshot, candidates))
+        set_rows += templates(sets, lineage, _model_column(snapshot, candidates, "author"))
+    _masked_lm_variance(snapshot, pair_rows)
     findings = pa.concat_tables(
         [
             table_from_rows("claim_checks", pair_rows + _with_sources(set_rows, claims)),
@@ -520,7 +579,8 @@ def summarize(
         by_source[row["check"]][row["source"] or "unknown"] = row["model_id_count"]
     with_findings = pc.count_distinct(findings["model_id"]).as_py()
     unverified = pc.equal(findings["check"], "unverifiable")
-    with_others = pc.count_distinct(findings.filter(pc.invert(unverified))["model_id"]).as_py()
+    ordinary = pc.is_in(findings["check"], value_set=pa.array(sorted(NOT_CONTRADICTIONS)))
+    with_others = pc.count_distinct(findings.filter(pc.invert(ordinary))["model_id"]).as_py()
     details = findings.filter(unverified)["detail"]
     return ClaimChecksSection(
         n_findings=findings.num_rows,

@@ -73,7 +73,8 @@ MIN_DOWNLOADS = 1_000
 TUTORIAL_AUTHORS = 3
 MIN_LENGTH = 6
 MIN_AUTHOR = 4
-TOP = 20
+# Candidates listed in summary.json (`top`), most downloaded popular model first.
+TOP_CANDIDATES = 20
 # Characters of each end of a name that are indexed; ends looked up that are remembered.
 PREFIX = 10
 SEEN = 100_000
@@ -311,12 +312,13 @@ class Settings:
 
     `min_downloads`: 30-day downloads from which a model is popular (None: no floor). `top`: the most
     downloaded models of the snapshot are popular too (None: none by rank); the snapshot's top is the
-    registry's only for a full crawl. `tutorial_authors`: a name held by this many authors is shared.
+    registry's only for a full crawl. `tutorial_authors`: a name held by this many authors is a
+    tutorial's (None: no name is).
     """
 
     min_downloads: int | None = MIN_DOWNLOADS
     top: int | None = None
-    tutorial_authors: int = TUTORIAL_AUTHORS
+    tutorial_authors: int | None = TUTORIAL_AUTHORS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -325,7 +327,7 @@ class Settings:
         return cls(
             _setting(environ, "HUBMINE_LOOKALIKE_MIN_DOWNLOADS", MIN_DOWNLOADS),
             _setting(environ, "HUBMINE_LOOKALIKE_TOP", None),
-            _setting(environ, "HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS", TUTORIAL_AUTHORS) or TUTORIAL_AUTHORS,
+            _setting(environ, "HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS", TUTORIAL_AUTHORS),
         )
 
 
@@ -335,7 +337,7 @@ def _setting(environ: Mapping[str, str], name: str, default: int | None) -> int 
         return default
     if text.lower() == "none":
         return None
-    if not text.isdigit() or len(text) > 12:
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
         raise SettingError(f"{name}={text[:40]!r} must be a whole number of at least 0, or none; fix it")
     return int(text)
 
@@ -346,13 +348,19 @@ def popular_models(snapshot: Snapshot, settings: Settings) -> list[Popular]:
     models = read_table(snapshot.models, ["model_id", "downloads"])
     models = models.filter(pc.greater(pc.fill_null(models.column("downloads"), 0), 0))
     order = pc.sort_indices(models, sort_keys=[("downloads", "descending"), ("model_id", "ascending")])
-    ranked = models.take(order).to_pylist()
-    floor = settings.min_downloads
+    ranked = models.take(order)
+    # Both rules keep a prefix of the ranking: only it becomes Python objects, not the whole registry.
+    above_floor = 0
+    if settings.min_downloads is not None:
+        above_floor = (
+            pc.sum(pc.greater_equal(ranked.column("downloads"), settings.min_downloads)).as_py() or 0
+        )
+    kept = ranked.slice(0, max(above_floor, settings.top or 0))
     return [
-        Popular(Named.of(row["model_id"]), row["downloads"])
-        for rank, row in enumerate(ranked)
-        if (floor is not None and row["downloads"] >= floor)
-        or (settings.top is not None and rank < settings.top)
+        Popular(Named.of(model_id), downloads)
+        for model_id, downloads in zip(
+            *(kept.column(c).to_pylist() for c in ("model_id", "downloads")), strict=True
+        )
     ]
 
 
@@ -374,11 +382,15 @@ def name_key(name: str) -> str:
     return "-".join(tokens(name))
 
 
+def _normal(line: str) -> str:
+    return _SPACES.sub(" ", line).strip().casefold()
+
+
 def _lines(text: str) -> set[str]:
-    """A card's long lines, spaces collapsed and case-folded, without the Trainer template's."""
+    """A card's long lines, normalised, without the Trainer template's."""
     found = set()
     for line in text.splitlines()[:COPY_LINES]:
-        line = _SPACES.sub(" ", line).strip().casefold()
+        line = _normal(line)
         if len(line) >= COPY_LINE and not _TEMPLATE_LINE.search(line):
             found.add(line)
     return found
@@ -396,8 +408,8 @@ def own_words(card: str | None, popular_card: str | None) -> str | None:
     """The lines of `card` that the popular card does not have: what the suspect's author wrote."""
     if not card or not popular_card:
         return card
-    theirs = {_SPACES.sub(" ", line).strip().casefold() for line in popular_card.splitlines()[:COPY_LINES]}
-    kept = [line for line in card.splitlines() if _SPACES.sub(" ", line).strip().casefold() not in theirs]
+    theirs = {_normal(line) for line in popular_card.splitlines()[:COPY_LINES]}
+    kept = [line for line in card.splitlines() if _normal(line) not in theirs]
     return "\n".join(kept)
 
 
@@ -407,13 +419,19 @@ def names_original(card: str | None, model: Named, popular: Named, by_author: bo
     card names anyway)."""
     if not card:
         return False
-    text = card[:CARD_CHARS].casefold().replace(model.model_id.casefold(), " ")
+    # Taken out as whole words: a short author (`go`) must not cut the popular one (`google`) apart.
+    text = _as_word(model.model_id.casefold()).sub(" ", card[:CARD_CHARS].casefold())
     if model.author:
-        text = text.replace(model.author, " ")
+        text = _as_word(model.author).sub(" ", text)
     for word in (popular.model_id.casefold(), popular.author if by_author else ""):
-        if len(word) >= 3 and re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text):
+        if len(word) >= 3 and _as_word(word).search(text):
             return True
     return False
+
+
+def _as_word(word: str) -> re.Pattern[str]:
+    """`word` where it is no part of a longer id or name."""
+    return re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
 
 
 def declared_base(card: str | None) -> str | None:
@@ -423,18 +441,22 @@ def declared_base(card: str | None) -> str | None:
 
 
 def is_popular_base(base: str, popular: Named) -> bool:
-    """`base` (as a card writes it, with or without the author) is the popular model."""
+    """`base` (as a card writes it, with or without the author) is `popular`."""
     author, name = split_id(base.strip().casefold())
     return name == popular.name.casefold() and (not author or author == popular.author)
+
+
+def suspects_words(pair: Pair, facts: Facts, copied: bool) -> str | None:
+    """The suspect's card as read for a declaration: of a copy of the popular card, only its own lines."""
+    card = facts.cards.get(pair.model.model_id)
+    return own_words(card, facts.cards.get(pair.popular.named.model_id)) if copied else card
 
 
 def exclusions(pair: Pair, facts: Facts, copied: bool, settings: Settings) -> list[str]:
     """Every reason the pair is not a candidate for review, in `EXCLUSIONS` order."""
     model, popular = pair.model, pair.popular.named
     popular_card = facts.cards.get(popular.model_id)
-    card = facts.cards.get(model.model_id)
-    if copied:
-        card = own_words(card, popular_card)
+    card = suspects_words(pair, facts, copied)
     bases = facts.bases.get(model.model_id, set())
     found: set[str] = set()
     formats = facts.weight_formats(model.model_id)
@@ -446,16 +468,19 @@ def exclusions(pair: Pair, facts: Facts, copied: bool, settings: Settings) -> li
         variant = variant_kind(popular.name, model.name)
         if variant:
             found.add(f"variant_{variant}")
+    popular_bases = facts.bases.get(popular.model_id, set())
     if not copied:
         # A copied card's front matter, and the base_model tags made from it, are the popular model's.
-        popular_bases = facts.bases.get(popular.model_id, set())
         if bases & (popular_bases | {popular.model_id}) or model.model_id in popular_bases:
             found.add("declares_original")
         elif bases:
             found.add("declares_own_base")
     base = declared_base(card)
     if base:
-        found.add("declares_original" if is_popular_base(base, popular) else "declares_own_base")
+        originals = [popular, *(Named.of(b) for b in sorted(popular_bases))]
+        found.add(
+            "declares_original" if any(is_popular_base(base, o) for o in originals) else "declares_own_base"
+        )
     if names_original(card, model, popular):
         found.add("card_names_original")
     if names_original(popular_card, popular, model, by_author=False):
@@ -467,7 +492,8 @@ def exclusions(pair: Pair, facts: Facts, copied: bool, settings: Settings) -> li
         found.add("legacy_name")
     if pair.rule == "same_name_other_author" and not copied:
         found.add("same_name_only")
-    if facts.authors_sharing(model, popular) >= settings.tutorial_authors:
+    shared_by = settings.tutorial_authors
+    if shared_by is not None and facts.authors_sharing(model, popular) >= shared_by:
         found.add("tutorial_name")
     return [why for why in EXCLUSIONS if why in found]
 
@@ -576,24 +602,6 @@ def ancestors(lineage: pa.Table, ids: set[str]) -> dict[str, set[str]]:
     return found
 
 
-COLUMNS = (
-    "model_id",
-    "downloads",
-    "popular_model",
-    "popular_downloads",
-    "kind",
-    "distance",
-    "excluded",
-    "rules",
-    "exclusions",
-    "counted",
-    "also_like",
-    "weight_formats",
-    "declared_base",
-    "name_authors",
-)
-
-
 def suspect_rows(pairs: list[Pair], facts: Facts, settings: Settings) -> list[dict[str, Any]]:
     """One row per suspect: its pair counted for review, else its most downloaded popular model."""
     by_model: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -615,7 +623,7 @@ def suspect_rows(pairs: list[Pair], facts: Facts, settings: Settings) -> list[di
                 "exclusions": excluded,
                 "counted": not excluded,
                 "weight_formats": facts.weight_formats(model.model_id),
-                "declared_base": declared_base(facts.cards.get(model.model_id)),
+                "declared_base": declared_base(suspects_words(pair, facts, copied)),
                 "name_authors": facts.authors_sharing(model, popular),
             }
         )
@@ -651,7 +659,7 @@ class LookalikesSection(Section):
     popular_min_downloads: int | None
     min_downloads: int | None
     top_popular: int | None
-    tutorial_authors: int
+    tutorial_authors: int | None
     names_looked_up: int
     distance_checks: int
     suspects: int
@@ -696,7 +704,7 @@ def build(snapshot: Snapshot, settings: Settings | None = None) -> tuple[pa.Tabl
                     )
                 }
             )
-            for r in counted[:TOP]
+            for r in counted[:TOP_CANDIDATES]
         ],
     )
     return table_from_rows("lookalikes", rows), section, work

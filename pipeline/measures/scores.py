@@ -5,7 +5,7 @@ Factors shared by two scores (hardware, environment) are one column counted in b
 
 - dataset_details: `has_datasets` (metadata `datasets` or a `dataset:` tag).
 - performance_table: a claim that counts from model-index (`has_eval_claims`), or any claim with a
-  value parsed from the card's own results (claims `trainer-results`, `trainer-table`).
+  value parsed from the card's own results about its own model (claims of `subject` self).
 - architecture_details: `has_architecture` (`config.model_type`), or an architecture section
   (parsed_cards.sections `architecture`: Architecture, Technical specifications, Model structure).
 - training_logs: TensorBoard logs (`runs/` folders, `events.out.tfevents` files, the `tensorboard`
@@ -47,6 +47,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.cards.subject import is_self
 from pipeline.measures.lineage import is_quantized
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import HeadlineItem, Section, Share
@@ -274,13 +275,14 @@ def _quantized_bases(snapshot: Snapshot) -> pa.Array:
 
 
 def _claimed_models(snapshot: Snapshot) -> pa.Array:
-    """Models with a claim that counts, or with a value taken from the card's own results."""
+    """Models with a claim that counts, or with a value taken from the card's own results about itself
+    (`subject` self: a comparison table's rows of other models do not count)."""
     claimed = {
         model_id
-        for model_id, source, value, counts in iter_rows(
-            snapshot.finding("claims"), ["model_id", "source", "value", "counts"]
+        for model_id, source, value, counts, subject in iter_rows(
+            snapshot.finding("claims"), ["model_id", "source", "value", "counts", "subject"]
         )
-        if counts or (source != "model-index" and value is not None)
+        if is_self(subject) and (counts or (source != "model-index" and value is not None))
     }
     return pa.array(sorted(claimed), pa.string())
 

@@ -78,14 +78,31 @@ def _headline(summary: Summary) -> list[Block]:
     return [Heading(2, "Headline"), Table(["measure", "value"], rows)]
 
 
-def _claims(summary: Summary) -> Para:
+def _claims(summary: Summary) -> list[Block]:
     claims = summary.section(ClaimsSection)
     if not claims.n_claims:
-        return Para("No model in this snapshot makes a model-index performance claim.")
-    return Para(
-        f"{plural(claims.n_claims, 'model-index claim')} in all, {claims.n_counting_model_index:,} "
-        "of them counting (numeric, with a metric, task and dataset)."
-    )
+        return [Para("No model in this snapshot makes a performance claim.")]
+    subjects = claims.by_subject
+    own = subjects.get("self", 0)
+    blocks: list[Block] = [
+        Para(
+            f"{plural(claims.n_claims, 'claim row')} in all (model-index, eval-results and the card body), "
+            f"{own:,} of them about the card's own model; only those count in any figure. "
+            f"{claims.n_counting_model_index:,} model-index claims count for this figure (numeric, with "
+            "a metric, task and dataset)."
+        )
+    ]
+    if claims.models_comparing:
+        blocks.append(
+            Para(
+                f"Comparison tables: {plural(claims.models_comparing, 'card')} give another model's numbers "
+                f"(baselines, sibling models, the base model) in a results table, "
+                f"{claims.models_comparing_with_own:,} of them beside their own; "
+                f"{subjects.get('other', 0):,} claim rows are about other models and "
+                f"{subjects.get('unknown', 0):,} do not say whose they are, none of them counted."
+            )
+        )
+    return blocks
 
 
 def _claim_checks(summary: Summary) -> list[Block]:
@@ -105,7 +122,14 @@ def _claim_checks(summary: Summary) -> list[Block]:
             [
                 [name, words, f"{checks.checks[name].findings:,}", f"{checks.checks[name].models:,}"]
                 for name, words in CHECKS.items()
+                if name in checks.checks
             ],
+        ),
+        Para(
+            "Only claims about the card's own model are checked. A Trainer results list that differs "
+            "from its own log table for an ordinary reason (the best checkpoint kept, a table that stops "
+            "before training does, masked-language-model losses that vary between passes) is counted "
+            "under that reason, not as a disagreement, and is left out of the models with findings."
         ),
     ]
     if checks.checks["unverifiable"].findings:
@@ -189,7 +213,7 @@ def _comparison(summary: Summary) -> list[Block]:
         Para(f"{comparison.paper}."),
         *comparison_blocks(comparison.documentation),
         Heading(3, "Fig. 7: performance claims by task"),
-        _claims(summary),
+        *_claims(summary),
         Table(
             ["task", "paper", "this snapshot"],
             [[r.task, side(r.paper), side(r.snapshot)] for r in comparison.fig7_claims_by_task],

@@ -1,10 +1,12 @@
 """Claimed versus measured: what `hubmine evaluate` found, by task and by claim source, and the paper's
 DeiT experiment beside the same models measured here. Shared by the report and notebook 03.
 
-A gap is `claimed_unit - measured`, both on the 0-1 scale, for claims whose status is `measured` and
-whose metric has a unit scale (WER and CER included: for them a positive gap means the model does
-better than claimed). A claim is `overclaimed` when the card says better than measured by more than
-one point (0.01) on a higher-is-better metric, or lower than measured by as much on WER and CER.
+Only claims about the card's own model are evaluated (`hubmine evaluate` plans `subject` self
+claims), so every gap here is a model's claim about itself. A gap is `claimed_unit - measured`, both
+on the 0-1 scale, for claims whose status is `measured` and whose metric has a unit scale (WER and
+CER included: for them a positive gap means the model does better than claimed). A claim is
+`overclaimed` when the card says better than measured by more than one point (0.01) on a
+higher-is-better metric, or lower than measured by as much on WER and CER.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pipeline.store.layout import Snapshot
 COLUMNS = ["model_id", "source", "task_type", "metric", "claimed_unit", "measured", "status"]
 LOWER_IS_BETTER = frozenset({"wer", "cer"})
 TOLERANCE = 0.01
+TOP_GAPS = 15  # models in the table of the largest gaps
 # The paper's DeiT variants as Hub ids.
 DEIT_MODELS = {
     "tiny": "facebook/deit-tiny-patch16-224",
@@ -64,6 +67,16 @@ def gap_summary(evaluations: pd.DataFrame, by: Iterable[str]) -> pd.DataFrame:
         median_gap=("gap", "median"),
         overclaimed=("overclaimed", "mean"),
     ).reset_index()
+
+
+def largest_gaps(evaluations: pd.DataFrame, top: int = TOP_GAPS) -> pd.DataFrame:
+    """Per model, its measured claim furthest from what was measured; the `top` models by that gap."""
+    done = gaps(evaluations)
+    if done.empty:
+        return done
+    done["size"] = done["gap"].abs()
+    widest = done.sort_values(["size", "model_id"], ascending=[False, True]).drop_duplicates("model_id")
+    return widest.head(top).reset_index(drop=True)
 
 
 def status_counts(evaluations: pd.DataFrame) -> dict[str, int]:
@@ -128,6 +141,26 @@ def report_blocks(snapshot: Snapshot, evaluations: pd.DataFrame | None) -> list[
                         f"{100 * row.overclaimed:.0f}%",
                     ]
                     for row in table.itertuples()
+                ],
+            )
+        )
+    widest = largest_gaps(evaluations)
+    if not widest.empty:
+        blocks.append(Heading(3, "The largest gaps, one claim per model"))
+        blocks.append(
+            Table(
+                ["model", "task", "source", "metric", "claimed", "measured", "gap"],
+                [
+                    [
+                        str(row.model_id),
+                        str(row.task_type),
+                        str(row.source),
+                        str(row.metric),
+                        f"{100 * row.claimed_unit:.1f}",
+                        f"{100 * row.measured:.1f}",
+                        _points(row.gap),
+                    ]
+                    for row in widest.itertuples()
                 ],
             )
         )

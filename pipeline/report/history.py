@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
+from pipeline.longitudinal.process import REGISTRY
 from pipeline.report import figures
 from pipeline.report.render import Block, Heading, Image, Para, Table
-from pipeline.store.damage import reading
+from pipeline.store.damage import reading, table_remedy
 from pipeline.store.layout import DataDir, Snapshot
 
 HINT = "run hubmine history (with --git for PRIME's line counts)"
@@ -41,10 +44,18 @@ def top_models(process: pd.DataFrame | None, snapshot: Snapshot | None, n: int =
     none of them."""
     if process is None:
         return []
-    followed = process[process["model_id"] != "*"]
+    followed = process[process["model_id"] != REGISTRY]
     if snapshot is not None and snapshot.models.exists():
-        models = pq.read_table(snapshot.models, columns=["model_id", "downloads"]).to_pandas()
-        ranked = models[models["model_id"].isin(set(followed["model_id"]))]
+        # Only the followed models' rows of the snapshot are read, not the registry's.
+        with reading(snapshot.models, table_remedy(snapshot.models)):
+            ranked = (
+                ds.dataset(snapshot.models, format="parquet")
+                .to_table(
+                    columns=["model_id", "downloads"],
+                    filter=pc.field("model_id").isin(sorted(set(followed["model_id"]))),
+                )
+                .to_pandas()
+            )
         ranked = ranked.sort_values(["downloads", "model_id"], ascending=[False, True], na_position="last")
         if not ranked.empty:
             return ranked["model_id"].head(n).tolist()
@@ -59,7 +70,7 @@ def _cell(value: object, digits: int = 2) -> str:
 
 
 def _registry_table(process: pd.DataFrame, period: str) -> Table:
-    rows = process[(process["model_id"] == "*") & (process["period"] == period)]
+    rows = process[(process["model_id"] == REGISTRY) & (process["period"] == period)]
     rows = rows.sort_values("period_start").tail(TABLE_PERIODS)
     columns = ("models", "commits", "open_discussions", "open_pull_requests", *figures.PRIME_METRICS)
     body = [
@@ -78,7 +89,7 @@ def report_blocks(process: pd.DataFrame | None, snapshot: Snapshot) -> list[Bloc
         blocks.append(Para(f"No repository history yet: {HINT}."))
     else:
         period = shown_period(process)
-        models = process.loc[process["model_id"] != "*", "model_id"].nunique()
+        models = process.loc[process["model_id"] != REGISTRY, "model_id"].nunique()
         computed = process["computed_at"].max()
         blocks += [
             Para(

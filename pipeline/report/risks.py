@@ -190,6 +190,11 @@ def _popular_rule(lookalikes: LookalikesSection) -> str:
     return " or ".join(parts) or "no popularity rule set"
 
 
+def _tutorial_rule(lookalikes: LookalikesSection) -> str:
+    shared_by = lookalikes.tutorial_authors
+    return "" if shared_by is None else f", and do not bear a name that {shared_by:,} or more authors share"
+
+
 def evidence(entry: Lookalike) -> str:
     """A candidate's evidence: the rules that fired and the weights it holds."""
     rules = [EVIDENCE.get(rule, rule) for rule in entry.rules]
@@ -205,8 +210,7 @@ def _lookalikes(lookalikes: LookalikesSection) -> list[Block]:
             "character-level trick (look-alike characters or a one-letter typo in the author or the name, "
             "or the same name under another author), and that are not a systematic variant of it "
             "(language, size, task, architecture, number, casing, separator, format), do not declare their "
-            "relation to it, and do not bear a name that "
-            f"{lookalikes.tutorial_authors:,} or more authors share; nobody has reviewed them, so they are "
+            f"relation to it{_tutorial_rule(lookalikes)}; nobody has reviewed them, so they are "
             "candidates, not attacks."
         ),
     ]

@@ -96,7 +96,7 @@ def commit_pages(
         items = [item for item in response.json if isinstance(item, dict)]
         seen += len(items)
         total = response.headers.get("X-Total-Count", "")
-        count = int(total) if total.isdigit() and len(total) <= 18 else None
+        count = int(total) if total.isascii() and total.isdigit() and len(total) <= 18 else None
         last = len(response.json) < PAGE or (count is not None and seen >= count)
         yield CommitPage(items, last, count)
         if last:

@@ -23,8 +23,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO
 
-from pipeline.children import memory_limited
+from pipeline.children import kill_group, memory_limited
 from pipeline.env import env_number
 from pipeline.errors import HubmineError, one_line
 from pipeline.hub.caps import MIB
@@ -150,32 +151,45 @@ class GitRunner:
         """git's stderr (its start), exit status, and the bound that stopped it ("" when none did)."""
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(
-                self._limited(args), env=self.env, stdin=subprocess.DEVNULL, stdout=err, stderr=err
+                self._limited(args),
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
+                start_new_session=True,  # a group of its own, so that a bound stops git's helpers too
             )
-            deadline = time.monotonic() + self.limits.timeout_s
-            problem = ""
-            # Checked once more after git ends: a clone that finished between two looks is bounded too.
-            while True:
-                ended = proc.poll() is not None
-                if time.monotonic() > deadline:
-                    problem = f"git ran past {self.limits.timeout_s:g} s; raise HUBMINE_GIT_TIMEOUT_S"
-                elif tree_bytes(watched) > self.limits.max_bytes:
-                    problem = (
-                        f"the clone passed {self.limits.max_bytes} bytes; if that is real, raise "
-                        "HUBMINE_GIT_MAX_BYTES"
-                    )
-                elif os.fstat(err.fileno()).st_size > MAX_MESSAGE_BYTES:
-                    problem = f"git printed more than {MAX_MESSAGE_BYTES} bytes of messages"
-                if problem:
-                    proc.kill()
-                    proc.wait()
-                    break
-                if ended:
-                    break
-                time.sleep(_POLL_S)
+            try:
+                problem = self._watch(proc, watched, err)
+            except BaseException:  # in its own session, git would outlive an interrupt (Ctrl-C) of ours
+                kill_group(proc)
+                proc.wait()
+                raise
             err.seek(0)
             text = err.read(64 * 1024).decode("utf-8", "replace")
         return text, proc.returncode, problem
+
+    def _watch(self, proc: subprocess.Popen[bytes], watched: Path, err: IO[bytes]) -> str:
+        """Wait for git, stopping it past a bound; the bound that stopped it ("" when none did)."""
+        deadline = time.monotonic() + self.limits.timeout_s
+        # Checked once more after git ends: a clone that finished between two looks is bounded too.
+        while True:
+            ended, problem = proc.poll() is not None, ""
+            if time.monotonic() > deadline:
+                problem = f"git ran past {self.limits.timeout_s:g} s; raise HUBMINE_GIT_TIMEOUT_S"
+            elif tree_bytes(watched) > self.limits.max_bytes:
+                problem = (
+                    f"the clone passed {self.limits.max_bytes} bytes; if that is real, raise "
+                    "HUBMINE_GIT_MAX_BYTES"
+                )
+            elif os.fstat(err.fileno()).st_size > MAX_MESSAGE_BYTES:
+                problem = f"git printed more than {MAX_MESSAGE_BYTES} bytes of messages"
+            if problem:
+                kill_group(proc)
+                proc.wait()
+                return problem
+            if ended:
+                return ""
+            time.sleep(_POLL_S)
 
     def _limited(self, args: list[str]) -> list[str]:
         return memory_limited(args, self.limits.max_memory)
@@ -190,8 +204,9 @@ class GitRunner:
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
-        timer = threading.Timer(self.limits.timeout_s, proc.kill)
+        timer = threading.Timer(self.limits.timeout_s, kill_group, (proc,))
         timer.start()
         count, signed, sha, in_header = 0, [], "", False
         stdout = proc.stdout
