@@ -59,14 +59,24 @@ def folder_size(folder: Path) -> int:
     return total
 
 
-def describe_source(manifest: dict[str, Any]) -> tuple[str, str]:
-    """(where from, with which parameters): the endpoint and the crawl's options, or the imported dump."""
+@dataclass(frozen=True)
+class Origin:
+    """Where a snapshot's models came from: the endpoint a crawl asked, with its population options, or
+    the dump an import read (at its revision, if any)."""
+
+    imported: bool
+    source: str
+    parameters: str  # `--limit 1000 --sort downloads --cards`; empty for an import
+
+
+def snapshot_origin(manifest: dict[str, Any]) -> Origin:
     source = manifest.get("source")
     if isinstance(source, dict):
-        origin = source.get("dataset") or source.get("path") or "a dump"
-        return f"import of {origin}", "-"
+        dump = str(source.get("dataset") or source.get("path") or "a dump")
+        revision = f" at revision {source['revision']}" if source.get("revision") else ""
+        return Origin(True, dump + revision, "")
     params = CrawlParams.from_json(manifest.get("params") or {})
-    return str(manifest.get("endpoint") or "?"), params.describe()
+    return Origin(False, str(manifest.get("endpoint") or "an unrecorded endpoint"), params.describe())
 
 
 def snapshot_status(snapshot: Snapshot, manifest: dict[str, Any]) -> SnapshotStatus:
@@ -75,15 +85,15 @@ def snapshot_status(snapshot: Snapshot, manifest: dict[str, Any]) -> SnapshotSta
     state = str(manifest.get("status") or "?")
     if state == "complete" and snapshot.summary.exists():
         state = "complete, analyzed"
-    endpoint, parameters = describe_source(manifest)
+    origin = snapshot_origin(manifest)
     return SnapshotStatus(
         id=snapshot.id,
         state=state,
         models=counts.get("models"),
         cards=cards.get("ok") if isinstance(cards, dict) else None,
         size_bytes=folder_size(snapshot.dir),
-        endpoint=endpoint,
-        parameters=parameters,
+        endpoint=f"import of {origin.source}" if origin.imported else origin.source,
+        parameters=origin.parameters or "-",
     )
 
 

@@ -3,21 +3,14 @@ hubmine wrote it; and whether the snapshots a trend compares hold the same popul
 
 from __future__ import annotations
 
-from typing import Any
-
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline import __version__
-from pipeline.crawl.params import POPULATION_PARAMS, CrawlParams
 from pipeline.report.render import Block, Heading, Para, Table
+from pipeline.status import Origin, snapshot_origin
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.snapshot import read_manifest
-
-
-def _day(timestamp: object) -> str:
-    text = str(timestamp or "")
-    return text[:10] if text else "unknown"
 
 
 def _minute(timestamp: object) -> str:
@@ -36,25 +29,10 @@ def newest_change(snapshot: Snapshot) -> str:
     return "unknown" if newest is None else newest.date().isoformat()
 
 
-def origin(manifest: dict[str, Any]) -> tuple[str, str]:
-    """(where the snapshot came from, its parameters): the endpoint and the crawl's options, or the
-    imported dump and its revision."""
-    source = manifest.get("source")
-    if isinstance(source, dict):
-        dump = source.get("dataset") or source.get("path") or "a dump"
-        revision = f" at revision {source['revision']}" if source.get("revision") else ""
-        return f"imported from {dump}{revision}", "as published (no crawl parameters)"
-    params = CrawlParams.from_json(manifest.get("params") or {})
-    return (
-        f"crawled from {manifest.get('endpoint') or 'an unrecorded endpoint'}",
-        f"hubmine crawl {params.describe()}",
-    )
-
-
 def provenance_blocks(snapshot: Snapshot, command: str | None) -> list[Block]:
     """The report's provenance: a short table a reader checks before any figure."""
     manifest = read_manifest(snapshot) or {}
-    source, parameters = origin(manifest)
+    source, parameters = _described(snapshot_origin(manifest))
     crawled_with = (manifest.get("versions") or {}).get("hubmine", "unknown")
     rows = [
         ["snapshot", snapshot.id],
@@ -69,29 +47,25 @@ def provenance_blocks(snapshot: Snapshot, command: str | None) -> list[Block]:
     return [Heading(2, "What this report measured"), Table(["", "value"], rows)]
 
 
-def population(manifest: dict[str, Any]) -> tuple[Any, ...]:
-    """What decides which models a snapshot holds: its source and its crawl's population parameters."""
-    params = CrawlParams.from_json(manifest.get("params") or {})
-    source = manifest.get("source")
-    where = (
-        (source.get("dataset") or source.get("path"))
-        if isinstance(source, dict)
-        else manifest.get("endpoint")
-    )
-    return (where, *(getattr(params, name) for name in POPULATION_PARAMS))
+def _described(origin: Origin) -> tuple[str, str]:
+    """(where from, with which parameters), in the report's words."""
+    if origin.imported:
+        return f"imported from {origin.source}", "as published (no crawl parameters)"
+    return f"crawled from {origin.source}", f"hubmine crawl {origin.parameters}"
 
 
 def population_warning(data: DataDir, snapshot_ids: list[str]) -> Para | None:
     """One sentence when the snapshots of a trend were not taken from the same source with the same
     parameters: their differences may be the populations', not the registry's."""
-    described = {}
-    for snapshot_id in snapshot_ids:
-        manifest = read_manifest(data.snapshot(snapshot_id)) or {}
-        source, parameters = origin(manifest)
-        described[snapshot_id] = (population(manifest), f"{source}, {parameters}")
-    if len({key for key, _ in described.values()}) < 2:
+    origins = {
+        snapshot_id: snapshot_origin(read_manifest(data.snapshot(snapshot_id)) or {})
+        for snapshot_id in snapshot_ids
+    }
+    if len(set(origins.values())) < 2:
         return None
-    listed = "; ".join(f"{snapshot_id}: {words}" for snapshot_id, (_, words) in described.items())
+    listed = "; ".join(
+        f"{snapshot_id}: {', '.join(_described(origin))}" for snapshot_id, origin in origins.items()
+    )
     return Para(
         "Warning: these snapshots cover different populations, so a change between them may come from "
         f"what was crawled rather than from the registry ({listed})."
