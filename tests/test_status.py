@@ -3,6 +3,7 @@ that refuses to mix endpoints or parameters."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,15 @@ def test_progress_off_a_terminal_is_whole_status_lines(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "\r" not in result.stderr
     assert [line for line in result.stderr.splitlines() if line.startswith("hubmine: models: ")]
+
+
+def test_an_imported_snapshot_names_its_dump(tmp_path: Path) -> None:
+    manifest = tmp_path / "snapshots" / "dump" / "manifest.json"
+    manifest.parent.mkdir(parents=True)
+    source = {"kind": "import", "dataset": "org/cards", "revision": "abc123"}
+    manifest.write_text(json.dumps({"status": "complete", "source": source, "counts": {"models": 7}}))
+    result = runner.invoke(app, ["status", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    row = result.output.splitlines()[1]
+    assert row.split()[:4] == ["dump", "complete", "7", "-"]
+    assert row.endswith("import of org/cards at revision abc123  -")
