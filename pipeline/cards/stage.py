@@ -42,7 +42,6 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +55,6 @@ from pipeline.children import limit_own_memory
 from pipeline.env import env_number
 from pipeline.errors import SnapshotError
 from pipeline.hub.caps import MIB
-from pipeline.measures.registry import Context, Measure
-from pipeline.measures.section import Section
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.damage import reading, table_remedy
 from pipeline.store.files import atomic_path
@@ -318,37 +315,3 @@ def parse_snapshot(snapshot: Snapshot, workers: int | None = None) -> dict[str, 
             claims_out.write_table(claims)
             tally.add_eval_results(claims, problems)
     return {**tally.summary(), **info, "workers": workers, "seconds": round(time.monotonic() - started, 3)}
-
-
-@dataclass(frozen=True)
-class CardsSection(Section):
-    """summary.json `cards`: what parse_snapshot counted."""
-
-    models: int
-    has_card: int
-    has_card_body: int
-    has_front_matter: int
-    models_with_eval_claims: int
-    claims: int
-    counting_claims: int
-    card_status: dict[str, int]
-    metadata_source: dict[str, int]
-    problems: dict[str, int]
-    join: str
-    orphan_cards: int
-    workers: int
-    seconds: float
-
-
-def run(context: Context) -> CardsSection:
-    return CardsSection.from_dict(parse_snapshot(context.snapshot))
-
-
-MEASURE = Measure(
-    name="cards",
-    run=run,
-    summary_key="cards",
-    section=CardsSection,
-    reads=("models", "cards", "eval_results"),
-    writes=("parsed_cards", "claims"),
-)

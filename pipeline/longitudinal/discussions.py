@@ -28,7 +28,7 @@ from pipeline.hub.caps import MIB, BodyCap
 from pipeline.hub.client import BadBody, HubClient, Response
 from pipeline.hub.ids import InvalidHubName, repo_path
 from pipeline.hub.records import int64
-from pipeline.longitudinal.history import (
+from pipeline.longitudinal.history_store import (
     MAX_TITLE,
     Row,
     StepCount,
