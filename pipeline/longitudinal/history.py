@@ -27,7 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from pipeline.env import env_number
+from pipeline import settings
 from pipeline.errors import HubResponseError
 from pipeline.hub.caps import BodyCap
 from pipeline.hub.client import HubClient, check_settings
@@ -178,7 +178,7 @@ def listed_until(data: DataDir) -> dict[str, datetime]:
 
 
 def commit_bounds() -> tuple[BodyCap, int]:
-    return commits_page_cap(), env_number("HUBMINE_HISTORY_MAX_COMMIT_PAGES", 100, minimum=1)
+    return commits_page_cap(), settings.HISTORY_MAX_COMMIT_PAGES.read()
 
 
 @dataclass
