@@ -42,6 +42,10 @@ class Setting:
         """The variable's text, stripped; empty when unset."""
         return (os.environ if environ is None else environ).get(self.name, "").strip()
 
+    def read(self, environ: Mapping[str, str] | None = None) -> object:
+        """The value now: from `environ` (else the process environment), checked; the default when unset."""
+        raise NotImplementedError
+
     def documented_default(self) -> str:
         return self.shown
 

@@ -79,9 +79,9 @@ def test_the_documented_defaults_are_rendered_from_the_values() -> None:
 @pytest.mark.parametrize("setting", list(DECLARED.values()), ids=list(DECLARED))
 def test_unset_or_empty_is_the_default(setting: Setting, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(setting.name, raising=False)
-    unset = setting.read()  # type: ignore[attr-defined]
+    unset = setting.read()
     monkeypatch.setenv(setting.name, "  ")
-    assert setting.read() == unset  # type: ignore[attr-defined]
+    assert setting.read() == unset
     assert unset == getattr(setting, "default", False)
 
 
