@@ -49,12 +49,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline import settings
 from pipeline.cards.eval_results import eval_result_claims
 from pipeline.cards.parse import parse_card
 from pipeline.children import limit_own_memory
-from pipeline.env import env_number
 from pipeline.errors import SnapshotError
-from pipeline.hub.caps import MIB
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.damage import reading, table_remedy
 from pipeline.store.files import atomic_path
@@ -68,7 +67,6 @@ README = "README.md"
 MODEL_COLUMNS = ["model_id", "card_data", "siblings"]
 CARD_COLUMNS = ["model_id", "status", "readme"]
 EVAL_RESULTS_COLUMNS = ["model_id", "status", "text"]
-PARSE_MAX_MEMORY = 4096 * MIB  # address space of one parsing worker
 MAX_EVAL_RESULTS_ROWS = 5000  # eval-results claims of one model, over all its files
 # Eval-results files read at once: each may hold up to 1 MiB of text and 1,000 claims.
 EVAL_RESULTS_BATCH = 64
@@ -229,7 +227,7 @@ def _ordered_map(
     batches = itertools.chain(head, batches)
     # forkserver: workers fork from a clean process, not from this one with Arrow's threads running.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    memory = env_number("HUBMINE_PARSE_MAX_MEMORY", PARSE_MAX_MEMORY, minimum=256 * MIB)
+    memory = settings.PARSE_MAX_MEMORY.read()
     with ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context(method),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from pipeline.env import env_number
+from pipeline import settings
 from pipeline.errors import HubResponseError
 from pipeline.hub.caps import BodyCap
 from pipeline.hub.client import HubClient, check_settings
@@ -103,7 +103,7 @@ def fetch_commits(
 
 
 def commit_bounds() -> tuple[BodyCap, int]:
-    return commits_page_cap(), env_number("HUBMINE_HISTORY_MAX_COMMIT_PAGES", 100, minimum=1)
+    return commits_page_cap(), settings.HISTORY_MAX_COMMIT_PAGES.read()
 
 
 def update_commits(

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline import settings
 from pipeline.measures.summary import Summary, load_summary
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.snapshot import data_dir_from_env, resolve_snapshot
-
-SNAPSHOT_ENV = "HUBMINE_SNAPSHOT_DIR"
 
 __all__ = ["Summary", "load_finding", "load_summary", "locate_snapshot"]
 
 
 def locate_snapshot() -> Snapshot:
     """`$HUBMINE_SNAPSHOT_DIR`, else the newest complete snapshot under `$HUBMINE_DATA_DIR` (or data/)."""
-    chosen = os.environ.get(SNAPSHOT_ENV)
+    chosen = settings.SNAPSHOT_DIR.read()
     if chosen:
         return Snapshot(Path(chosen))
     return resolve_snapshot(DataDir(data_dir_from_env()), None)
