@@ -27,8 +27,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from bench.analyze_bench import ROW_GROUP, generate
-from pipeline.env import env_number
-from pipeline.longitudinal.diff import PART_MODELS, PART_MODELS_VARIABLE
+from pipeline import settings
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.files import write_json
 from pipeline.store.layout import DataDir, Snapshot
@@ -161,7 +160,7 @@ def main() -> None:
         "scenario": "diff",
         "models": args.models,
         "generate_s": generate_s,
-        "models_per_part": env_number(PART_MODELS_VARIABLE, PART_MODELS, minimum=1),
+        "models_per_part": settings.DIFF_MODELS_PER_PART.read(),
         **measured,
         "expected_counts": expected,
         "counts_match": measured["counts"] == expected,

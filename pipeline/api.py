@@ -16,7 +16,6 @@ and the findings are read the same way. Nothing here writes.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline import settings
 from pipeline.errors import SnapshotError
 from pipeline.measures.section import Section
 from pipeline.measures.summary import Summary, load_summary
@@ -32,7 +32,6 @@ from pipeline.schemas import load_schema
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.snapshot import DEFAULT_DATA_DIR, resolve_snapshot
 
-DATA_DIR_ENV = "HUBMINE_DATA_DIR"
 CRAWL_TABLES = frozenset({"models", "cards", "eval_results", "authors"})
 HISTORY_TABLES = frozenset({"commits", "discussions", "listed", "lines", "process"})
 TREND_TABLES = frozenset({"trend_rates", "trend_formats", "trend_growth", "trend_concentration"})
@@ -43,7 +42,7 @@ __all__ = ["DataDirectory", "SnapshotView", "Summary", "default_data_dir", "open
 def default_data_dir() -> Path:
     """`$HUBMINE_DATA_DIR`; else the data/ folder of the checkout this package runs from, whatever the
     working directory (Jupyter starts a notebook in its own folder); else data/ here, as the CLI."""
-    chosen = os.environ.get(DATA_DIR_ENV)
+    chosen = settings.DATA_DIR.given()
     if chosen:
         return Path(chosen)
     checkout = Path(__file__).resolve().parents[1]

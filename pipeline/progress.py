@@ -9,9 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from pipeline.env import env_number
-
-DEFAULT_STATUS_S = 30.0
+from pipeline import settings
 
 
 class StatusLines(tqdm):
@@ -56,5 +54,4 @@ def progress_bar(*args: Any, **kwargs: Any) -> tqdm:
     """A tqdm progress bar (same arguments) on a terminal, else `StatusLines`."""
     if sys.stderr.isatty():
         return tqdm(*args, **kwargs)
-    every_s = env_number("HUBMINE_STATUS_S", DEFAULT_STATUS_S, 0.0)
-    return StatusLines(*args, every_s=every_s, **kwargs)
+    return StatusLines(*args, every_s=float(settings.STATUS_S.read()), **kwargs)

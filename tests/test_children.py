@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from pipeline.children import limit_own_memory, memory_limited
-from pipeline.hub.caps import MIB
+from pipeline.settings import MIB
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS is enforced on Linux")
 ALLOCATE = "bytearray(512 * 1024 * 1024)"

@@ -13,6 +13,7 @@ from crawl_helpers import crawl
 from typer.testing import CliRunner
 
 from hubsim import HubSimulator, Registry
+from pipeline import settings
 from pipeline.analyze import run_analyze
 from pipeline.cli import app
 from pipeline.errors import BusyError
@@ -125,7 +126,7 @@ def test_a_registry_diffed_in_parts_gives_the_same_rows(
         split(snapshot, folder, n)
 
     monkeypatch.setattr(diff, "_split", counted)
-    monkeypatch.setenv(diff.PART_MODELS_VARIABLE, "7")  # 80 models: 12 parts; the rename crosses parts
+    monkeypatch.setenv(settings.DIFF_MODELS_PER_PART.name, "7")  # 80 models: 12 parts; a rename crosses
     run_diff(data.root, "s1", "s2")
     assert parts == [12, 12]
     assert pq.read_table(data.diff_changes("s1", "s2")).to_pylist() == whole

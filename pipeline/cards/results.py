@@ -70,8 +70,9 @@ LOG_COLUMNS = frozenset({"epoch", "epochs", "step", "steps"})
 SACREBLEU_PARTS = frozenset({"bp", "sys len", "ref len"})  # sacrebleu's output beside its score
 NOT_EVALUATION = LOG_COLUMNS | SACREBLEU_PARTS | {"learning rate", "lr", "gen len"}
 _TRAINING = re.compile(r"^(?:train|training)\b|time\b|runtime|per second|samples|learning rate")
-_ITEM = re.compile(r"[-*+] +\**([^:\n*]{1,100}?)\**: *\**([^\n]{0,200})")
-_LEADING_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?")
+# The name starts with no space, so the spaces after the bullet are read one way only.
+_ITEM = re.compile(r"[-*+] +\**([^:\n* ][^:\n*]{0,99}?)\**: *\**([^\n]{0,200})")
+_LEADING_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?%?")
 _FENCE = re.compile(r" {0,3}(?:`{3,}|~{3,})")
 # A fence line (group `fence`) or a bullet line, whole. Matched in "\n" + body: a literal first
 # character lets the scan skip ahead to line starts.

@@ -42,7 +42,6 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +49,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline import settings
 from pipeline.cards.eval_results import eval_result_claims
 from pipeline.cards.parse import parse_card
 from pipeline.children import limit_own_memory
-from pipeline.env import env_number
 from pipeline.errors import SnapshotError
-from pipeline.hub.caps import MIB
-from pipeline.measures.registry import Context, Measure
-from pipeline.measures.section import Section
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.damage import reading, table_remedy
 from pipeline.store.files import atomic_path
@@ -71,7 +67,6 @@ README = "README.md"
 MODEL_COLUMNS = ["model_id", "card_data", "siblings"]
 CARD_COLUMNS = ["model_id", "status", "readme"]
 EVAL_RESULTS_COLUMNS = ["model_id", "status", "text"]
-PARSE_MAX_MEMORY = 4096 * MIB  # address space of one parsing worker
 MAX_EVAL_RESULTS_ROWS = 5000  # eval-results claims of one model, over all its files
 # Eval-results files read at once: each may hold up to 1 MiB of text and 1,000 claims.
 EVAL_RESULTS_BATCH = 64
@@ -232,7 +227,7 @@ def _ordered_map(
     batches = itertools.chain(head, batches)
     # forkserver: workers fork from a clean process, not from this one with Arrow's threads running.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    memory = env_number("HUBMINE_PARSE_MAX_MEMORY", PARSE_MAX_MEMORY, minimum=256 * MIB)
+    memory = settings.PARSE_MAX_MEMORY.read()
     with ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context(method),
@@ -318,37 +313,3 @@ def parse_snapshot(snapshot: Snapshot, workers: int | None = None) -> dict[str, 
             claims_out.write_table(claims)
             tally.add_eval_results(claims, problems)
     return {**tally.summary(), **info, "workers": workers, "seconds": round(time.monotonic() - started, 3)}
-
-
-@dataclass(frozen=True)
-class CardsSection(Section):
-    """summary.json `cards`: what parse_snapshot counted."""
-
-    models: int
-    has_card: int
-    has_card_body: int
-    has_front_matter: int
-    models_with_eval_claims: int
-    claims: int
-    counting_claims: int
-    card_status: dict[str, int]
-    metadata_source: dict[str, int]
-    problems: dict[str, int]
-    join: str
-    orphan_cards: int
-    workers: int
-    seconds: float
-
-
-def run(context: Context) -> CardsSection:
-    return CardsSection.from_dict(parse_snapshot(context.snapshot))
-
-
-MEASURE = Measure(
-    name="cards",
-    run=run,
-    summary_key="cards",
-    section=CardsSection,
-    reads=("models", "cards", "eval_results"),
-    writes=("parsed_cards", "claims"),
-)

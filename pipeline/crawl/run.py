@@ -77,7 +77,7 @@ def resolve_token() -> str | None:
     return get_token()
 
 
-def _new_snapshot_id(data: DataDir) -> str:
+def new_snapshot_id(data: DataDir) -> str:
     base = utc_now().strftime("%Y%m%dT%H%M%SZ")
     candidate, n = base, 1
     while data.snapshot(candidate).dir.exists():
@@ -221,7 +221,7 @@ def _run_crawl_holding_lock(
         _check_resumable(data.snapshot(snapshot_id), started, endpoint, params, set_by_user)
         params = CrawlParams.from_json(started["params"])
     else:
-        snapshot_id = snapshot_id or _new_snapshot_id(data)
+        snapshot_id = snapshot_id or new_snapshot_id(data)
         if data.snapshot(snapshot_id).dir.exists():
             read_manifest(data.snapshot(snapshot_id))  # a damaged one is reported as such, with what to do
             raise SnapshotError(f"snapshot {snapshot_id!r} exists; continue it with --resume")

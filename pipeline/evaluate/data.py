@@ -13,10 +13,8 @@ from typing import Any
 
 from huggingface_hub import HfApi
 
-from pipeline.env import env_number
+from pipeline import settings
 from pipeline.errors import HubmineError, one_line
-
-DEFAULT_MAX_DATASET_BYTES = 10 * 1024**3
 
 
 class DatasetUnavailable(HubmineError):
@@ -79,7 +77,7 @@ def _first_rows(stream: Any, n: int) -> Any:
 
 
 def _check_size(dataset_id: str) -> None:
-    cap = env_number("HUBMINE_EVAL_MAX_DATASET_BYTES", DEFAULT_MAX_DATASET_BYTES, 1)
+    cap = settings.EVAL_MAX_DATASET_BYTES.read()
     info = HfApi().dataset_info(dataset_id, files_metadata=True)
     # File sizes where the server lists them, else the repository's storage (which counts its history).
     listed = sum(sibling.size or 0 for sibling in info.siblings or ())

@@ -20,12 +20,11 @@ import pickle
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 
-from pipeline.env import env_number
+from pipeline import settings
 from pipeline.errors import one_line
 from pipeline.evaluate.plan import ModelJob
 from pipeline.evaluate.runner import Options, Row, evaluate_model, failed
 
-DEFAULT_MODEL_TIMEOUT_S = 3600.0
 EXIT_GRACE_S = 10.0
 PRELOADED = [
     "pipeline.evaluate.runner",
@@ -43,7 +42,7 @@ Record = Callable[[ModelJob, list[Row]], None]
 
 
 def model_timeout_s() -> float:
-    return env_number("HUBMINE_EVAL_MODEL_TIMEOUT_S", DEFAULT_MODEL_TIMEOUT_S, 0.01)
+    return settings.EVAL_MODEL_TIMEOUT_S.read()
 
 
 def _child(job: ModelJob, options: Options, conn: Connection) -> None:
@@ -122,7 +121,7 @@ def run_ray(
     if address:
         ray.init(address=address, log_to_driver=False)
     else:
-        cpus = env_number("HUBMINE_EVAL_RAY_CPUS", os.cpu_count() or 1, 1)
+        cpus = settings.EVAL_RAY_CPUS.read() or os.cpu_count() or 1
         ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     try:
         task = ray.remote(num_cpus=1, num_gpus=gpus_per_model, max_retries=0)(evaluate_isolated)

@@ -16,10 +16,9 @@ from typing import Any
 
 from huggingface_hub import HfApi, hf_hub_download
 
-from pipeline.env import env_number
+from pipeline import settings
 from pipeline.errors import HubmineError
 
-DEFAULT_MAX_MODEL_BYTES = 2 * 1024**3
 MAX_CONFIG_BYTES = 1024**2
 SAFE_WEIGHTS = (".safetensors",)
 PICKLE_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -44,7 +43,7 @@ class RepoCheck:
 
 
 def max_model_bytes() -> int:
-    return env_number("HUBMINE_EVAL_MAX_MODEL_BYTES", DEFAULT_MAX_MODEL_BYTES, 1)
+    return settings.EVAL_MAX_MODEL_BYTES.read()
 
 
 def check_repo(model_id: str, sha: str, allow_pickle: bool) -> RepoCheck:

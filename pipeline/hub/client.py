@@ -27,8 +27,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from pipeline import __version__
-from pipeline.env import env_number
+from pipeline import __version__, settings
 from pipeline.errors import HubResponseError, HubUnreachable, one_line
 from pipeline.hub.caps import BodyCap, BodyCaps
 from pipeline.hub.endpoint import DEFAULT_ENDPOINT, checked_endpoint
@@ -36,7 +35,7 @@ from pipeline.hub.notices import NOTICE_AFTER_S, notice
 from pipeline.hub.ratelimit import Pacer, parse_rate_limit
 from pipeline.hub.responses import ResponseSink, public_url, record_body, response_record
 from pipeline.hub.transport import AttemptDeadline, BodyTooLarge, Stalled, StallRule, fetch
-from pipeline.hub.waits import DEFAULT_MAX_SERVER_WAIT_S, ServerWaits
+from pipeline.hub.waits import ServerWaits
 from pipeline.hub.watchdog import Watchdog
 
 
@@ -51,22 +50,22 @@ def is_retried(status: int) -> bool:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 8
-    backoff_base_s: float = 0.5
+    max_attempts: int = settings.MAX_ATTEMPTS.default
+    backoff_base_s: float = settings.BACKOFF_S.default
     backoff_cap_s: float = 60.0
     connect_timeout_s: float = 10.0
     # The longest wait for any byte, the first of the answer included (time to first byte).
-    read_timeout_s: float = 30.0
+    read_timeout_s: float = settings.TIMEOUT_S.default
     # One try, from sending to the last byte: a server trickling bytes never trips the read timeout.
-    attempt_deadline_s: float = 300.0
+    attempt_deadline_s: float = settings.ATTEMPT_DEADLINE_S.default
     # One request over all its tries and the waits between them.
-    request_deadline_s: float = 1800.0
-    max_server_wait_s: float = DEFAULT_MAX_SERVER_WAIT_S
+    request_deadline_s: float = settings.REQUEST_DEADLINE_S.default
+    max_server_wait_s: float = settings.MAX_SERVER_WAIT_S.default
     # A body slower than this on average over a window has stalled; 10 KB/s is slow but working.
-    stall_s: float = 30.0
-    stall_bytes_per_s: float = 1000.0
+    stall_s: float = settings.STALL_S.default
+    stall_bytes_per_s: float = settings.STALL_BYTES_PER_S.default
     # Stalled tries (read timeout, stall, connect timeout) after which a request is given up.
-    stall_tries: int = 3
+    stall_tries: int = settings.STALL_TRIES.default
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
@@ -74,19 +73,15 @@ class RetryPolicy:
         HUBMINE_ATTEMPT_DEADLINE_S, HUBMINE_REQUEST_DEADLINE_S, HUBMINE_MAX_SERVER_WAIT_S,
         HUBMINE_STALL_S, HUBMINE_STALL_BYTES_PER_S and HUBMINE_STALL_TRIES."""
         return cls(
-            max_attempts=env_number("HUBMINE_MAX_ATTEMPTS", cls.max_attempts, minimum=1),
-            backoff_base_s=env_number("HUBMINE_BACKOFF_S", cls.backoff_base_s, minimum=0.0),
-            read_timeout_s=env_number("HUBMINE_TIMEOUT_S", cls.read_timeout_s, minimum=0.001),
-            attempt_deadline_s=env_number(
-                "HUBMINE_ATTEMPT_DEADLINE_S", cls.attempt_deadline_s, minimum=0.001
-            ),
-            request_deadline_s=env_number(
-                "HUBMINE_REQUEST_DEADLINE_S", cls.request_deadline_s, minimum=0.001
-            ),
-            max_server_wait_s=env_number("HUBMINE_MAX_SERVER_WAIT_S", cls.max_server_wait_s, minimum=0.0),
-            stall_s=env_number("HUBMINE_STALL_S", cls.stall_s, minimum=0.001),
-            stall_bytes_per_s=env_number("HUBMINE_STALL_BYTES_PER_S", cls.stall_bytes_per_s, minimum=0.0),
-            stall_tries=env_number("HUBMINE_STALL_TRIES", cls.stall_tries, minimum=1),
+            max_attempts=settings.MAX_ATTEMPTS.read(),
+            backoff_base_s=settings.BACKOFF_S.read(),
+            read_timeout_s=settings.TIMEOUT_S.read(),
+            attempt_deadline_s=settings.ATTEMPT_DEADLINE_S.read(),
+            request_deadline_s=settings.REQUEST_DEADLINE_S.read(),
+            max_server_wait_s=settings.MAX_SERVER_WAIT_S.read(),
+            stall_s=settings.STALL_S.read(),
+            stall_bytes_per_s=settings.STALL_BYTES_PER_S.read(),
+            stall_tries=settings.STALL_TRIES.read(),
         )
 
     @property

@@ -12,12 +12,12 @@ import math
 import threading
 from dataclasses import replace
 
+from pipeline import settings
 from pipeline.errors import HubResponseError
 from pipeline.hub.notices import notice
 from pipeline.hub.ratelimit import RESERVE, RateLimitInfo
 
-# The Hub's rate-limit windows last 5 minutes; no honest answer asks for a longer wait.
-DEFAULT_MAX_SERVER_WAIT_S = 300.0
+DEFAULT_MAX_SERVER_WAIT_S = settings.MAX_SERVER_WAIT_S.default
 
 
 class ServerWaits:

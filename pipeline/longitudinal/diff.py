@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.env import env_number
+from pipeline import settings
 from pipeline.measures.risks import classify
 from pipeline.schemas import table_from_rows
 from pipeline.store.damage import reading, table_remedy
@@ -43,10 +43,7 @@ METADATA = ("tags", "card_data", "siblings")
 ADOPTION = (("attributes", "has_license"), ("attributes", "has_model_index"), ("risks", "has_safetensors"))
 # A crawl writes row groups of 2,048 rows: a batch of that size decodes one group at a time.
 BATCH_ROWS = 2048
-PART_MODELS_VARIABLE = "HUBMINE_DIFF_MODELS_PER_PART"
 PARTS_PREFIX = ".parts-"
-# About 1.2 KiB per model in memory while a part is compared: parts of 100,000 stay near 300 MiB.
-PART_MODELS = 100_000
 
 
 def _digest(value: Any) -> int | None:
@@ -130,7 +127,7 @@ def _split(snapshot: Snapshot, folder: Path, parts: int) -> None:
 
 def _pairs(old: Snapshot, new: Snapshot, scratch: Path) -> Iterator[tuple[pa.Table, pa.Table]]:
     """The two snapshots' fingerprints, a part at a time (whole when both are smaller than a part)."""
-    per_part = env_number(PART_MODELS_VARIABLE, PART_MODELS, minimum=1)
+    per_part = settings.DIFF_MODELS_PER_PART.read()
     parts = math.ceil(max(_rows(old), _rows(new)) / per_part)
     for leftover in scratch.glob(f"{PARTS_PREFIX}*"):  # of a diff killed midway; the lock is ours
         remove_path(leftover, scratch, ignore_errors=True)

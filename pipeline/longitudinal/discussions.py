@@ -22,13 +22,13 @@ from urllib.parse import urlencode
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from pipeline.env import env_number
+from pipeline import settings
 from pipeline.errors import HubResponseError
-from pipeline.hub.caps import MIB, BodyCap
+from pipeline.hub.caps import BodyCap
 from pipeline.hub.client import BadBody, HubClient, Response
 from pipeline.hub.ids import InvalidHubName, repo_path
 from pipeline.hub.records import int64
-from pipeline.longitudinal.history import (
+from pipeline.longitudinal.history_store import (
     MAX_TITLE,
     Row,
     StepCount,
@@ -219,13 +219,11 @@ def held_events(path: Path, models: Sequence[str]) -> dict[str, dict[int, HeldEv
 
 def update_discussions(data: DataDir, client: HubClient, models: Sequence[str], workers: int) -> StepCount:
     """List the discussions of `models` and put them in `discussions.parquet` in place of those held."""
-    variable = "HUBMINE_MAX_DISCUSSIONS_PAGE_BYTES"
-    cap = BodyCap("discussions page", env_number(variable, 8 * MIB, minimum=1), variable)
-    max_pages = env_number("HUBMINE_HISTORY_MAX_DISCUSSION_PAGES", 100, minimum=1)
-    variable = "HUBMINE_MAX_DISCUSSION_BYTES"
+    cap = BodyCap.of("discussions page", settings.MAX_DISCUSSIONS_PAGE_BYTES)
+    max_pages = settings.HISTORY_MAX_DISCUSSION_PAGES.read()
     details = DetailsBounds(
-        BodyCap("discussion", env_number(variable, 8 * MIB, minimum=1), variable),
-        env_number("HUBMINE_HISTORY_MAX_DISCUSSION_DETAILS", 500, minimum=0),
+        BodyCap.of("discussion", settings.MAX_DISCUSSION_BYTES),
+        settings.HISTORY_MAX_DISCUSSION_DETAILS.read(),
     )
     path = data.history_table(TABLE)
     held = held_events(path, models)

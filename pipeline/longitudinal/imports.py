@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.crawl import _new_snapshot_id
+from pipeline.crawl import new_snapshot_id
 from pipeline.crawl.fetch import decode_body
 from pipeline.crawl.params import CrawlParams
 from pipeline.crawl.state import versions, write_manifest
@@ -371,7 +371,7 @@ def _import_holding_lock(data: DataDir, source: str, snapshot_id: str | None) ->
         revision = dataset_revision(source)
         described = {"kind": "import", "dataset": source, "revision": revision}
         batches = read_dataset(source, revision)
-    snapshot_id = snapshot_id or _new_snapshot_id(data)
+    snapshot_id = snapshot_id or new_snapshot_id(data)
     snapshot = data.snapshot(snapshot_id)
     if snapshot.dir.exists():
         raise SnapshotError(f"snapshot {snapshot_id!r} exists; choose another --snapshot")

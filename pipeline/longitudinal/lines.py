@@ -32,7 +32,7 @@ import pyarrow.dataset as ds
 from pipeline.errors import HubmineError, one_line
 from pipeline.hub.client import HubClient
 from pipeline.hub.ids import InvalidHubName
-from pipeline.longitudinal.history import (
+from pipeline.longitudinal.history_store import (
     EARLIEST,
     FUTURE_SLACK,
     Row,

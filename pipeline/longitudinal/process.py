@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from pipeline.longitudinal.discussions import CLOSED, OPEN
-from pipeline.longitudinal.history import listed_until, merge_write, remedy
+from pipeline.longitudinal.history_store import listed_until, merge_write, remedy
 from pipeline.longitudinal.lines import listed_since
 from pipeline.store.damage import reading
 from pipeline.store.layout import DataDir

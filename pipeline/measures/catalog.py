@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pipeline.cards import stage
 from pipeline.measures import (
     architectures,
     attributes,
     breakdowns,
+    card_stage,
     claim_checks,
     claims,
     datasets,
@@ -19,7 +19,7 @@ from pipeline.measures.registry import Registry
 
 REGISTRY = Registry(
     [
-        stage.MEASURE,
+        card_stage.MEASURE,
         claims.MEASURE,
         attributes.MEASURE,
         architectures.MEASURE,
@@ -33,4 +33,4 @@ REGISTRY = Registry(
     ]
 )
 # The card stage's name, for runs on snapshots whose cards are already parsed.
-CARD_STAGE = stage.MEASURE.name
+CARD_STAGE = card_stage.MEASURE.name

@@ -48,7 +48,6 @@ popular names.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -59,8 +58,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline import settings
 from pipeline.cards.finetuned import finetuned_from
-from pipeline.errors import SettingError
 from pipeline.measures.name_variants import tokens, variant_kind
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.risks import classify
@@ -69,8 +68,6 @@ from pipeline.measures.tables import iter_columns, read_table, write_finding
 from pipeline.schemas import table_from_rows
 from pipeline.store.layout import Snapshot
 
-MIN_DOWNLOADS = 1_000
-TUTORIAL_AUTHORS = 3
 MIN_LENGTH = 6
 MIN_AUTHOR = 4
 # Candidates listed in summary.json (`top`), most downloaded popular model first.
@@ -316,30 +313,19 @@ class Settings:
     tutorial's (None: no name is).
     """
 
-    min_downloads: int | None = MIN_DOWNLOADS
-    top: int | None = None
-    tutorial_authors: int | None = TUTORIAL_AUTHORS
+    min_downloads: int | None = settings.LOOKALIKE_MIN_DOWNLOADS.default
+    top: int | None = settings.LOOKALIKE_TOP.default
+    tutorial_authors: int | None = settings.LOOKALIKE_TUTORIAL_AUTHORS.default
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """HUBMINE_LOOKALIKE_MIN_DOWNLOADS (`none` for no floor), HUBMINE_LOOKALIKE_TOP and
         HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS, else the defaults."""
         return cls(
-            _setting(environ, "HUBMINE_LOOKALIKE_MIN_DOWNLOADS", MIN_DOWNLOADS),
-            _setting(environ, "HUBMINE_LOOKALIKE_TOP", None),
-            _setting(environ, "HUBMINE_LOOKALIKE_TUTORIAL_AUTHORS", TUTORIAL_AUTHORS),
+            settings.LOOKALIKE_MIN_DOWNLOADS.read(environ),
+            settings.LOOKALIKE_TOP.read(environ),
+            settings.LOOKALIKE_TUTORIAL_AUTHORS.read(environ),
         )
-
-
-def _setting(environ: Mapping[str, str], name: str, default: int | None) -> int | None:
-    text = environ.get(name, "").strip()
-    if not text:
-        return default
-    if text.lower() == "none":
-        return None
-    if not text.isascii() or not text.isdigit() or len(text) > 12:
-        raise SettingError(f"{name}={text[:40]!r} must be a whole number of at least 0, or none; fix it")
-    return int(text)
 
 
 def popular_models(snapshot: Snapshot, settings: Settings) -> list[Popular]:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline import settings
 from pipeline.measures.summary import Summary, load_summary
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.snapshot import DEFAULT_DATA_DIR, data_dir_from_env, resolve_snapshot
-
-SNAPSHOT_ENV = "HUBMINE_SNAPSHOT_DIR"
-DATA_DIR_ENV = "HUBMINE_DATA_DIR"
 
 __all__ = ["Summary", "load_finding", "load_summary", "locate_snapshot"]
 
@@ -20,7 +17,7 @@ __all__ = ["Summary", "load_finding", "load_summary", "locate_snapshot"]
 def notebook_data_dir() -> Path:
     """`$HUBMINE_DATA_DIR`, else the data/ folder of the checkout this package runs from, whatever the
     working directory (Jupyter starts a notebook in its own folder); outside a checkout, data/ here."""
-    if os.environ.get(DATA_DIR_ENV):
+    if settings.DATA_DIR.given():
         return data_dir_from_env()
     checkout = Path(__file__).resolve().parents[2]
     if (checkout / "pyproject.toml").is_file() and (checkout / "notebooks").is_dir():
@@ -30,7 +27,7 @@ def notebook_data_dir() -> Path:
 
 def locate_snapshot() -> Snapshot:
     """`$HUBMINE_SNAPSHOT_DIR`, else the newest complete snapshot under `notebook_data_dir()`."""
-    chosen = os.environ.get(SNAPSHOT_ENV)
+    chosen = settings.SNAPSHOT_DIR.read()
     if chosen:
         return Snapshot(Path(chosen))
     return resolve_snapshot(DataDir(notebook_data_dir()), None)

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from pipeline.env import env_number
+from pipeline import settings
 from pipeline.errors import HubResponseError
-from pipeline.hub.caps import MIB, BodyCap
+from pipeline.hub.caps import BodyCap
 from pipeline.hub.client import BadBody, HubClient, Response
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
 from pipeline.measures.tables import read_table
@@ -156,13 +156,12 @@ MAX_AUTHOR_NAME = 256
 
 def commits_page_cap() -> BodyCap:
     """The cap on one page of the commits API, for every reader of it."""
-    variable = "HUBMINE_MAX_COMMITS_PAGE_BYTES"
-    return BodyCap("commits page", env_number(variable, 8 * MIB, minimum=1), variable)
+    return BodyCap.of("commits page", settings.MAX_COMMITS_PAGE_BYTES)
 
 
 def run(context: RiskContext) -> str:
     cap = commits_page_cap()
-    max_pages = env_number("HUBMINE_RISKS_MAX_COMMIT_PAGES", 20, minimum=1)
+    max_pages = settings.RISKS_MAX_COMMIT_PAGES.read()
     children = children_of(context.snapshot)
     rows, reused = measure(
         context,

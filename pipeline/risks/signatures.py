@@ -25,14 +25,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
+from pipeline import settings
 from pipeline.children import kill_group, memory_limited
-from pipeline.env import env_number
 from pipeline.errors import HubmineError, one_line
-from pipeline.hub.caps import MIB
 from pipeline.hub.client import HubClient, RetryPolicy
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
 from pipeline.risks.findings import Row, measure
 from pipeline.risks.registry import RiskContext, RiskStep, Target
+from pipeline.settings import MIB
 
 TABLE = "signatures"
 # The paper's Table IV: repositories with at least one GPG-signed commit.
@@ -58,7 +58,7 @@ class Limits:
     max_bytes: int
     max_commits: int
     full_clone: bool
-    max_memory: int = 1024 * MIB
+    max_memory: int = settings.GIT_MAX_MEMORY.default
     stall_s: float = RetryPolicy.stall_s
 
     @classmethod
@@ -68,12 +68,12 @@ class Limits:
         read per repository) and HUBMINE_SIGNATURES_FULL_CLONE=1 (also clone each repository in full,
         to record what the blobless clone saved); the stall window is the HTTP client's."""
         return cls(
-            timeout_s=env_number("HUBMINE_GIT_TIMEOUT_S", 600.0, minimum=1.0),
-            max_bytes=env_number("HUBMINE_GIT_MAX_BYTES", 2048 * MIB, minimum=1),
-            max_memory=env_number("HUBMINE_GIT_MAX_MEMORY", cls.max_memory, minimum=64 * MIB),
+            timeout_s=settings.GIT_TIMEOUT_S.read(),
+            max_bytes=settings.GIT_MAX_BYTES.read(),
+            max_memory=settings.GIT_MAX_MEMORY.read(),
             stall_s=RetryPolicy.from_env().stall_s,
-            max_commits=env_number("HUBMINE_GIT_MAX_COMMITS", 100_000, minimum=1),
-            full_clone=os.environ.get("HUBMINE_SIGNATURES_FULL_CLONE", "") == "1",
+            max_commits=settings.GIT_MAX_COMMITS.read(),
+            full_clone=settings.SIGNATURES_FULL_CLONE.read(),
         )
 
 
@@ -179,7 +179,7 @@ class GitRunner:
             elif tree_bytes(watched) > self.limits.max_bytes:
                 problem = (
                     f"the clone passed {self.limits.max_bytes} bytes; if that is real, raise "
-                    "HUBMINE_GIT_MAX_BYTES"
+                    f"{settings.GIT_MAX_BYTES.name}"
                 )
             elif os.fstat(err.fileno()).st_size > MAX_MESSAGE_BYTES:
                 problem = f"git printed more than {MAX_MESSAGE_BYTES} bytes of messages"

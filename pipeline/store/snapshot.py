@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from pipeline import settings
 from pipeline.errors import DamagedFileError, SnapshotError
 from pipeline.store.damage import read_json_object, warn
 from pipeline.store.layout import DataDir, Snapshot
 
-DEFAULT_DATA_DIR = "data"
+DEFAULT_DATA_DIR = settings.DATA_DIR.default
 
 
 def data_dir_from_env() -> Path:
-    return Path(os.environ.get("HUBMINE_DATA_DIR", DEFAULT_DATA_DIR))
+    return Path(settings.DATA_DIR.read())
 
 
 def read_manifest(snapshot: Snapshot) -> dict[str, Any] | None:
