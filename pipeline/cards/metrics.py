@@ -28,7 +28,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "top 1 acc",
         "acc@1",
     ),
-    "f1": ("f1", "f1 score", "f score", "f1score", "ents f"),
+    "f1": ("f1", "f1 score", "f score", "f1score"),
     "f1_macro": (
         "f1 macro",
         "macro f1",
@@ -53,8 +53,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "f1 weighted score",
         "weighted avg f1",
     ),
-    "precision": ("precision", "prec", "ents p"),
-    "recall": ("recall", "ents r"),
+    "precision": ("precision", "prec"),
+    "recall": ("recall",),
     "wer": ("wer", "word error rate"),
     "cer": ("cer", "character error rate", "char error rate"),
     "bleu": ("bleu", "sacrebleu", "bleu score"),
@@ -71,6 +71,11 @@ METRICS: dict[str, str] = {alias: metric for metric, aliases in _ALIASES.items()
 UNSCALED = frozenset({"perplexity", "loss"})  # no 0–1 scale: value_unit stays null
 MAY_PASS_ONE = frozenset({"wer", "cer"})  # error rates: a fraction above 1 is possible
 NAME_CHARS = 100  # longer names are no metric name
+# spaCy's scores, one per pipeline component (`TAG_ACC`, `SENTS_F`, `MORPH_MICRO_P`): the component,
+# then the score. The attachment scores (`DEP_UAS`, `DEP_LAS`) have no canonical id.
+SPACY_COMPONENTS = frozenset({"token", "tag", "pos", "morph", "lemma", "sents", "ents"})
+SPACY_SCORES = {"acc": "accuracy", "p": "precision", "r": "recall", "f": "f1"}
+SPACY_SCORES |= {"micro p": "precision", "micro r": "recall", "micro f": "f1_micro"}
 
 _SEPARATORS = re.compile(r"[\s_\-()\[\]:/.]+")
 _PREFIX = re.compile(r"^(?:eval|test|validation|val|dev) (?=.)")
@@ -90,7 +95,19 @@ def metric_id(*names: Any) -> str | None:
 @lru_cache(maxsize=8192)  # cards repeat their metric names (Loss, Accuracy) card after card
 def _metric_of(name: str) -> str | None:
     key = _SEPARATORS.sub(" ", name.lower()).strip()
-    return METRICS.get(key) or METRICS.get(_PREFIX.sub("", key))
+    return METRICS.get(key) or METRICS.get(_PREFIX.sub("", key)) or _spacy_score(key)[0]
+
+
+def spacy_component(name: str) -> str | None:
+    """The pipeline component a spaCy score name is of ("tag" for `TAG_ACC`), else None."""
+    return _spacy_score(_SEPARATORS.sub(" ", name.lower()[:NAME_CHARS]).strip())[1]
+
+
+def _spacy_score(key: str) -> tuple[str | None, str | None]:
+    """(metric, component) of a spaCy score name with separators made spaces ("tag acc"), else Nones."""
+    component, _, score = key.partition(" ")
+    metric = SPACY_SCORES.get(score)
+    return (metric, component) if metric and component in SPACY_COMPONENTS else (None, None)
 
 
 PERCENT, FRACTION = "percent", "fraction"
