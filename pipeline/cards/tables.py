@@ -381,6 +381,15 @@ def _names_models(table: Table, column: int) -> bool:
     return bool(filled) and 2 * sum(map(looks_like_model, filled)) > len(filled)
 
 
+def compares_models(table: Table) -> bool:
+    """Whether the table's rows are two or more models: a model column (Model, Name, ..., or an
+    unnamed first column of model names) with different names in it."""
+    columns = [place for place, cell in enumerate(table.header) if _role(cell) == "model"]
+    if not _key(table.header[0]) and _names_models(table, 0):
+        columns.append(0)
+    return any(len({plain(row[column]) for row in table.rows} - {""}) > 1 for column in columns)
+
+
 def looks_like_model(text: str) -> bool:
     """A label that reads as a model's name: a Hub id, a model family word, a size, or "ours"."""
     words = _ALNUM.findall(text.lower()[:MAX_CELL])
