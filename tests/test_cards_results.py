@@ -141,6 +141,29 @@ def test_a_table_of_models_with_their_epochs_is_no_training_log() -> None:
     assert claims(named) == ([], [])
 
 
+def test_the_trainer_list_takes_its_log_columns_scale() -> None:
+    # A WER just above 1 is a fraction when the log's column shows no percent, though the card's
+    # model-index gives the test set's WER in percent, far below it.
+    card = (
+        "---\nmodel-index:\n- name: m\n  results:\n  - task: {type: automatic-speech-recognition}\n"
+        "    dataset: {type: common_voice, name: Common Voice}\n    metrics:\n"
+        "    - {type: wer, value: 13.89, name: Test WER}\n---\n"
+        f"{RESULTS_LINE}\n- Loss: 0.1461\n- Wer: 1.0063\n\n### Training results\n\n"
+        "| Training Loss | Epoch | Step | Validation Loss | Wer |\n|---|---|---|---|---|\n"
+        "| 2.953 | 0.15 | 1000 | 2.9528 | 1.0 |\n| 0.7784 | 5.0 | 33000 | 0.1460 | 1.0063 |\n"
+    )
+    wer = [
+        (row["source"], row["value_unit"])
+        for row in parse_card("m", card, None).claims
+        if row["metric"] == "wer"
+    ]
+    assert wer == [
+        ("model-index", pytest.approx(0.1389)),
+        ("trainer-results", pytest.approx(1.0063)),
+        ("trainer-table", pytest.approx(1.0063)),
+    ]
+
+
 def test_keras_and_pandas_log_tables() -> None:
     keras = (
         "## Training results\n\n"

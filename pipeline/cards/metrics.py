@@ -152,7 +152,8 @@ def card_scales(rows: list[dict[str, Any]]) -> list[str | None]:
 
     A number's own evidence decides first: a `%` sign, or a value above 1 (above 2 for an error rate,
     which may pass 1 as a fraction). A log table's last row takes its column's scale (percent when
-    an earlier row shows it, else fraction). Any other number takes, in order: percent when its group (one
+    an earlier row shows it, else fraction), and so does the number of that metric in the Trainer's list
+    above the log. Any other number takes, in order: percent when its group (one
     table, one list, the Trainer's list with its log table and the log column's earlier rows) has a
     self-evident number of its metric, or in the model-index and eval-results (`MIXED_GROUPS`) the
     scale that puts it nearest those numbers; for an error rate, the scale
@@ -163,14 +164,18 @@ def card_scales(rows: list[dict[str, Any]]) -> list[str | None]:
     own = [_own_scale(row["metric"], row["value"], row["is_percent"]) for row in rows]
     references: dict[str, list[tuple[Any, float]]] = {}  # self-evident units per metric, a few each
     group_scales: dict[Any, set[str]] = {}
+    column_scales: dict[tuple[Any, str], str] = {}  # a log column's scale, for its group's list
     for row, scale in zip(rows, own, strict=True):
         group, metric, value = _group(row), row["metric"], row["value"]
         found = references.setdefault(metric, [])
-        evidence = [(value, scale)] + [
+        column_evidence = [
             (cell, cell_scale)
             for cell, percent in (row.get("_column") or ())
             if (cell_scale := _own_scale(metric, cell, percent))
         ]
+        if row.get("_column") is not None and metric is not None:
+            column_scales[group, metric] = PERCENT if column_evidence else FRACTION
+        evidence = [(value, scale), *column_evidence]
         for number, number_scale in evidence:
             if number_scale and len(found) < MAX_REFERENCES:
                 found.append((group, _unit_on(number, number_scale)))
@@ -197,6 +202,8 @@ def card_scales(rows: list[dict[str, Any]]) -> list[str | None]:
             if column is not None:  # a log column is its own evidence: its rows share one scale
                 percent = any(_own_scale(metric, cell, marked) for cell, marked in column)
                 scale = PERCENT if percent else FRACTION
+            elif (group, metric) in column_scales:  # the Trainer's list: as its log's column
+                scale = column_scales[group, metric]
             elif near and row["source"] in MIXED_GROUPS:
                 scale = _nearest(value, near)
             elif near:  # every self-evident number is a percent one
