@@ -14,7 +14,7 @@ import pytest
 from regex_steps import growth
 
 import pipeline.cards
-from pipeline.cards import claims, frontmatter, links, results, sections, tables, training
+from pipeline.cards import claims, frontmatter, links, sections, tables, training
 from pipeline.cards.parse import parse_card
 from pipeline.cards.sections import find_headings
 from pipeline.hub import ratelimit
@@ -229,8 +229,6 @@ STEP_CASES = [
     (tables, "_MARKUP", "finditer", "", "&#", ""),
     (tables, "_FENCE", "match", "", "`", "x"),
     (tables, "_PIPE", "finditer", "", "\\|", ""),
-    (results, "_DELIMITER", "fullmatch", "|", " --- |", "x"),
-    (results, "_DELIMITER", "fullmatch", "|", "-", "x"),
     (links, "_DOI", "finditer", "", "10.1234/a", " "),
     (links, "_GITHUB", "finditer", "", "github.com/a/", ""),
     (frontmatter, "_BLOCK", "match", "---\n", "\n---  x", ""),
