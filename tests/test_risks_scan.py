@@ -287,19 +287,23 @@ def test_scan_fields_of_odd_shapes_are_null_not_errors() -> None:
     assert _flagged_paths({"filesWithIssues": "all"}) == set()
 
 
-def test_scans_that_could_exhaust_memory_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.risks import pickles
+def test_scans_that_could_exhaust_memory_stop_at_a_bound() -> None:
+    from pipeline.risks.pickle_scan.bounds import Limits
+    from pipeline.risks.pickle_scan.verdict import scan
 
-    monkeypatch.setattr(pickles, "MAX_OPCODES", 1000)
+    few_opcodes = Limits(opcodes=100_000)
 
-    def costly(data: bytes, cap: int) -> str | None:
-        return pickles.too_costly(io.BytesIO(data), cap)
+    def judged(data: bytes, limits: Limits = few_opcodes) -> tuple[str, str | None]:
+        verdict = scan(io.BytesIO(data), limits)
+        return verdict.verdict, verdict.reason
 
-    assert costly(opcode_dense(900), CAP) is None
-    assert "opcodes" in (costly(opcode_dense(5000), CAP) or "")
-    assert "opcodes" in (costly(archive_of(opcode_dense(5000)), CAP) or "")
-    bomb = zip_bomb(4 * CAP)
+    assert judged(opcode_dense(90_000)) == ("safe", None)
+    for costly in (opcode_dense(500_000), archive_of(opcode_dense(500_000))):
+        verdict, reason = judged(costly)
+        assert verdict == "suspicious" and "opcodes" in (reason or ""), reason
+    bomb = zip_bomb(8 * CAP)
     assert len(bomb) < CAP // 10
-    assert "expands" in (costly(bomb, CAP) or "")
-    assert costly(benign_state_dict(), CAP) is None
-    assert costly(corrupt(), CAP) is None and costly(truncated(), CAP) is None
+    verdict, reason = judged(bomb, Limits(expanded_bytes=4 * CAP))
+    assert verdict == "suspicious" and "expands" in (reason or ""), reason
+    assert judged(benign_state_dict()) == ("safe", None)
+    assert judged(corrupt())[0] == "error" and judged(truncated())[0] == "error"
