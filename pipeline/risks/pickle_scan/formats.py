@@ -11,26 +11,11 @@ from enum import Enum
 # File endings that `torch.load`, `pickle.load`, `joblib.load` or `numpy.load(allow_pickle=True)` read,
 # directly or inside an archive or a compressed stream (matched on the lower-cased name).
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill")
-# Archives and compressed streams that carry pickles: torch's legacy tar checkpoints, NeMo archives
-# (tar), TorchServe archives (zip), numpy archives and arrays, compressed pickles and joblib dumps.
-CARRIER_SUFFIXES = (
-    ".tar",
-    ".nemo",
-    ".mar",
-    ".zip",
-    ".npy",
-    ".npz",
-    ".gz",
-    ".bz2",
-    ".xz",
-    ".lzma",
-    ".lz4",
-    ".z",
-)
-# Files whose compressed or archived content is not a pickle however it is named.
-_NOT_CARRIERS = re.compile(
-    r"\.(tar\.gz|tgz)$|(^|/)(events\.out\.tfevents|.*\.(csv|json|jsonl|txt|tsv|parquet))\."
-)
+# Archives and arrays that carry pickles: torch's legacy tar checkpoints, NeMo archives (tar),
+# TorchServe archives and other zips, numpy arrays and archives of arrays.
+ARCHIVE_SUFFIXES = (".tar", ".nemo", ".mar", ".zip", ".npy", ".npz")
+# Compressed streams, counted when what they compress is a pickle format (`model.pkl.gz`, `m.joblib.xz`).
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".lzma", ".lz4", ".z")
 # Pickled training state, not weights (matched on the lower-cased file name).
 NOT_WEIGHTS = re.compile(r"^(training_args\.bin|optimizer\.pt|scheduler\.pt|scaler\.pt|rng_state.*\.pth)$")
 
@@ -42,19 +27,17 @@ def _suffix(name: str) -> str:
 
 def is_pickle_weight_name(low_name: str) -> bool:
     """A pickle format by its ending alone (`model.pt`, `x.pth.tar`, `m.pkl.gz`)."""
-    if _suffix(low_name) in PICKLE_SUFFIXES:
+    suffix = _suffix(low_name)
+    if suffix in PICKLE_SUFFIXES:
         return True
-    stem = low_name[: -len(_suffix(low_name))]
-    return _suffix(low_name) in CARRIER_SUFFIXES and _suffix(stem) in PICKLE_SUFFIXES
+    stem = low_name[: -len(suffix)] if suffix else ""
+    return suffix in (".tar", *COMPRESSED_SUFFIXES) and _suffix(stem) in PICKLE_SUFFIXES
 
 
 def is_loadable_name(path: str) -> bool:
     """Whether a loader that can unpickle reads a file of this name (matched lower-cased)."""
-    low = path.lower()
-    name = low.rsplit("/", 1)[-1]
-    if is_pickle_weight_name(name):
-        return True
-    return _suffix(name) in CARRIER_SUFFIXES and not _NOT_CARRIERS.search(low)
+    name = path.lower().rsplit("/", 1)[-1]
+    return is_pickle_weight_name(name) or _suffix(name) in ARCHIVE_SUFFIXES
 
 
 class Kind(Enum):

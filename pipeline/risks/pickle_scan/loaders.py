@@ -41,7 +41,7 @@ def read_file(stream: IO[bytes], path: str, walk: Walk, depth: int = 0) -> None:
     walk.budget.check_depth(depth)
     kind = kind_of(stream.peek(HEAD_BYTES)[:HEAD_BYTES])  # type: ignore[attr-defined]
     walk.evidence.loaders.add(kind.value)
-    if kind is Kind.ZIP and stream.seekable():
+    if kind is Kind.ZIP and _can_seek(stream):
         _read_zip(stream, path, walk, depth)
     elif kind is Kind.ZIP:
         with tempfile.TemporaryFile(prefix="hubmine-scan-") as spool:  # a decompressed zip, to seek in
@@ -57,6 +57,13 @@ def read_file(stream: IO[bytes], path: str, walk: Walk, depth: int = 0) -> None:
         read_pickles(stream, path, walk)
     else:
         read_file(decompressed(kind, stream, walk.budget), path, walk, depth + 1)
+
+
+def _can_seek(stream: IO[bytes]) -> bool:
+    try:
+        return stream.seekable()
+    except AttributeError:  # a member of a tar read as a stream
+        return False
 
 
 def _join(path: str, name: str) -> str:
