@@ -14,6 +14,7 @@ from crafted_pickles import (
     PAYLOAD_GLOBALS,
     archive_of,
     benign_state_dict,
+    bypass_corpus,
     corrupt,
     opcode_dense,
     oversized,
@@ -49,6 +50,14 @@ FLAGGED = {
 }
 
 
+def numpy_array() -> bytes:
+    import numpy
+
+    buffer = io.BytesIO()
+    numpy.save(buffer, numpy.arange(6.0))
+    return buffer.getvalue()
+
+
 def _model(registry: Registry, model_id: str, files: dict[str, bytes], downloads: int) -> None:
     siblings = [{"rfilename": name} for name in ["README.md", *files]]
     registry.add({"id": model_id, "siblings": siblings, "downloads": downloads}, f"# {model_id}\n".encode())
@@ -74,6 +83,18 @@ def hub(tmp_path: Path, canary: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         )
     _model(
         registry, "good/state-dict", {"pytorch_model.bin": benign_state_dict(), "x.safetensors": b"{}"}, 800
+    )
+    nested = {crafted.name: crafted for crafted in bypass_corpus()}
+    _model(
+        registry,
+        "evil/archives",
+        {
+            "model.nemo": nested["nemo_tar_with_checkpoint"].build(canary),
+            "arrays.npz": nested["npz_member_without_suffix"].build(canary),
+            "vectors.npy": numpy_array(),
+            "model.safetensors": b"{}",
+        },
+        300,
     )
     _model(registry, "bad/corrupt", {"weights.pt": corrupt()}, 700)
     _model(registry, "bad/truncated", {"pytorch_model.bin": truncated()}, 600)
@@ -128,6 +149,24 @@ def test_pickle_verdicts_and_the_canary(hub: tuple[HubSimulator, Path], canary: 
     # One download per pickle file, nothing else.
     assert sim.counters[("resolve", 200)] == 2 * len(evil) + 3
     assert sim.counters["api"] == 0
+
+
+def test_archives_and_arrays_are_downloaded_and_read_inside(
+    hub: tuple[HubSimulator, Path], canary: Path
+) -> None:
+    sim, data_dir = hub
+    result = _risks(data_dir, "--scan-pickles", "--models", "evil/archives")
+    assert result.exit_code == 0, result.output
+    rows = _rows(data_dir, "pickle_scan")
+    nemo = rows["evil/archives", "model.nemo"]
+    assert nemo["verdict"] == "dangerous" and "posix.system" in nemo["reason"]
+    assert nemo["members"] == ["./model_weights.ckpt!archive/data.pkl"] and "tar" in nemo["loaders"]
+    assert rows["evil/archives", "arrays.npz"]["verdict"] == "dangerous"
+    array = rows["evil/archives", "vectors.npy"]
+    assert (array["verdict"], array["reason"], array["loaders"]) == ("safe", None, ["npy"])
+    assert ("evil/archives", "model.safetensors") not in rows
+    assert sim.counters[("resolve", 200)] == 3
+    assert not canary.exists()
 
 
 def test_oversized_file_is_an_error_and_not_read_whole(hub: tuple[HubSimulator, Path]) -> None:

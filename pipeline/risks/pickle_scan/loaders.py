@@ -99,6 +99,8 @@ def read_pickles(stream: IO[bytes], path: str, walk: Walk) -> None:
     format, five pickles in a row) reads them. The first must be whole; reading stops quietly at the
     first later one that breaks off before unpickling anything that counts (raw tensor data follows a
     legacy checkpoint's pickles)."""
+    if not stream.peek(1)[:1]:  # type: ignore[attr-defined]
+        walk.evidence.problems.append(f"{path or 'the file'}: empty, nothing to unpickle")
     first = True
     while head := stream.peek(1)[:1]:  # type: ignore[attr-defined]
         walk.budget.add_member()
