@@ -146,3 +146,15 @@ def test_zip_members_torch_reads_raw_are_not_read_as_pickles() -> None:
     stray = _zip_of([*_torch_entries(_benign_pickle()), ("archive/extra.pkl", _evil_pickle(Path("c")))])
     assert _scan(stray).verdict == "dangerous"  # every .pkl is read, wherever it sits
     assert zipfile.is_zipfile(io.BytesIO(stray))
+
+
+def test_a_broken_member_does_not_hide_the_members_after_it() -> None:
+    broken = [
+        ("a/first.pkl", b"\x80\x04\xff"),
+        ("a/notes.txt.gz", b"\x1f\x8bnot gzip"),
+        ("a/x.npy", b"\x93NUMPY"),
+    ]
+    data = _zip_of([*broken, *_torch_entries(_evil_pickle(Path("c")))])
+    verdict = _scan(data)
+    assert verdict.verdict == "dangerous" and "posix.system" in verdict.globals
+    assert verdict.members == ["archive/data.pkl"]

@@ -79,19 +79,23 @@ def _read_zip(source: IO[bytes], path: str, walk: Walk, depth: int) -> None:
 
 
 def _read_member(member: IO[bytes], path: str, name: str, walk: Walk, depth: int) -> None:
-    """An archive member, chosen by name and content: torch's `*.pkl` records, arrays, nested archives
-    and compressed streams, files a loader opens by name, and anything that starts like a pickle."""
+    """An archive member, chosen by content and name: arrays, nested archives and compressed streams,
+    torch's `*.pkl` records, files a loader opens by name, and anything that starts like a pickle. A
+    member that breaks is recorded and the next one read: it must not hide the members after it."""
     low = name.lower()
     if _TORCH_RAW.search(low):
         return
     head = member.peek(HEAD_BYTES)[:HEAD_BYTES]  # type: ignore[attr-defined]
     if not head:
         return
-    if low.endswith(".pkl") or head[0] == _PROTO:
-        walk.evidence.loaders.add(Kind.PICKLE.value)
-        read_pickles(member, path, walk)
-    elif kind_of(head) is not Kind.PICKLE or is_loadable_name(low):
+    chosen = kind_of(head) is not Kind.PICKLE or head[0] == _PROTO or low.endswith(".pkl")
+    if not chosen and not is_loadable_name(low):
+        return
+    walk.budget.add_member()
+    try:
         read_file(member, path, walk, depth)
+    except Broken as exc:
+        walk.evidence.problems.append(f"{path}: {exc}")
 
 
 def read_pickles(stream: IO[bytes], path: str, walk: Walk) -> None:
