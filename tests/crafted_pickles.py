@@ -9,6 +9,7 @@ pickle and inside a PyTorch-style zip archive (`archive/data.pkl`), as `torch.sa
 from __future__ import annotations
 
 import io
+import marshal
 import os
 import pickle
 import runpy
@@ -302,6 +303,7 @@ def _proto(body: bytes) -> Callable[[Path], bytes]:
 def _opcode_crafted(canary: Path) -> dict[str, bytes]:
     shell, code = _shell(canary), _touch_code(canary)
     timer = _unicode("time") + _unicode("perf_counter") + b"\x93"
+    marshalled = marshal.dumps(compile(code, "<payload>", "exec"))
     return {
         "proto0_without_header": _call0("os", "system", shell) + b".",
         "proto1_without_header": _global0("os", "system")
@@ -381,6 +383,35 @@ def _opcode_crafted(canary: Path) -> dict[str, bytes]:
         + _evil_pickle(canary)
         + b"tR.",
         "shutil_copy_to_canary": _p4(_stack_call("shutil", "copyfile", sys.executable, str(canary))),
+        "memo_put_and_memoize_mixed": _p4(
+            _unicode("os")
+            + b"q\x00"
+            + _unicode("system")
+            + b"q\x01"
+            + _unicode("torch._utils")
+            + b"\x94"
+            + _unicode("_rebuild_tensor_v2")
+            + b"\x940000h\x00h\x01\x93"
+            + _unicode(shell)
+            + b"\x85R"
+        ),
+        "build_sets_attributes_of_a_global": b"\x80\x04"
+        + _global0("numpy", "prod")
+        + b"N(Va\nVos\nd\x86bN(Vb\nVsystem\nd\x86b0"
+        + _global0("numpy", "prod.a")
+        + b"p0\n"
+        + _global0("numpy", "prod.b")
+        + b"p1\n00g0\ng1\n\x93"
+        + _unicode(shell)
+        + b"\x85R.",
+        "marshal_code_object": b"\x80\x03"
+        + _global0("types", "FunctionType")
+        + b"("
+        + _global0("marshal", "loads")
+        + b"(B"
+        + len(marshalled).to_bytes(4, "little")
+        + marshalled
+        + b"tR}tR)R.",
         "subprocess_popen": pickle.dumps(_Reduce(subprocess.Popen, [sys.executable, "-c", code]), protocol=4),
         "runpy_run_code": pickle.dumps(_Reduce(runpy._run_code, code, {}), protocol=4),  # type: ignore[attr-defined]
         "proto5_framed": pickle.dumps({"w": _evil(canary), "pad": "x" * 70_000}, protocol=5),
@@ -415,8 +446,9 @@ def bypass_corpus() -> list[Crafted]:
             "zip_duplicate_name",
             "pytorch_model.bin",
             "torch",
+            # torch reads the first entry of the name; zipfile (by name) the last
             lambda canary: _zip_of(
-                [("archive/data.pkl", _benign_pickle()), *_torch_entries(_evil_pickle(canary))]
+                [("archive/data.pkl", _evil_pickle(canary)), *_torch_entries(_benign_pickle())]
             ),
         ),
         Crafted(

@@ -23,6 +23,7 @@ from crafted_pickles import (
     truncated,
 )
 
+from pipeline.risks.pickle_scan.allowlist import Level, level
 from pipeline.risks.pickle_scan.bounds import Limits
 from pipeline.risks.pickle_scan.verdict import Verdict, scan
 
@@ -125,8 +126,8 @@ def test_members_depth_and_expansion_are_bounded() -> None:
     assert "300 entries" in (_scan(many, Limits(members=100)).reason or "")
     checkpoint = _zip_of(_torch_entries(_benign_pickle()))
     nested = checkpoint
-    for level in range(6):
-        nested = _zip_of([(f"level{level}.zip", nested)])
+    for depth in range(6):
+        nested = _zip_of([(f"level{depth}.zip", nested)])
     assert _scan(nested).verdict == "suspicious" and "nested" in (_scan(nested).reason or "")
     assert _scan(_zip_of([("level0.zip", checkpoint)])).verdict == "safe"
     bomb = gzip.compress(b"\x80\x04" + b"N0" * 4_000_000 + b"N.")
@@ -158,3 +159,26 @@ def test_a_broken_member_does_not_hide_the_members_after_it() -> None:
     verdict = _scan(data)
     assert verdict.verdict == "dangerous" and "posix.system" in verdict.globals
     assert verdict.members == ["archive/data.pkl"]
+
+
+@pytest.mark.parametrize(
+    ("qualified", "expected"),
+    [
+        ("torch._utils._rebuild_tensor_v2", Level.SAFE),
+        ("torch.nn.modules.linear.Linear", Level.SAFE),
+        ("sklearn.ensemble._forest.RandomForestClassifier", Level.SAFE),
+        ("builtins.set", Level.SAFE),
+        ("__main__.Net", Level.SUSPICIOUS),
+        ("builtins.print", Level.SUSPICIOUS),
+        ("sklearn.utils.some_function", Level.SUSPICIOUS),
+        ("posix.system", Level.DANGEROUS),
+        ("builtins.getattr", Level.DANGEROUS),
+        ("torch.serialization.os.system", Level.DANGEROUS),
+        ("sklearn.base.os", Level.DANGEROUS),
+        ("numpy.__builtins__", Level.DANGEROUS),
+        ("torch.jit.unsupported_tensor_ops.execWrapper", Level.DANGEROUS),
+        ("torch.nn.modules.linear.Linear.__init__.__globals__", Level.DANGEROUS),
+    ],
+)
+def test_allowlist_and_primitives(qualified: str, expected: Level) -> None:
+    assert level(qualified) is expected

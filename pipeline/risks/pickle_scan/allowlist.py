@@ -127,7 +127,10 @@ DANGEROUS_MODULES: frozenset[str] = frozenset(
     )
 )
 # Links of an attribute chain that reach a module of the list above from another module.
-_DANGEROUS_LINKS = frozenset(name for name in DANGEROUS_MODULES if "." not in name)
+_DANGEROUS_LINKS = frozenset(
+    {"__builtins__", "__builtin__", "__globals__", "__code__", "__class__", "__subclasses__"}
+    | {name for name in DANGEROUS_MODULES if "." not in name}
+)
 # Callables that run code, import or open files whatever module holds them.
 _DANGEROUS_NAMES = re.compile(
     r"^(_*(exec|eval|spawn|popen|system|compile|getattr|setattr|delattr|attrgetter|methodcaller|import_module"

@@ -153,6 +153,8 @@ class Machine:
     def build(self) -> None:
         state = self.pop()
         made = self.stack[-1]
+        if isinstance(made, Global):  # sets attributes of a library's own object, as `setattr` would
+            self.evidence.dangerous.append(f"BUILD sets attributes of the imported {made.module}.{made.name}")
         if isinstance(made, Made):
             made.state = state
             callee = made.callee
