@@ -32,7 +32,6 @@ _ARRAY_WRAPPERS = {
     ("joblib.numpy_pickle", "NumpyArrayWrapper"),
     ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper"),
 }
-_STOP = b"."
 _DTYPE_NAME = re.compile(r"[A-Za-z?][0-9]{0,6}")
 # Python 2 names the unpickler maps to Python 3's (pickle's fix_imports), for the few that matter here.
 PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
@@ -60,6 +59,14 @@ class Blob:
     length: int
 
 
+class _Stopped(Exception):
+    """The STOP opcode: the pickle is whole."""
+
+
+def _stop(m: Machine) -> None:
+    raise _Stopped
+
+
 class _Opaque:
     """A value the machine does not model."""
 
@@ -81,26 +88,24 @@ class Machine:
         """Walk to STOP; Broken where the unpickler would fail, OverBound past a bound."""
         read = self.stream.read
         dispatch = _DISPATCH
-        count = 0
+        done = 0
         try:
             while True:
-                code = read(1)
-                if not code:
-                    raise Broken("the pickle ends before its STOP opcode")
-                handler = dispatch.get(code[0])
-                if handler is None:
-                    raise Broken(f"byte 0x{code[0]:02x} is not a pickle opcode")
-                count += 1
-                if count >= _COUNT_EVERY:
-                    self.budget.add_opcodes(count)
-                    count = 0
-                if code == _STOP:
-                    return
-                handler(self)
-        except (IndexError, KeyError, TypeError, ValueError, struct.error, UnicodeDecodeError) as exc:
+                for done in range(1, _COUNT_EVERY + 1):  # noqa: B007 (the count is read on the way out)
+                    dispatch[read(1)](self)
+                self.budget.add_opcodes(_COUNT_EVERY)
+                done = 0
+        except _Stopped:
+            self.budget.add_opcodes(done)
+        except KeyError as exc:
+            code = exc.args[0] if exc.args else None
+            if code == b"":
+                raise Broken("the pickle ends before its STOP opcode") from None
+            if isinstance(code, bytes) and len(code) == 1:
+                raise Broken(f"byte 0x{code[0]:02x} is not a pickle opcode") from None
+            raise Broken("the pickle breaks: KeyError") from None
+        except (IndexError, TypeError, ValueError, struct.error, UnicodeDecodeError) as exc:
             raise Broken(f"the pickle breaks: {type(exc).__name__}") from None
-        finally:
-            self.budget.add_opcodes(count)
 
     # -- reading arguments
     def _exact(self, count: int) -> bytes:
@@ -361,12 +366,12 @@ def _next_buffer(m: Machine) -> None:
 _HANDLERS: dict[str, Callable[[Machine], Any]] = {
     "PROTO": _proto,
     "FRAME": lambda m: m._exact(8),
-    "STOP": lambda m: None,
+    "STOP": _stop,
     "MARK": _mark,
     "POP": _pop,
     "POP_MARK": lambda m: m.pop_mark(),
     "DUP": lambda m: m.push(m.stack[-1]),
-    "NONE": lambda m: m.push(None),
+    "NONE": lambda m: m.stack.append(None),
     "NEWTRUE": lambda m: m.push(True),
     "NEWFALSE": lambda m: m.push(False),
     "INT": lambda m: m.push(_int_line(m)),
@@ -430,12 +435,12 @@ _HANDLERS: dict[str, Callable[[Machine], Any]] = {
 }
 
 
-def _dispatch() -> dict[int, Callable[[Machine], Any]]:
+def _dispatch() -> dict[bytes, Callable[[Machine], Any]]:
     import pickletools
 
     table = {}
     for op in pickletools.opcodes:
-        table[op.code.encode("latin-1")[0]] = _HANDLERS[op.name]
+        table[op.code.encode("latin-1")] = _HANDLERS[op.name]
     return table
 
 
