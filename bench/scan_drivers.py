@@ -6,19 +6,26 @@ SCANNER is hubmine, picklescan, fickling, modelscan or modelaudit. The peers run
 interpreter (a virtual environment of their own), so this file imports nothing of the project at the
 top; hubmine's scan is imported only when asked for. Each line: the file, its outcome (`flagged`: the
 scanner reports a risk; `clean`: it reports none; `error`: it gives no verdict) and the seconds the
-scan took, the scanner's own import left out.
+scan took, the scanner's own import left out. A file gets `PER_FILE_SECONDS`.
 """
 
 from __future__ import annotations
 
 import json
 import resource
+import signal
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 Outcome = tuple[str, str]
+# A scan of one file that runs longer is stopped and counted as giving no verdict.
+PER_FILE_SECONDS = 120
+
+
+def _out_of_time(signum: int, frame: Any) -> None:
+    raise TimeoutError(f"no verdict within {PER_FILE_SECONDS} s")
 
 
 def _hubmine() -> Callable[[str], Outcome]:
@@ -106,12 +113,16 @@ def main() -> None:
     with open(manifest) as handle:
         entries: list[dict[str, Any]] = json.load(handle)
     judge = SCANNERS[scanner]()
+    signal.signal(signal.SIGALRM, _out_of_time)
     for entry in entries:
         started = time.perf_counter()
+        signal.alarm(PER_FILE_SECONDS)
         try:
             outcome, detail = judge(entry["path"])
         except Exception as exc:  # a peer's crash on a file is its error on that file
             outcome, detail = "error", f"{type(exc).__name__}: {exc}"[:200]
+        finally:
+            signal.alarm(0)
         seconds = time.perf_counter() - started
         print(json.dumps({"path": entry["path"], "outcome": outcome, "detail": detail, "seconds": seconds}))
         sys.stdout.flush()
