@@ -268,6 +268,24 @@ def _joblib(obj: Any, compress: Any = 0) -> bytes:
     return buffer.getvalue()
 
 
+def _joblib_padding_opcodes(canary: Path) -> bytes:
+    """A joblib dump whose array padding is opcodes: joblib reads it as padding, `pickle.load` runs it."""
+    import numpy
+
+    marker = bytes(range(8))
+    dumped = _joblib({"w": numpy.frombuffer(marker, dtype=numpy.uint8)})
+    command = _shell(canary).encode()
+    opcodes = b"os\nsystem\n\x8c" + bytes([len(command)]) + command + b"\x85R."
+    padding_length = ord("c")  # GLOBAL to pickle.load, a padding length to joblib
+    assert len(opcodes) <= padding_length, "canary path too long for the padding"
+    for old in range(16):
+        region = bytes([old]) + b"\xff" * old + marker
+        if region in dumped:
+            crafted = b"c" + opcodes.ljust(padding_length, b"\xff") + marker
+            return dumped.replace(region, crafted, 1)
+    raise AssertionError("joblib wrote no alignment padding")
+
+
 def _npy(obj: Any) -> bytes:
     import numpy
 
@@ -506,6 +524,7 @@ def bypass_corpus() -> list[Crafted]:
             )
             for method in ("zlib", "gzip", "bz2", "xz", "lz4")
         ],
+        Crafted("joblib_padding_read_by_pickle_load", "model.pkl", "pickle", _joblib_padding_opcodes),
         Crafted("npy_object_array", "array.npy", "numpy", lambda canary: _npy(_object_array(_evil(canary)))),
         Crafted(
             "npz_member",

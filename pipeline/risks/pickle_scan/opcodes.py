@@ -9,6 +9,8 @@ passed over and stand in as their length; containers keep their first `KEPT_ITEM
 from __future__ import annotations
 
 import codecs
+import contextlib
+import io
 import re
 import struct
 from collections.abc import Callable
@@ -32,6 +34,7 @@ _ARRAY_WRAPPERS = {
     ("joblib.numpy_pickle", "NumpyArrayWrapper"),
     ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper"),
 }
+_IDENTIFIERS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _DTYPE_NAME = re.compile(r"[A-Za-z?][0-9]{0,6}")
 # Python 2 names the unpickler maps to Python 3's (pickle's fix_imports), for the few that matter here.
 PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
@@ -82,7 +85,6 @@ class Machine:
         self.stack: list[Any] = []
         self.metastack: list[list[Any]] = []
         self.memo: dict[int, Any] = {}
-        self.arrays = 0  # joblib arrays read beside the pickle
 
     def run(self) -> None:
         """Walk to STOP; Broken where the unpickler would fail, OverBound past a bound."""
@@ -180,13 +182,28 @@ class Machine:
         if has_objects:
             Machine(self.stream, self.budget, self.evidence).run()
             return
-        if "numpy_array_alignment_bytes" in state:
-            padding = self._exact(1)[0]
-            skip(self.stream, padding)
-        count = 1
+        size = itemsize
         for n in shape:
-            count *= n
-        skip(self.stream, count * itemsize)
+            size *= n
+        # joblib 1.2 and later write a padding length byte and the padding before the data.
+        padding = self._exact(1) if "numpy_array_alignment_bytes" in state else b""
+        size += padding[0] if padding else 0
+        head = padding + self.stream.read(min(size, KEPT_BYTES))
+        self._as_pickle_load_reads(head)
+        skip(self.stream, size - len(head) + len(padding))
+
+    def _as_pickle_load_reads(self, data: bytes) -> None:
+        """`pickle.load`, unlike joblib, reads the bytes after the wrapper as more opcodes of the same
+        pickle: whatever they import counts, when they read as opcodes naming real identifiers."""
+        trial = Machine(io.BytesIO(data), self.budget, Evidence())
+        trial.stack, trial.memo = list(self.stack), dict(self.memo)
+        trial.metastack = [list(items) for items in self.metastack]
+        with contextlib.suppress(Broken, OverBound):
+            trial.run()
+        found = trial.evidence
+        if (found.globals or found.dangerous) and all(_IDENTIFIERS.fullmatch(g) for g in found.globals):
+            self.evidence.suspicious.append("bytes joblib reads as array data are opcodes to pickle.load")
+            self.evidence.merge(found)
 
 
 def _dtype_facts(dtype: Any) -> tuple[bool, int]:
