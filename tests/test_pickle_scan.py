@@ -57,7 +57,7 @@ def test_real_benign_files_are_safe(name: str) -> None:
     )
     verdict = _scan(BENIGN[name].build())
     assert (verdict.verdict, verdict.reason) == ("safe", None), verdict
-    assert verdict.members
+    assert verdict.loaders
 
 
 def test_globals_off_the_allowlist_are_suspicious() -> None:

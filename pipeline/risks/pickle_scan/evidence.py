@@ -35,5 +35,6 @@ class Evidence:
         self.globals.setdefault(f"{module}.{name}", None)
 
     def add_member(self, path: str) -> None:
-        if len(self.members) < MAX_LISTED_MEMBERS:
+        """Name a pickle or array read inside the file (the file itself, path "", is not listed)."""
+        if path and len(self.members) < MAX_LISTED_MEMBERS:
             self.members.append(path)
