@@ -237,14 +237,18 @@ def end_to_end(entries: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
 def score(entries: list[dict[str, Any]], run: dict[str, Any], held_out: bool = False) -> dict[str, Any]:
     """Counts per group and outcome, over verified files (held out families only when asked)."""
     counts: Counter[str] = Counter()
-    seconds = 0.0
+    seconds: Counter[str] = Counter()
     for entry in entries:
         if not entry["verified"] or (held_out and entry["family"] in TUNED_FAMILIES):
             continue
         result = run["results"][entry["path"]]
         counts[f"{entry['group']}_{result['outcome']}"] += 1
-        seconds += result.get("seconds", 0.0)
-    return {**counts, "scan_seconds": round(seconds, 2)}
+        seconds["costly" if entry["group"] == "costly" else "corpus"] += result.get("seconds") or 0.0
+    return {
+        **counts,
+        "scan_seconds": round(seconds["corpus"], 3),
+        "costly_scan_seconds": round(seconds["costly"], 2),
+    }
 
 
 def main() -> None:

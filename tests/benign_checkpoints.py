@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tests.crafted_pickles import JOBLIB_EXTENSIONS
+
 
 @dataclass(frozen=True)
 class Benign:
@@ -212,7 +214,7 @@ def benign_corpus() -> list[Benign]:
         *[
             Benign(
                 f"sklearn_joblib_{method}",
-                f"model.joblib.{method}" if method != "zlib" else "model.joblib",
+                f"model.joblib{JOBLIB_EXTENSIONS[method]}",
                 "joblib",
                 "sklearn",
                 lambda method=method: _joblib(_estimator(), (method, 3)),

@@ -130,6 +130,10 @@ class Crafted:
     build: Callable[[Path], bytes]
 
 
+# The endings joblib gives each compression when it names the file.
+JOBLIB_EXTENSIONS = {"zlib": ".z", "gzip": ".gz", "bz2": ".bz2", "xz": ".xz", "lz4": ".lz4"}
+
+
 def _shell(canary: Path) -> str:
     return f"touch {canary}"
 
@@ -518,7 +522,7 @@ def bypass_corpus() -> list[Crafted]:
         *[
             Crafted(
                 f"joblib_{method}",
-                f"model.joblib.{method}" if method != "zlib" else "model.joblib",
+                f"model.joblib{JOBLIB_EXTENSIONS[method]}",
                 "joblib",
                 lambda canary, method=method: _joblib(_evil(canary), (method, 3)),
             )
