@@ -39,7 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "bench" / "results"
 DRIVER = REPO_ROOT / "bench" / "scan_drivers.py"
 PEERS = ("picklescan", "fickling", "modelscan", "modelaudit")
-# Families looked at while the allowlist was written; the others are held out.
+# Benign families looked at while the allowlist was written; the others are held out.
 TUNED_FAMILIES = {"torch", "sklearn", "numpy", "pandas", "protocols"}
 LOAD_TIMEOUT = 180
 SCAN_TIMEOUT = 1800
@@ -235,11 +235,13 @@ def end_to_end(entries: list[dict[str, Any]], folder: Path) -> dict[str, Any]:
 
 
 def score(entries: list[dict[str, Any]], run: dict[str, Any], held_out: bool = False) -> dict[str, Any]:
-    """Counts per group and outcome, over verified files (held out families only when asked)."""
+    """Counts per group and outcome, over verified files; with `held_out`, over the benign files of
+    the families not looked at while the allowlist was written (every bypass class was known)."""
     counts: Counter[str] = Counter()
     seconds: Counter[str] = Counter()
     for entry in entries:
-        if not entry["verified"] or (held_out and entry["family"] in TUNED_FAMILIES):
+        tuned = entry["group"] != "benign" or entry["family"] in TUNED_FAMILIES
+        if not entry["verified"] or (held_out and tuned):
             continue
         result = run["results"][entry["path"]]
         counts[f"{entry['group']}_{result['outcome']}"] += 1
@@ -283,6 +285,10 @@ def main() -> None:
                     for e in entries
                     if e["group"] == "costly"
                 }
+                for name, run in runs.items()
+            },
+            "outcomes": {
+                name: {f"{e['group']}/{e['name']}": run["results"][e["path"]]["outcome"] for e in entries}
                 for name, run in runs.items()
             },
             "misses": {
