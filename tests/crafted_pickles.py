@@ -264,6 +264,22 @@ def _legacy_tar(canary: Path) -> bytes:
     )
 
 
+def _legacy_tar_second_storage(canary: Path) -> bytes:
+    """The legacy tar with the payload in the arguments of its second storage, after the first
+    storage's raw bytes: a scanner that stops at the raw bytes never reaches it."""
+    first = b"\x80\x02(" + _unicode("0") + _unicode("cpu") + _global0("torch", "FloatStorage") + b"t."
+    one_float = (1).to_bytes(8, "little") + bytes(4)
+    storages = pickle.dumps(2, protocol=2) + first + one_float + _evil_pickle(canary)
+    return _tar_of(
+        [
+            ("sys_info", pickle.dumps({"protocol_version": 1001}, protocol=2)),
+            ("storages", storages),
+            ("tensors", pickle.dumps(0, protocol=2)),
+            ("pickle", pickle.dumps({}, protocol=2)),
+        ]
+    )
+
+
 def _joblib(obj: Any, compress: Any = 0) -> bytes:
     import joblib
 
@@ -484,6 +500,7 @@ def bypass_corpus() -> list[Crafted]:
         Crafted("legacy_second_pickle", "model.pt", "torch", _second_pickle),
         Crafted("legacy_memo_across_pickles", "model.pt", "torch", _memo_across_pickles),
         Crafted("legacy_tar_checkpoint", "model.pth.tar", "torch", _legacy_tar),
+        Crafted("legacy_tar_second_storage", "model.pth.tar", "torch", _legacy_tar_second_storage),
         Crafted(
             "nemo_tar_with_checkpoint",
             "model.nemo",

@@ -182,3 +182,23 @@ def test_a_broken_member_does_not_hide_the_members_after_it() -> None:
 )
 def test_allowlist_and_primitives(qualified: str, expected: Level) -> None:
     assert level(qualified) is expected
+
+
+def test_legacy_tar_records_are_read_past_their_raw_bytes() -> None:
+    from crafted_pickles import _global0, _tar_of, _unicode
+
+    record = b"\x80\x02(" + _unicode("0") + _unicode("cpu") + _global0("torch", "FloatStorage") + b"t."
+    three_floats = (3).to_bytes(8, "little") + bytes(12)
+    storages = b"\x80\x02K\x02." + (record + three_floats) * 2 + b"\x80\x02]."
+    tensor = (
+        b"\x80\x02(K\x00K\x00"
+        + _global0("torch", "FloatTensor")
+        + b"t."
+        + (1).to_bytes(4, "little")
+        + bytes(28)
+    )
+    tensors = b"\x80\x02K\x01." + tensor
+    data = _tar_of([("storages", storages), ("tensors", tensors), ("pickle", _benign_pickle())])
+    verdict = _scan(data)
+    assert verdict.verdict == "safe" and verdict.members == ["storages", "tensors", "pickle"], verdict
+    assert verdict.globals == ["torch.FloatStorage", "torch.FloatTensor"]

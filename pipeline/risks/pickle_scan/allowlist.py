@@ -39,6 +39,7 @@ _TORCH_REBUILDS = (
 
 SAFE: frozenset[str] = frozenset(
     [f"torch.{kind}Storage" for kind in _TORCH_STORAGES.split()]
+    + [f"torch.{kind}Tensor" for kind in _TORCH_STORAGES.split() if kind != "Untyped"]
     + [f"torch.{dtype}" for dtype in _TORCH_DTYPES.split()]
     + [f"torch._utils.{name}" for name in _TORCH_REBUILDS.split()]
     + [f"torch._tensor.{name}" for name in ("_rebuild_from_type", "_rebuild_from_type_v2")]

@@ -35,6 +35,7 @@ class Evidence:
         self.globals.setdefault(f"{module}.{name}", None)
 
     def add_member(self, path: str) -> None:
-        """Name a pickle or array read inside the file (the file itself, path "", is not listed)."""
-        if path and len(self.members) < MAX_LISTED_MEMBERS:
+        """Name a pickle or array read inside the file (the file itself, path "", is not listed), once
+        for the pickles of one member."""
+        if path and self.members[-1:] != [path] and len(self.members) < MAX_LISTED_MEMBERS:
             self.members.append(path)

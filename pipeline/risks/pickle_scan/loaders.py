@@ -18,13 +18,30 @@ from pipeline.risks.pickle_scan.bounds import Broken, Budget
 from pipeline.risks.pickle_scan.evidence import Evidence
 from pipeline.risks.pickle_scan.formats import HEAD_BYTES, Kind, is_loadable_name, kind_of
 from pipeline.risks.pickle_scan.opcodes import Machine
-from pipeline.risks.pickle_scan.streams import CHUNK, decompressed
+from pipeline.risks.pickle_scan.streams import CHUNK, can_seek, decompressed, skip
 
 # Tensor bytes and text records of a torch zip checkpoint, which torch reads raw, never unpickled.
 _TORCH_RAW = re.compile(
     r"(^|/)(data/\d+|version|byteorder|\.format_version|\.storage_alignment|\.data/serialization_id)$"
 )
 _MAX_NPY_HEADER = 1 << 20
+# torch's legacy tar checkpoint: members of records, each a pickle of its arguments then raw bytes.
+_LEGACY_RECORDS = ("storages", "tensors")
+# Bytes per element of the storage types a legacy `storages` member names.
+_STORAGE_ELEMENT_BYTES = {
+    "DoubleStorage": 8,
+    "FloatStorage": 4,
+    "HalfStorage": 2,
+    "BFloat16Storage": 2,
+    "LongStorage": 8,
+    "IntStorage": 4,
+    "ShortStorage": 2,
+    "CharStorage": 1,
+    "ByteStorage": 1,
+    "BoolStorage": 1,
+    "ComplexDoubleStorage": 16,
+    "ComplexFloatStorage": 8,
+}
 _PROTO = 0x80
 
 
@@ -41,7 +58,7 @@ def read_file(stream: IO[bytes], path: str, walk: Walk, depth: int = 0) -> None:
     walk.budget.check_depth(depth)
     kind = kind_of(stream.peek(HEAD_BYTES)[:HEAD_BYTES])  # type: ignore[attr-defined]
     walk.evidence.loaders.add(kind.value)
-    if kind is Kind.ZIP and _can_seek(stream):
+    if kind is Kind.ZIP and can_seek(stream):
         _read_zip(stream, path, walk, depth)
     elif kind is Kind.ZIP:
         with tempfile.TemporaryFile(prefix="hubmine-scan-") as spool:  # a decompressed zip, to seek in
@@ -50,20 +67,16 @@ def read_file(stream: IO[bytes], path: str, walk: Walk, depth: int = 0) -> None:
             _read_zip(spool, path, walk, depth)
     elif kind is Kind.TAR:
         for name, member in tar_members(stream, walk.budget):
-            _read_member(member, _join(path, name), name, walk, depth + 1)
+            if name in _LEGACY_RECORDS:
+                _read_legacy_records(member, _join(path, name), name, walk)
+            else:
+                _read_member(member, _join(path, name), name, walk, depth + 1)
     elif kind is Kind.NPY:
         _read_npy(stream, path, walk)
     elif kind is Kind.PICKLE:
         read_pickles(stream, path, walk)
     else:
         read_file(decompressed(kind, stream, walk.budget), path, walk, depth + 1)
-
-
-def _can_seek(stream: IO[bytes]) -> bool:
-    try:
-        return stream.seekable()
-    except AttributeError:  # a member of a tar read as a stream
-        return False
 
 
 def _join(path: str, name: str) -> str:
@@ -123,6 +136,56 @@ def read_pickles(stream: IO[bytes], path: str, walk: Walk) -> None:
         else:
             walk.evidence.merge(found)
         first = False
+
+
+def _read_legacy_records(stream: IO[bytes], path: str, name: str, walk: Walk) -> None:
+    """`storages` or `tensors` of torch's legacy tar, read as `torch.load` reads them: a pickle of the
+    record count, then per record a pickle of its arguments and the raw bytes it announces (a storage:
+    an int64 element count and the elements; a tensor: its dimensions, sizes, strides and offset),
+    then any pickles after the records."""
+    walk.budget.add_member()
+    try:
+        count = _one_pickle(stream, walk)
+        if not isinstance(count, int) or count < 0:
+            raise Broken("a record count that is not a count")
+        for _ in range(count):
+            walk.budget.add_member()
+            arguments = _one_pickle(stream, walk)
+            if name == "storages":
+                skip(stream, _int(stream, 8) * _element_bytes(arguments))
+            else:
+                skip(stream, 4 + 16 * _int(stream, 4) + 8)
+    except Broken as exc:
+        walk.evidence.problems.append(f"{path}: {exc}")
+        return
+    walk.evidence.add_member(path)
+    if stream.peek(1)[:1]:  # type: ignore[attr-defined]
+        read_pickles(stream, path, walk)
+
+
+def _one_pickle(stream: IO[bytes], walk: Walk) -> object:
+    machine = Machine(stream, walk.budget, walk.evidence)
+    machine.run()
+    walk.evidence.loaded += 1
+    return machine.result
+
+
+def _int(stream: IO[bytes], size: int) -> int:
+    data = stream.read(size)
+    if len(data) != size:
+        raise Broken("a record ends before its sizes")
+    value = int.from_bytes(data, "little", signed=True)
+    if value < 0:
+        raise Broken("a record of negative size")
+    return value
+
+
+def _element_bytes(arguments: object) -> int:
+    storage_type = arguments[2] if isinstance(arguments, tuple) and len(arguments) == 3 else None
+    size = _STORAGE_ELEMENT_BYTES.get(getattr(storage_type, "name", ""))
+    if size is None:
+        raise Broken("a storage record of unknown type")
+    return size
 
 
 def _read_npy(stream: IO[bytes], path: str, walk: Walk) -> None:

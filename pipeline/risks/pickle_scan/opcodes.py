@@ -67,6 +67,7 @@ class _Stopped(Exception):
 
 
 def _stop(m: Machine) -> None:
+    m.result = m.stack[-1] if m.stack else OPAQUE
     raise _Stopped
 
 
@@ -85,6 +86,7 @@ class Machine:
         self.stack: list[Any] = []
         self.metastack: list[list[Any]] = []
         self.memo: dict[int, Any] = {}
+        self.result: Any = OPAQUE  # the stand-in for what the pickle loads, once read to STOP
 
     def run(self) -> None:
         """Walk to STOP; Broken where the unpickler would fail, OverBound past a bound."""

@@ -160,9 +160,16 @@ def raw_deflate(source: IO[bytes], budget: Budget) -> io.BufferedReader:
     return io.BufferedReader(_Chunks(_zlib_chunks(source, -zlib.MAX_WBITS), budget), BUFFER)
 
 
+def can_seek(stream: IO[bytes]) -> bool:
+    try:
+        return stream.seekable()
+    except AttributeError:  # a member of a tar read as a stream
+        return False
+
+
 def skip(stream: IO[bytes], count: int) -> None:
     """Pass over `count` bytes of `stream`; Broken if it ends first."""
-    if stream.seekable():
+    if can_seek(stream):
         start = stream.tell()
         end = stream.seek(0, io.SEEK_END)
         if start + count > end:
