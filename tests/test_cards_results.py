@@ -111,6 +111,59 @@ def test_sacrebleu_score_is_bleu_and_its_parts_are_no_claims() -> None:
     ]
 
 
+def test_sacrebleu_parts_named_after_the_metric_are_no_claims() -> None:
+    log = (
+        "| Epoch | Validation Loss | Bleu-score | Bleu-bp |\n|---|---|---|---|\n| 1.0 | 1.9 | 9.94 | 0.23 |\n"
+    )
+    assert pairs(claims(log)[0], "trainer-table") == [("Validation Loss", 1.9), ("Bleu-score", 9.94)]
+
+
+def test_a_loss_named_in_more_words_is_a_loss() -> None:
+    # Keras names one output's loss after the output; no alias holds every such name.
+    body = f"{RESULTS_LINE}\n- Train Loss: -0.12\n- Validation Pooler Output Loss: -0.13\n- Epoch: 2\n"
+    card = parse_card("m", body, None)
+    assert [(row["metric_name"], row["metric"]) for row in card.claims] == [
+        ("Validation Pooler Output Loss", "loss")
+    ]
+
+
+def test_a_table_of_models_with_their_epochs_is_no_training_log() -> None:
+    # Rows are different models, each with the epochs and steps it was trained for: a comparison.
+    models = (
+        "| | model | acc | batch size | epochs | steps | dropout |\n|---|---|---|---|---|---|---|\n"
+        "| [org/t5-base](https://huggingface.co/org/t5-base) | T5 | 0.70 | 128 | 1 | 528481 | 0.1 |\n"
+        "| [org/t5-large](https://huggingface.co/org/t5-large) | T5 | 0.76 | 64 | 1 | 1120000 | 0.1 |\n"
+    )
+    assert claims(models) == ([], [])
+    named = (
+        "| Model | Epochs | Accuracy |\n|---|---|---|\n| bert-base | 3 | 0.8 |\n| bert-large | 2 | 0.9 |\n"
+    )
+    assert claims(named) == ([], [])
+
+
+def test_the_trainer_list_takes_its_log_columns_scale() -> None:
+    # A WER just above 1 is a fraction when the log's column shows no percent, though the card's
+    # model-index gives the test set's WER in percent, far below it.
+    card = (
+        "---\nmodel-index:\n- name: m\n  results:\n  - task: {type: automatic-speech-recognition}\n"
+        "    dataset: {type: common_voice, name: Common Voice}\n    metrics:\n"
+        "    - {type: wer, value: 13.89, name: Test WER}\n---\n"
+        f"{RESULTS_LINE}\n- Loss: 0.1461\n- Wer: 1.0063\n\n### Training results\n\n"
+        "| Training Loss | Epoch | Step | Validation Loss | Wer |\n|---|---|---|---|---|\n"
+        "| 2.953 | 0.15 | 1000 | 2.9528 | 1.0 |\n| 0.7784 | 5.0 | 33000 | 0.1460 | 1.0063 |\n"
+    )
+    wer = [
+        (row["source"], row["value_unit"])
+        for row in parse_card("m", card, None).claims
+        if row["metric"] == "wer"
+    ]
+    assert wer == [
+        ("model-index", pytest.approx(0.1389)),
+        ("trainer-results", pytest.approx(1.0063)),
+        ("trainer-table", pytest.approx(1.0063)),
+    ]
+
+
 def test_keras_and_pandas_log_tables() -> None:
     keras = (
         "## Training results\n\n"
@@ -209,6 +262,11 @@ def test_body_claims_never_raise(body: str) -> None:
         (("exact_match",), "exact_match"),
         (("mAP",), "map"),
         (("Matthews Correlation",), None),
+        (("TAG_ACC",), "accuracy"),  # spaCy's component scores
+        (("ENTS_F",), "f1"),
+        (("MORPH_MICRO_F",), "f1_micro"),
+        (("DEP_UAS",), None),
+        (("SPEED_ACC",), None),
         (("x" * 1000,), None),
         ((5, None), None),
     ],

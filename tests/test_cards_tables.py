@@ -156,6 +156,28 @@ def test_rows_that_cannot_be_told_apart_are_skipped() -> None:
     assert table_rows(averaged) == [(None, "a", None, "wer", 10.0)]
 
 
+def test_spacy_component_scores_are_told_apart_by_component() -> None:
+    # spaCy's accuracy table: one row per component score, several of one metric; attachment scores
+    # have no canonical id and give no claim.
+    spacy = (
+        "### Accuracy\n\n| Type | Score |\n| --- | --- |\n| `TAG_ACC` | 97.44 |\n| `POS_ACC` | 98.06 |\n"
+        "| `MORPH_ACC` | 0.40 |\n| `SENTS_F` | 93.48 |\n| `ENTS_P` | 83.24 |\n| `ENTS_R` | 81.71 |\n"
+        "| `MORPH_MICRO_F` | 95.19 |\n| `DEP_UAS` | 92.02 |\n| `DEP_LAS` | 89.91 |\n"
+    )
+    rows = [row for row in parse_card("m", spacy, None).claims if row["source"] == "card-table"]
+    assert [(row["metric_name"], row["metric"], row["value_unit"]) for row in rows] == [
+        ("TAG_ACC", "accuracy", pytest.approx(0.9744)),
+        ("POS_ACC", "accuracy", pytest.approx(0.9806)),
+        ("MORPH_ACC", "accuracy", pytest.approx(0.004)),  # a percent like its neighbours
+        ("SENTS_F", "f1", pytest.approx(0.9348)),
+        ("ENTS_P", "precision", pytest.approx(0.8324)),
+        ("ENTS_R", "recall", pytest.approx(0.8171)),
+        ("MORPH_MICRO_F", "f1_micro", pytest.approx(0.9519)),
+    ]
+    # Rows of one metric that no component tells apart are still dropped.
+    assert table_rows("| Metric | Value |\n|---|---|\n| Accuracy | 0.9 |\n| Acc | 0.8 |\n") == []
+
+
 def test_hostile_tables_are_bounded() -> None:
     header = "| Model | Accuracy |\n|---|---|\n"
     long_table = header + "".join(f"| m{i} | {i} |\n" for i in range(MAX_TABLE_ROWS + 1))

@@ -56,6 +56,31 @@ def test_training_state_is_pickled_but_not_weights() -> None:
     assert classify([*state, "pytorch_model.bin"]).pickle_weights == 1
 
 
+@pytest.mark.parametrize(
+    ("siblings", "formats", "pickle_files", "weights"),
+    [
+        (["resnet.pth.tar", "model.pkl.gz", "m.joblib.xz"], ["pickle"], 3, 3),
+        (["model.nemo", "handler.mar", "bundle.zip"], ["other"], 3, 0),
+        (["weights.npz", "arr.npy"], ["npz"], 2, 0),
+        (["data/train.csv.gz", "logs.tar.gz", "events.out.tfevents.1.x.gz"], [], 0, 0),
+        (["openvino/openvino_model.xml", "openvino/openvino_model.bin"], ["openvino"], 0, 0),
+    ],
+)
+def test_pickle_capable_archives_and_arrays(
+    siblings: list[str], formats: list[str], pickle_files: int, weights: int
+) -> None:
+    facts = classify(siblings)
+    assert (facts.formats, len(facts.pickle_files), facts.pickle_weights) == (formats, pickle_files, weights)
+
+
+def test_the_scan_downloads_the_files_the_measure_counts() -> None:
+    from pipeline.risks.pickles import pickle_files
+
+    loadable = ["a.pth.tar", "b.nemo", "c.npy", "d.npz", "e.pkl.gz", "f.zip", "g.mar"]
+    siblings = [*loadable, "x.safetensors", "c.json", "t.tar.gz"]
+    assert pickle_files(tuple(siblings)) == classify(siblings).pickle_files == loadable
+
+
 def _snapshot(data_dir: Path, rows: list[dict[str, Any]]) -> Snapshot:
     snapshot = DataDir(data_dir).snapshot("s")
     write_json(snapshot.manifest, {"snapshot_id": "s", "status": "complete"})

@@ -28,7 +28,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "top 1 acc",
         "acc@1",
     ),
-    "f1": ("f1", "f1 score", "f score", "f1score", "ents f"),
+    "f1": ("f1", "f1 score", "f score", "f1score"),
     "f1_macro": (
         "f1 macro",
         "macro f1",
@@ -53,8 +53,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "f1 weighted score",
         "weighted avg f1",
     ),
-    "precision": ("precision", "prec", "ents p"),
-    "recall": ("recall", "ents r"),
+    "precision": ("precision", "prec"),
+    "recall": ("recall",),
     "wer": ("wer", "word error rate"),
     "cer": ("cer", "character error rate", "char error rate"),
     "bleu": ("bleu", "sacrebleu", "bleu score"),
@@ -71,6 +71,11 @@ METRICS: dict[str, str] = {alias: metric for metric, aliases in _ALIASES.items()
 UNSCALED = frozenset({"perplexity", "loss"})  # no 0–1 scale: value_unit stays null
 MAY_PASS_ONE = frozenset({"wer", "cer"})  # error rates: a fraction above 1 is possible
 NAME_CHARS = 100  # longer names are no metric name
+# spaCy's scores, one per pipeline component (`TAG_ACC`, `SENTS_F`, `MORPH_MICRO_P`): the component,
+# then the score. The attachment scores (`DEP_UAS`, `DEP_LAS`) have no canonical id.
+SPACY_COMPONENTS = frozenset({"token", "tag", "pos", "morph", "lemma", "sents", "ents"})
+SPACY_SCORES = {"acc": "accuracy", "p": "precision", "r": "recall", "f": "f1"}
+SPACY_SCORES |= {"micro p": "precision", "micro r": "recall", "micro f": "f1_micro"}
 
 _SEPARATORS = re.compile(r"[\s_\-()\[\]:/.]+")
 _PREFIX = re.compile(r"^(?:eval|test|validation|val|dev) (?=.)")
@@ -90,7 +95,19 @@ def metric_id(*names: Any) -> str | None:
 @lru_cache(maxsize=8192)  # cards repeat their metric names (Loss, Accuracy) card after card
 def _metric_of(name: str) -> str | None:
     key = _SEPARATORS.sub(" ", name.lower()).strip()
-    return METRICS.get(key) or METRICS.get(_PREFIX.sub("", key))
+    return METRICS.get(key) or METRICS.get(_PREFIX.sub("", key)) or _spacy_score(key)[0]
+
+
+def spacy_component(name: str) -> str | None:
+    """The pipeline component a spaCy score name is of ("tag" for `TAG_ACC`), else None."""
+    return _spacy_score(_SEPARATORS.sub(" ", name.lower()[:NAME_CHARS]).strip())[1]
+
+
+def _spacy_score(key: str) -> tuple[str | None, str | None]:
+    """(metric, component) of a spaCy score name with separators made spaces ("tag acc"), else Nones."""
+    component, _, score = key.partition(" ")
+    metric = SPACY_SCORES.get(score)
+    return (metric, component) if metric and component in SPACY_COMPONENTS else (None, None)
 
 
 PERCENT, FRACTION = "percent", "fraction"
@@ -135,7 +152,8 @@ def card_scales(rows: list[dict[str, Any]]) -> list[str | None]:
 
     A number's own evidence decides first: a `%` sign, or a value above 1 (above 2 for an error rate,
     which may pass 1 as a fraction). A log table's last row takes its column's scale (percent when
-    an earlier row shows it, else fraction). Any other number takes, in order: percent when its group (one
+    an earlier row shows it, else fraction), and so does the number of that metric in the Trainer's list
+    above the log. Any other number takes, in order: percent when its group (one
     table, one list, the Trainer's list with its log table and the log column's earlier rows) has a
     self-evident number of its metric, or in the model-index and eval-results (`MIXED_GROUPS`) the
     scale that puts it nearest those numbers; for an error rate, the scale
@@ -146,14 +164,18 @@ def card_scales(rows: list[dict[str, Any]]) -> list[str | None]:
     own = [_own_scale(row["metric"], row["value"], row["is_percent"]) for row in rows]
     references: dict[str, list[tuple[Any, float]]] = {}  # self-evident units per metric, a few each
     group_scales: dict[Any, set[str]] = {}
+    column_scales: dict[tuple[Any, str], str] = {}  # a log column's scale, for its group's list
     for row, scale in zip(rows, own, strict=True):
         group, metric, value = _group(row), row["metric"], row["value"]
         found = references.setdefault(metric, [])
-        evidence = [(value, scale)] + [
+        column_evidence = [
             (cell, cell_scale)
             for cell, percent in (row.get("_column") or ())
             if (cell_scale := _own_scale(metric, cell, percent))
         ]
+        if row.get("_column") is not None and metric is not None:
+            column_scales[group, metric] = PERCENT if column_evidence else FRACTION
+        evidence = [(value, scale), *column_evidence]
         for number, number_scale in evidence:
             if number_scale and len(found) < MAX_REFERENCES:
                 found.append((group, _unit_on(number, number_scale)))
@@ -180,6 +202,8 @@ def card_scales(rows: list[dict[str, Any]]) -> list[str | None]:
             if column is not None:  # a log column is its own evidence: its rows share one scale
                 percent = any(_own_scale(metric, cell, marked) for cell, marked in column)
                 scale = PERCENT if percent else FRACTION
+            elif (group, metric) in column_scales:  # the Trainer's list: as its log's column
+                scale = column_scales[group, metric]
             elif near and row["source"] in MIXED_GROUPS:
                 scale = _nearest(value, near)
             elif near:  # every self-evident number is a percent one

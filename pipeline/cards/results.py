@@ -52,6 +52,7 @@ from pipeline.cards.tables import (
     MAX_COLUMNS,
     Table,
     claims_of,
+    compares_models,
     find_tables,
     heading_labels,
     last_rows,
@@ -202,17 +203,30 @@ def _heading_above(headings: list[Heading], starts: list[int], offset: int) -> s
 def is_evaluation(name: str, log_table: bool = False) -> bool:
     """Whether a list item or log column names an evaluation number (not a training one, not the epoch)."""
     key = normalise(name)
-    if key in NOT_EVALUATION or _TRAINING.search(key):
+    if key in NOT_EVALUATION or _TRAINING.search(key) or _sacrebleu_part(key):
         return False
     return not (log_table and key == "loss")  # a log's bare loss is the training loss
 
 
+def output_loss(name: str) -> str | None:
+    """`loss` for a loss named in words no alias holds (`valid_loss`, Keras's `Validation Pooler
+    Output Loss`, one output's among several), else None: the name alone decides the metric."""
+    return "loss" if metric_id(name) is None and normalise(name).endswith(" loss") else None
+
+
+def _sacrebleu_part(key: str) -> bool:
+    """A part of sacrebleu's output named after its metric (`Bleu-bp`, `bleu_sys_len`)."""
+    metric, _, part = key.replace("-", " ").partition(" ")
+    return metric in ("bleu", "sacrebleu") and part in SACREBLEU_PARTS
+
+
 def _log_table(tables: list[Table], body: str) -> Table | None:
     """The first training log of the card; a log too long to be read as results keeps its last
-    `MAX_LOG_ROWS` rows (long trainings log hundreds of evaluations)."""
+    `MAX_LOG_ROWS` rows (long trainings log hundreds of evaluations). A table whose rows are
+    different models (with the epochs or steps each was trained for) is a comparison, not a log."""
     for table in tables:
         keys = [normalise(plain(cell)) for cell in table.header]
-        if not LOG_COLUMNS & set(keys) or len(keys) > MAX_COLUMNS:
+        if not LOG_COLUMNS & set(keys) or len(keys) > MAX_COLUMNS or compares_models(table):
             continue
         if table.too_long:
             table = table._replace(rows=last_rows(body, table, MAX_LOG_ROWS))
@@ -332,7 +346,12 @@ def body_claims(
             if len(rows) == MAX_ROWS:
                 return rows, ["body_claims_capped"]
             value, percent = parse_value(raw)
-            extra = {"dataset_split": lead.split, "list_vs_table": relation, "_block": ("list", lead.line)}
+            extra = {
+                "dataset_split": lead.split,
+                "list_vs_table": relation,
+                "metric_type": output_loss(name),
+                "_block": ("list", lead.line),
+            }
             if sacrebleu and normalise(name) == "score":  # sacrebleu's corpus score is its BLEU
                 extra["metric_type"] = "bleu"
             rows.append(_row(model_id, "trainer-results", name, raw, value, percent) | trainer | extra)
@@ -352,6 +371,7 @@ def body_claims(
             value, percent = number(raw)
             extra = {
                 "dataset_split": lead.split if lead else "validation",
+                "metric_type": output_loss(header),
                 "_block": ("table", log.index),
                 "_column": [number(row[place]) for row in log.rows],
             }

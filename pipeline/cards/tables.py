@@ -45,7 +45,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from pipeline.cards.claims import parse_value
-from pipeline.cards.metrics import metric_id
+from pipeline.cards.metrics import metric_id, spacy_component
 from pipeline.cards.sections import LINK, TAG, Heading, canonical_sections, normalise
 
 MAX_TABLES = 30  # tables read from one card
@@ -381,6 +381,15 @@ def _names_models(table: Table, column: int) -> bool:
     return bool(filled) and 2 * sum(map(looks_like_model, filled)) > len(filled)
 
 
+def compares_models(table: Table) -> bool:
+    """Whether the table's rows are two or more models: a model column (Model, Name, ..., or an
+    unnamed first column of model names) with different names in it."""
+    columns = [place for place, cell in enumerate(table.header) if _role(cell) == "model"]
+    if not _key(table.header[0]) and _names_models(table, 0):
+        columns.append(0)
+    return any(len({plain(row[column]) for row in table.rows} - {""}) > 1 for column in columns)
+
+
 def looks_like_model(text: str) -> bool:
     """A label that reads as a model's name: a Hub id, a model family word, a size, or "ours"."""
     words = _ALNUM.findall(text.lower()[:MAX_CELL])
@@ -441,17 +450,18 @@ def _metric_rows(table: Table) -> Iterator[TableClaim]:
     roles = [_role(cell) for cell in table.header]
     split_column = roles.index("split") if "split" in roles else None
     column_split = _split_name(plain(table.header[column]))
-    found: list[tuple[tuple[str, str | None], list[str]]] = []
+    found: list[tuple[tuple[str, str | None, str | None], list[str]]] = []
     for row in table.rows:
         named = metric_header(row[0])
         if named is None or named[1] is not None or number(row[column])[0] is None:
             continue
         row_split = None if split_column is None else plain(row[split_column])
         split = named[2] or (row_split and (_split_name(row_split) or row_split)) or column_split
-        found.append(((named[0], split), row))
+        # spaCy's rows are told apart by their component: `TAG_ACC` and `POS_ACC` are two accuracies
+        found.append(((named[0], split, spacy_component(plain(row[0]))), row))
     if len({key for key, _ in found}) < len(found):  # told apart by another column
         return
-    for (metric, split), row in found:
+    for (metric, split, _), row in found:
         yield TableClaim(plain(row[0]), metric, row[column], None, None, split, None, table)
 
 

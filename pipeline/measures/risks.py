@@ -1,17 +1,19 @@
 """Serialization exposure: which weight formats each model's files are in, and who loads pickle only.
 
-Read from the file names models.parquet lists (`siblings`), with no request. A pickle-based file
-(`PICKLE_SUFFIXES`) runs code when it is loaded with `torch.load` or `pickle.load`; safetensors and
-the other formats of `FORMATS` hold data only. Training state (`NOT_WEIGHTS`: trainer arguments,
-optimizer, scheduler, RNG and scaler state) is pickled too, but nobody loads it to use the model, so
-`has_pickle_files` counts it and `has_pickle_weights` does not. A model is `pickle_only` when it has
-pickle weights and no other weight format. A model whose file list is unknown (`siblings` null) is
-counted apart and is false on every rate.
+Read from the file names models.parquet lists (`siblings`), with no request. A pickle-capable file is
+one that `torch.load`, `pickle.load`, `joblib.load` or `numpy.load` can unpickle: a pickle format, or an
+archive, array or compressed stream that carries one (`.pth.tar`, `.nemo`, `.mar`, `.zip`, `.npy`,
+`.npz`, `.pkl.gz`, ...), chosen by `pipeline.risks.pickle_scan.formats`, the same list the pickle scan
+downloads. Safetensors and the other formats of `FORMATS` hold data only. Training state
+(`NOT_WEIGHTS`: trainer arguments, optimizer, scheduler, RNG and scaler state) is pickled too, but
+nobody loads it to use the model, so `has_pickle_files` counts it and `has_pickle_weights` does not;
+nor does it count archives and arrays that are not themselves a pickle format (`.npz` stays `npz`).
+A model is `pickle_only` when it has pickle weights and no other weight format. A model whose file
+list is unknown (`siblings` null) is counted apart and is false on every rate.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -21,12 +23,15 @@ import pyarrow as pa
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Count, HeadlineItem, Section, Share, share
 from pipeline.measures.tables import iter_columns, write_finding
+from pipeline.risks.pickle_scan.formats import (
+    NOT_WEIGHTS,
+    is_pickle_weight_name,
+    loadable_files,
+    not_a_pickle,
+)
 from pipeline.schemas import load_schema
 from pipeline.store.layout import Snapshot
 
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill")
-# Pickled training state, not weights (matched on the lower-cased file name).
-NOT_WEIGHTS = re.compile(r"^(training_args\.bin|optimizer\.pt|scheduler\.pt|scaler\.pt|rng_state.*\.pth)$")
 # Weight formats by file ending, in the order `weight_formats` lists them.
 SUFFIX_FORMATS: dict[str, str] = {
     ".safetensors": "safetensors",
@@ -84,14 +89,11 @@ def _suffix(name: str) -> str:
 
 
 def classify(siblings: list[str]) -> FileFacts:
-    """The weight formats of a repository's file paths and its pickle-based files."""
+    """The weight formats of a repository's file paths and its pickle-capable files."""
     lowered = [path.lower() for path in siblings]
-    # OpenVINO IR is an .xml graph beside a raw .bin of the same stem: that .bin is no pickle.
     xml_stems = {path[:-4] for path in lowered if path.endswith(".xml")}
     found: set[str] = set()
-    pickles: list[str] = []
-    weights = 0
-    for path, low in zip(siblings, lowered, strict=True):
+    for low in lowered:
         name = low.rsplit("/", 1)[-1]
         suffix = _suffix(name)
         if ".mlpackage/" in low or suffix == ".mlpackage":
@@ -100,15 +102,14 @@ def classify(siblings: list[str]) -> FileFacts:
             found.add("openvino")
         elif suffix == ".bin" and "ggml" in name:
             found.add("gguf")  # llama.cpp's legacy ggml weights, not a pickle
-        elif suffix in PICKLE_SUFFIXES:
-            pickles.append(path)
+        elif is_pickle_weight_name(name) and not not_a_pickle(low, name, xml_stems):
             if not NOT_WEIGHTS.match(name):
-                weights += 1
                 found.add("pickle")
         elif name == "saved_model.pb":
             found.add("tensorflow_savedmodel")
         elif suffix in SUFFIX_FORMATS:
             found.add(SUFFIX_FORMATS[suffix])
+    pickles, weights = loadable_files(siblings)
     return FileFacts([f for f in FORMATS if f in found], pickles, weights)
 
 

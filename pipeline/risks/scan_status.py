@@ -17,7 +17,7 @@ from pipeline.errors import HubError
 from pipeline.hub.client import BadBody, Response
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
 from pipeline.risks.findings import Row, has_error, measure, tally
-from pipeline.risks.pickles import PICKLE_SUFFIXES
+from pipeline.risks.pickle_scan.formats import PICKLE_SUFFIXES
 from pipeline.risks.registry import RiskContext, RiskStep, Target
 
 TABLE = "scan_status"
