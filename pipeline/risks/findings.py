@@ -16,12 +16,12 @@ from typing import Any
 from tqdm import tqdm
 
 from pipeline.errors import DamagedFileError
-from pipeline.measures.tables import read_table, write_finding
 from pipeline.risks.registry import RiskContext, Target
 from pipeline.schemas import table_from_rows
 from pipeline.store.damage import warn
 from pipeline.store.layout import Snapshot
 from pipeline.store.snapshot import list_snapshots
+from pipeline.store.tables import read_table, write_finding
 
 Row = dict[str, Any]
 Key = tuple[str, str | None]
