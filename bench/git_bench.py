@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from hubsim import HubSimulator, Registry
-from pipeline.measures.tables import read_table
 from pipeline.risks import maintainers
 from pipeline.risks.signatures import GitRunner, Limits
+from pipeline.store.tables import read_table
 from tests.test_risks_git import make_context, make_repo, serve_repo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

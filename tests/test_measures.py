@@ -14,8 +14,8 @@ from pipeline.measures.attributes import ALL_COLUMNS, metadata_flags
 from pipeline.measures.graph import chain_depths
 from pipeline.measures.lineage import model_edges, tag_bases
 from pipeline.measures.scores import FACTORS
-from pipeline.measures.tables import non_empty
 from pipeline.store.layout import DataDir, Snapshot
+from pipeline.store.tables import non_empty
 
 
 @pytest.fixture(scope="module")

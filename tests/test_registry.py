@@ -19,9 +19,9 @@ from pipeline.measures.registry import Context, Measure, Registry, RegistryError
 from pipeline.measures.section import Section, Share
 from pipeline.measures.section_schema import section_schema
 from pipeline.measures.summary import load, load_summary, summary_schema
-from pipeline.measures.tables import read_table, write_finding
 from pipeline.store.files import write_parquet
 from pipeline.store.layout import SNAPSHOT_TABLES
+from pipeline.store.tables import read_table, write_finding
 
 TOY_SCHEMA = pa.schema([("model_id", pa.string()), ("toy_in_family", pa.bool_())], metadata={"table": "toy"})
 

@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 from hubsim import HubSimulator, Registry
 from pipeline.cli import app
 from pipeline.hub.client import HubClient
-from pipeline.measures.tables import read_table, write_finding
 from pipeline.risks import maintainers, signatures
 from pipeline.risks.registry import RiskContext, Target
 from pipeline.schemas import table_from_rows
 from pipeline.store.layout import DataDir
 from pipeline.store.snapshot import resolve_snapshot
+from pipeline.store.tables import read_table, write_finding
 from tests.crawl_helpers import crawl
 from tests.hostile_server import HostileHub
 

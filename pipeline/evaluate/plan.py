@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from pipeline.cards.subject import is_self
 from pipeline.errors import SnapshotError
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
-from pipeline.measures.tables import iter_rows
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import iter_rows
 
 # The claims' task names (model-index task.type, pipeline tags) the evaluator runs, by their aliases.
 TASK_ALIASES: dict[str, str] = {

@@ -14,13 +14,13 @@ import pyarrow.compute as pc
 
 from pipeline.hub.records import parse_timestamp
 from pipeline.measures.summary import load_summary
-from pipeline.measures.tables import read_table
 from pipeline.schemas import table_from_rows
 from pipeline.store.damage import warn
 from pipeline.store.files import write_parquet
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
 from pipeline.store.snapshot import list_snapshots, read_manifest, resolve_snapshot
+from pipeline.store.tables import read_table
 
 NUMERIC_FORMATS = ("count", "share", "score", "number")
 

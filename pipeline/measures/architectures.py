@@ -10,8 +10,8 @@ import pyarrow.compute as pc
 from pipeline.measures.attributes import model_type
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Count, HeadlineItem, Section, Share, share
-from pipeline.measures.tables import derive, load_json
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import derive, load_json
 
 TOP = 20
 

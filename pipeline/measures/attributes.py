@@ -17,14 +17,14 @@ import pyarrow.compute as pc
 
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Count, HeadlineItem, Section, share
-from pipeline.measures.tables import (
+from pipeline.store.layout import Snapshot
+from pipeline.store.tables import (
     derive,
     left_join,
     load_json,
     non_empty,
     write_finding,
 )
-from pipeline.store.layout import Snapshot
 
 SECTIONS = (
     "uses",

@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 
 from pipeline.measures.registry import Context, Measure, Rates
 from pipeline.measures.section import Section, Share
-from pipeline.measures.tables import read_table, write_finding
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import read_table, write_finding
 
 DIMENSIONS = ("task", "library", "author_kind", "year", "popularity_decile")
 # Groups per dimension listed in summary.json (the Parquet file keeps them all).

@@ -55,10 +55,10 @@ from pipeline.cards.results import MASKED_LM_TOLERANCE
 from pipeline.cards.subject import SELF
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Section, Share, share
-from pipeline.measures.tables import load_json, read_table, write_finding
 from pipeline.schemas import load_schema, table_from_rows
 from pipeline.store.damage import open_parquet, table_remedy
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import load_json, read_table, write_finding
 
 # Each check and what a finding of it means, in the report's words.
 CHECKS = {

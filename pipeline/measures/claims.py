@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pipeline.cards.subject import OTHER, SELF, is_self
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Section
-from pipeline.measures.tables import iter_rows
+from pipeline.store.tables import iter_rows
 
 
 @dataclass(frozen=True)

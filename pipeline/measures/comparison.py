@@ -12,8 +12,8 @@ from pipeline.measures.architectures import ArchitecturesSection, TypeCount
 from pipeline.measures.attributes import ALL_COLUMNS, SECTION_COLUMNS, AttributesSection, label
 from pipeline.measures.datasets import DatasetEntries, DatasetsSection, DatasetUse
 from pipeline.measures.section import Section, Share, share
-from pipeline.measures.tables import read_table
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import read_table
 
 FIG6_TOP = 10
 

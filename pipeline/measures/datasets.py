@@ -16,8 +16,8 @@ import pyarrow as pa
 from pipeline.measures.graph import Graph, encode
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import HeadlineItem, Section, Share, share
-from pipeline.measures.tables import derive, iter_rows, left_join, load_json, read_table, strings
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import derive, iter_rows, left_join, load_json, read_table, strings
 
 TOP = 20
 METRIC_ENTRIES_NOTE = "the paper's dataset bars counted model-index metric entries, not models"

@@ -24,8 +24,8 @@ from pipeline.hub.ids import is_repo_id
 from pipeline.measures.graph import Graph, chain_depths, descendants
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import HeadlineItem, Section
-from pipeline.measures.tables import derive, left_join, load_json, strings, write_finding
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import derive, left_join, load_json, strings, write_finding
 
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 TOP = 20

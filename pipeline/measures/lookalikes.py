@@ -64,9 +64,9 @@ from pipeline.measures.name_variants import tokens, variant_kind
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.risks import classify
 from pipeline.measures.section import Section
-from pipeline.measures.tables import iter_columns, read_table, write_finding
 from pipeline.schemas import table_from_rows
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import iter_columns, read_table, write_finding
 
 MIN_LENGTH = 6
 MIN_AUTHOR = 4

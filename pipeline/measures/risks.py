@@ -22,7 +22,6 @@ import pyarrow as pa
 
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import Count, HeadlineItem, Section, Share, share
-from pipeline.measures.tables import iter_columns, write_finding
 from pipeline.risks.pickle_scan.formats import (
     NOT_WEIGHTS,
     is_pickle_weight_name,
@@ -31,6 +30,7 @@ from pipeline.risks.pickle_scan.formats import (
 )
 from pipeline.schemas import load_schema
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import iter_columns, write_finding
 
 # Weight formats by file ending, in the order `weight_formats` lists them.
 SUFFIX_FORMATS: dict[str, str] = {

@@ -51,7 +51,8 @@ from pipeline.cards.subject import is_self
 from pipeline.measures.lineage import is_quantized
 from pipeline.measures.registry import Context, Measure
 from pipeline.measures.section import HeadlineItem, Section, Share
-from pipeline.measures.tables import (
+from pipeline.store.layout import Snapshot
+from pipeline.store.tables import (
     derive,
     iter_rows,
     left_join,
@@ -60,7 +61,6 @@ from pipeline.measures.tables import (
     read_table,
     write_finding,
 )
-from pipeline.store.layout import Snapshot
 
 PROVENANCE = ("dataset_details", "performance_table", "architecture_details", "training_logs")
 REPRODUCIBILITY = ("hardware", "training_config", "demos", "documentation", "environment")

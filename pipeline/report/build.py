@@ -20,7 +20,6 @@ from pipeline.measures.lineage import LineageSection
 from pipeline.measures.scores import SCORE_COLUMNS, ScoresSection
 from pipeline.measures.section import HeadlineItem
 from pipeline.measures.summary import Summary, load_summary
-from pipeline.measures.tables import read_table
 from pipeline.report import figures
 from pipeline.report.claimed_vs_measured import read_evaluations
 from pipeline.report.claimed_vs_measured import report_blocks as claimed_vs_measured
@@ -36,6 +35,7 @@ from pipeline.report.trends import report_blocks as trends_blocks
 from pipeline.store.files import atomic_open
 from pipeline.store.layout import DataDir
 from pipeline.store.snapshot import resolve_snapshot
+from pipeline.store.tables import read_table
 
 REPORTS_DIR = Path("reports")
 

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 import pandas as pd
 
 from pipeline.measures import paper
-from pipeline.measures.tables import read_table
 from pipeline.report.render import Block, Heading, Para, Table
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import read_table
 
 COLUMNS = ["model_id", "source", "task_type", "metric", "claimed_unit", "measured", "status"]
 LOWER_IS_BETTER = frozenset({"wer", "cer"})

@@ -17,10 +17,10 @@ from pipeline.measures.comparison import Side, side
 from pipeline.measures.lookalikes import Lookalike, LookalikesSection
 from pipeline.measures.risks import ExposureSection
 from pipeline.measures.summary import Summary
-from pipeline.measures.tables import read_table
 from pipeline.report.render import Block, Heading, Image, Para, Table
 from pipeline.risks.catalog import STEPS
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import read_table
 
 # The columns of each `hubmine risks` table read here.
 RISK_COLUMNS: dict[str, list[str]] = {

@@ -14,13 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pipeline.errors import DamagedFileError
-from pipeline.measures.tables import read_table, write_finding
 from pipeline.progress import progress_bar
 from pipeline.risks.registry import RiskContext, Target
 from pipeline.schemas import table_from_rows
 from pipeline.store.damage import warn
 from pipeline.store.layout import Snapshot
 from pipeline.store.snapshot import list_snapshots
+from pipeline.store.tables import read_table, write_finding
 
 Row = dict[str, Any]
 Key = tuple[str, str | None]

@@ -20,10 +20,10 @@ from pipeline.errors import HubResponseError
 from pipeline.hub.caps import BodyCap
 from pipeline.hub.client import BadBody, HubClient, Response
 from pipeline.hub.ids import InvalidHubName, repo_path, revision_segment
-from pipeline.measures.tables import read_table
 from pipeline.risks.findings import Row, measure
 from pipeline.risks.registry import RiskContext, RiskStep, Target
 from pipeline.store.layout import Snapshot
+from pipeline.store.tables import read_table
 
 TABLE = "maintainers"
 PAGE = 100

@@ -1,4 +1,4 @@
-"""Shared plumbing of the measures: batched column reads, JSON cells, emptiness, writing findings."""
+"""Reading and writing snapshot tables: batched column reads, JSON cells, emptiness, writing findings."""
 
 from __future__ import annotations
 
