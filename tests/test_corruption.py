@@ -11,9 +11,10 @@ import pytest
 from crawl_helpers import crawl
 from typer.testing import CliRunner
 
-from hubsim import HubSimulator, Registry
+from hubsim import Faults, HubSimulator, Registry
+from hubsim.faults import FaultInjector
 from pipeline.cli import app
-from pipeline.errors import HubUnreachable
+from pipeline.errors import HubmineError
 from pipeline.store import damage
 from pipeline.store.layout import DataDir, Snapshot
 
@@ -27,7 +28,7 @@ DAMAGE: dict[str, Callable[[bytes], bytes]] = {
     "emptied": lambda data: b"",
     "garbage": lambda data: bytes((i * 131 + 7) % 256 for i in range(max(len(data), 64))),
 }
-# s1 complete and analyzed, s2 partial (a crawl that could not reach the Hub): which file of which.
+# s1 complete and analyzed, s2 partial (a crawl the Hub answered only with errors): which file of which.
 FILES: dict[str, Callable[[DataDir], Path]] = {
     "manifest": lambda data: data.snapshot("s1").manifest,
     "state": lambda data: data.snapshot("s2").state,
@@ -51,10 +52,16 @@ def simulator() -> HubSimulator:
 def template(simulator: HubSimulator, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("template")
     crawl(simulator.url, root, snapshot="s1")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HUBMINE_BACKOFF_S", "0")
-        with pytest.raises(HubUnreachable):
-            crawl("http://127.0.0.1:9", root, snapshot="s2")
+    # s2: a crawl the Hub answered only with errors stays partial, resumable from the same Hub.
+    simulator.faults = FaultInjector(Faults(rate=1.0, kinds=("5xx",), max_in_a_row=99))
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("HUBMINE_BACKOFF_S", "0")
+            patch.setenv("HUBMINE_MAX_ATTEMPTS", "2")
+            with pytest.raises(HubmineError):
+                crawl(simulator.url, root, snapshot="s2")
+    finally:
+        simulator.faults = None
     assert runner.invoke(app, ["analyze", "--data-dir", str(root)]).exit_code == 0
     assert Snapshot(root / "snapshots" / "s2").state.exists()
     return root

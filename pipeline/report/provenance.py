@@ -7,8 +7,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline import __version__
+from pipeline.errors import DamagedFileError
 from pipeline.report.render import Block, Heading, Para, Table
 from pipeline.status import Origin, snapshot_origin
+from pipeline.store.damage import reading, table_remedy
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.snapshot import read_manifest
 
@@ -22,8 +24,9 @@ def _minute(timestamp: object) -> str:
 def newest_change(snapshot: Snapshot) -> str:
     """The day of the newest `last_modified` among the snapshot's models: how recent its data is."""
     try:
-        column = pq.read_table(snapshot.models, columns=["last_modified"]).column("last_modified")
-    except (FileNotFoundError, KeyError):
+        with reading(snapshot.models, table_remedy(snapshot.models)):
+            column = pq.read_table(snapshot.models, columns=["last_modified"]).column("last_modified")
+    except (FileNotFoundError, KeyError, DamagedFileError):  # the report does without it
         return "unknown"
     newest = pc.max(column).as_py()
     return "unknown" if newest is None else newest.date().isoformat()
