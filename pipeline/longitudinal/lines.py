@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -80,28 +78,9 @@ def _numstat(line: str) -> tuple[int, int] | None:
 
 
 def _log(runner: GitRunner, repo: Path, args: list[str]) -> Iterator[str]:
-    """The lines of one `git log` in `repo`, streamed; HubmineError when it fails or outlasts its bound."""
-    proc = subprocess.Popen(
-        ["git", "log", "--no-decorate", "--no-color", "-M", *args, "HEAD", "--"],
-        cwd=repo,
-        env=runner.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    timer = threading.Timer(runner.limits.timeout_s, proc.kill)
-    timer.start()
-    stdout = proc.stdout
-    assert stdout is not None  # asked for with PIPE
-    try:
-        for raw in stdout:
-            yield raw.decode("utf-8", "replace").rstrip("\n")
-    finally:
-        timer.cancel()
-        stdout.close()
-        if proc.wait() != 0:
-            raise HubmineError(
-                f"git log failed or ran past {runner.limits.timeout_s:g} s (HUBMINE_GIT_TIMEOUT_S)"
-            )
+    """The lines of one `git log` of HEAD in `repo`, decoded, under the runner's bounds."""
+    for line in runner.log_lines(repo, ["-M", *args, "HEAD"]):
+        yield line.decode("utf-8", "replace").rstrip("\n")
 
 
 def read_history(runner: GitRunner, repo: Path, model_id: str, read_at: datetime) -> list[Row]:

@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -194,12 +195,12 @@ class GitRunner:
     def _limited(self, args: list[str]) -> list[str]:
         return memory_limited(args, self.limits.max_memory)
 
-    def commits(self, repo: Path, rev: str) -> tuple[int, list[str]]:
-        """How many commits are reachable from `rev` (at most HUBMINE_GIT_MAX_COMMITS), and the shas of
-        those carrying a signature: a `gpgsig` header in the commit itself, seen without gpg or a key."""
-        args = ["git", "log", "--no-decorate", "--format=raw", f"--max-count={self.limits.max_commits}"]
+    def log_lines(self, repo: Path, args: list[str]) -> Iterator[bytes]:
+        """The lines of `git log ARGS` in `repo`, streamed, under the runner's bounds. A line longer than
+        MAX_LOG_LINE is read in pieces and only its first piece is given. HubmineError when git fails or
+        outlasts HUBMINE_GIT_TIMEOUT_S; a reader that stops early stops git."""
         proc = subprocess.Popen(
-            self._limited([*args, rev, "--"]),
+            self._limited(["git", "log", "--no-decorate", "--no-color", *args, "--"]),
             cwd=repo,
             env=self.env,
             stdout=subprocess.PIPE,
@@ -208,31 +209,39 @@ class GitRunner:
         )
         timer = threading.Timer(self.limits.timeout_s, kill_group, (proc,))
         timer.start()
-        count, signed, sha, in_header = 0, [], "", False
         stdout = proc.stdout
         assert stdout is not None  # asked for with PIPE
         try:
-            # Streamed: the messages may be long, and only the headers matter; message lines are indented.
-            # A line longer than MAX_LOG_LINE comes in pieces, and only its first piece starts a line.
             at_line_start = True
-            while line := stdout.readline(MAX_LOG_LINE):
-                starts_line, at_line_start = at_line_start, line.endswith(b"\n")
-                if not starts_line:
-                    continue
-                if line.startswith(b"commit "):
-                    count, sha, in_header = count + 1, line.split()[1].decode("ascii", "replace"), True
-                elif in_header and line.startswith(SIGNATURE_HEADERS):
-                    signed.append(sha)
-                    in_header = False
-                elif line in (b"\n", b""):
-                    in_header = False
+            while piece := stdout.readline(MAX_LOG_LINE):
+                starts_line, at_line_start = at_line_start, piece.endswith(b"\n")
+                if starts_line:
+                    yield piece
+        except GeneratorExit:
+            kill_group(proc)
+            raise
         finally:
             timer.cancel()
             stdout.close()
-        if proc.wait() != 0:
+            status = proc.wait()
+        if status != 0:
             raise HubmineError(
                 f"git log failed or ran past {self.limits.timeout_s:g} s (HUBMINE_GIT_TIMEOUT_S)"
             )
+
+    def commits(self, repo: Path, rev: str) -> tuple[int, list[str]]:
+        """How many commits are reachable from `rev` (at most HUBMINE_GIT_MAX_COMMITS), and the shas of
+        those carrying a signature: a `gpgsig` header in the commit itself, seen without gpg or a key."""
+        count, signed, sha, in_header = 0, [], "", False
+        # Streamed: the messages may be long, and only the headers matter; message lines are indented.
+        for line in self.log_lines(repo, ["--format=raw", f"--max-count={self.limits.max_commits}", rev]):
+            if line.startswith(b"commit "):
+                count, sha, in_header = count + 1, line.split()[1].decode("ascii", "replace"), True
+            elif in_header and line.startswith(SIGNATURE_HEADERS):
+                signed.append(sha)
+                in_header = False
+            elif line in (b"\n", b""):
+                in_header = False
         return count, signed
 
     def signing_keys(self, repo: Path, shas: list[str]) -> list[str]:
