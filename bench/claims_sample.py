@@ -51,7 +51,7 @@ from bench.parse_bench import DEFAULT_SAMPLE, REPO_ROOT
 from pipeline.cards.frontmatter import split_front_matter
 from pipeline.cards.metrics import METRICS, UNSCALED
 from pipeline.cards.sections import Heading, find_headings, normalise_newlines
-from pipeline.cards.tables import find_tables
+from pipeline.cards.tables import code_fence, find_tables
 
 LABELS = REPO_ROOT / "bench" / "claims_labels.jsonl"
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "claims_sample.jsonl"
@@ -68,7 +68,6 @@ SUBJECTS = ("self", "other", "unknown")
 SPLITS = ("train", "validation", "test")
 CANONICAL_METRICS = frozenset(METRICS.values())
 
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _BULLET = re.compile(r"[ \t]*[-*+][ \t]+(.*)")
 # "name: number" with optional bold around either part; the name is at most 100 characters.
 _ITEM = re.compile(r"\**([^:*\n]{1,100}?)\**[ \t]*:[ \t]*\**[ \t]*[-+]?\.?\d")
@@ -130,14 +129,8 @@ def metric_lists(body: str, headings: list[Heading]) -> Iterator[Block]:
                 yield Block("list", index, _heading_at(headings, run_start), "\n".join(run))
                 index += 1
             run = []
-        fenced = _FENCE.match(line)
-        if fence is not None:
-            if fenced and fenced.group(1).startswith(fence) and not fenced.group(2).strip():
-                fence = None
-        elif fenced:
-            if fenced.group(1)[0] == "~" or "`" not in fenced.group(2):
-                fence = fenced.group(1)
-        elif bullet is not None:
+        code, fence = code_fence(fence, line)
+        if not code and bullet is not None:
             if not run:
                 run_start = offset
             run.append(line)

@@ -166,6 +166,20 @@ def _table_line(line: str) -> bool:
     return not line.startswith("    ") and not line.lstrip().startswith(">")
 
 
+def code_fence(fence: str | None, line: str) -> tuple[bool, str | None]:
+    """(whether `line` is a fence line or fenced code, the fence open after it), given the fence open
+    before it (None outside code): an opening run of backticks or tildes is closed by a line holding a
+    run of the same that is at least as long and nothing else."""
+    fenced = _FENCE.match(line)
+    if fence is not None:
+        closes = fenced is not None and fenced.group(1).startswith(fence) and not fenced.group(2).strip()
+        return True, None if closes else fence
+    if fenced is None:
+        return False, None
+    opens = fenced.group(1)[0] == "~" or "`" not in fenced.group(2)
+    return True, fenced.group(1) if opens else None
+
+
 def find_tables(body: str, headings: list[Heading]) -> tuple[list[Table], bool]:
     """(the card's pipe tables outside code fences, whether more than MAX_TABLES were found)."""
     if "|" not in body:
@@ -178,14 +192,8 @@ def find_tables(body: str, headings: list[Heading]) -> tuple[list[Table], bool]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        fenced = _FENCE.match(line)
-        if fence is not None:
-            if fenced and fenced.group(1).startswith(fence) and not fenced.group(2).strip():
-                fence = None
-        elif fenced:
-            if fenced.group(1)[0] == "~" or "`" not in fenced.group(2):
-                fence = fenced.group(1)
-        elif i + 1 < len(lines) and _table_line(line) and _is_delimiter(lines[i + 1]):
+        code, fence = code_fence(fence, line)
+        if not code and i + 1 < len(lines) and _table_line(line) and _is_delimiter(lines[i + 1]):
             header, width = _cells(line), len(_cells(lines[i + 1]))
             if len(header) == width:
                 if len(tables) == MAX_TABLES:
