@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from pipeline.store.files import remove_leftovers, storage_errors
 from pipeline.store.layout import DataDir, Snapshot
 from pipeline.store.lock import holding_lock
 from pipeline.store.parts import PartSet
+from pipeline.store.removal import remove_path
 from pipeline.store.snapshot import list_snapshots, read_manifest
 
 __all__ = ["CrawlParams", "CrawlResult", "run_crawl"]
@@ -274,7 +274,8 @@ def _run_crawl_holding_lock(
     except BaseException as exc:
         if not resume and not _answered(client):
             # Nothing came back (no network, a wrong HF_ENDPOINT): there is nothing to resume.
-            shutil.rmtree(snapshot.dir, ignore_errors=True)
+            with contextlib.suppress(StorageError):  # a refused removal leaves the folder, not this error
+                remove_path(snapshot.dir, data.root, ignore_errors=True)
             raise
         # Whatever stopped the crawl, what was committed stays resumable and the manifest says so;
         # on a full or read-only disk that record may not be writable either, and the journal suffices.
