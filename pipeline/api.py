@@ -30,7 +30,7 @@ from pipeline.measures.section import Section
 from pipeline.measures.summary import Summary, load_summary
 from pipeline.schemas import load_schema
 from pipeline.store.layout import DataDir, Snapshot
-from pipeline.store.snapshot import DEFAULT_DATA_DIR, resolve_snapshot
+from pipeline.store.snapshot import DEFAULT_DATA_DIR, data_dir_from_env, resolve_snapshot
 
 CRAWL_TABLES = frozenset({"models", "cards", "eval_results", "authors"})
 HISTORY_TABLES = frozenset({"commits", "discussions", "listed", "lines", "process"})
@@ -42,13 +42,12 @@ __all__ = ["DataDirectory", "SnapshotView", "Summary", "default_data_dir", "open
 def default_data_dir() -> Path:
     """`$HUBMINE_DATA_DIR`; else the data/ folder of the checkout this package runs from, whatever the
     working directory (Jupyter starts a notebook in its own folder); else data/ here, as the CLI."""
-    chosen = settings.DATA_DIR.given()
-    if chosen:
-        return Path(chosen)
+    if settings.DATA_DIR.given():
+        return data_dir_from_env()
     checkout = Path(__file__).resolve().parents[1]
     if (checkout / "pyproject.toml").is_file() and (checkout / "notebooks").is_dir():
         return checkout / DEFAULT_DATA_DIR
-    return Path(DEFAULT_DATA_DIR)
+    return data_dir_from_env()
 
 
 def open_data(path: str | Path | None = None) -> DataDirectory:

@@ -15,10 +15,10 @@ import pytest
 from measures_helpers import SNAPSHOT_ID
 from nbclient import NotebookClient
 
+from pipeline.api import default_data_dir
 from pipeline.longitudinal.diff import run_diff
 from pipeline.longitudinal.process import write_process
 from pipeline.longitudinal.trends import run_trends
-from pipeline.report.notebook import notebook_data_dir
 from pipeline.schemas import table_from_rows
 from pipeline.store.layout import DataDir, Snapshot
 from tests.test_history import hand_made_history
@@ -79,9 +79,9 @@ def _run(path: Path, snapshot_dir: Path | None, monkeypatch: pytest.MonkeyPatch)
 def test_the_checkout_data_dir_is_found_from_any_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HUBMINE_DATA_DIR", raising=False)
     monkeypatch.chdir(REPO_ROOT / "notebooks")
-    assert notebook_data_dir() == REPO_ROOT / "data"
+    assert default_data_dir() == REPO_ROOT / "data"
     monkeypatch.setenv("HUBMINE_DATA_DIR", "/somewhere/else")
-    assert notebook_data_dir() == Path("/somewhere/else")
+    assert default_data_dir() == Path("/somewhere/else")
 
 
 def test_a_notebook_finds_the_data_dir_like_the_command_line(
